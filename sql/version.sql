@@ -1,0 +1,2 @@
+-- placeholder
+SELECT pg_catalog.version()

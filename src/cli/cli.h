@@ -1,0 +1,67 @@
+/*
+ * src/cli/cli.h — exit codes and the command handlers.
+ *
+ * Exit codes are part of the interface (README "Exit codes"); scripts test
+ * them, so they never change meaning.
+ */
+#ifndef PGSHIFT_CLI_H
+#define PGSHIFT_CLI_H
+
+#include "cli/options.h"
+
+typedef enum ExitCode
+{
+	EXIT_OK = 0,
+	EXIT_USAGE = 1,        /* bad command line */
+	EXIT_SOURCE = 2,       /* cannot connect to or query the source */
+	EXIT_TARGET = 3,       /* cannot connect to or query the target */
+	EXIT_NOT_BUILT = 4,    /* command not implemented yet */
+	EXIT_WORKDIR = 5,      /* work directory unusable or used by another run */
+	EXIT_PRECONDITION = 6, /* servers not ready: target holds objects, privilege, wal_level */
+	EXIT_TASKS_FAILED = 7, /* the run finished, but some objects failed */
+	EXIT_DIFFERENT = 8,    /* compare found differences */
+	EXIT_INTERRUPTED = 9,  /* stopped by SIGINT/SIGTERM */
+	EXIT_INTERNAL = 10     /* pg_dump/pg_restore failure, disk full, bug */
+} ExitCode;
+
+typedef int (*CommandFn)(Options *opts);
+
+/* Command handlers (src/cli/cmd_*.c). */
+int cmd_ping(Options *opts);
+int cmd_version(Options *opts);
+int cmd_clone(Options *opts);
+int cmd_snapshot(Options *opts);
+int cmd_copy_db(Options *opts);
+int cmd_copy_schema(Options *opts);
+int cmd_copy_data(Options *opts);
+int cmd_copy_table_data(Options *opts);
+int cmd_copy_sequences(Options *opts);
+int cmd_copy_indexes(Options *opts);
+int cmd_copy_constraints(Options *opts);
+int cmd_copy_blobs(Options *opts);
+int cmd_copy_roles(Options *opts);
+int cmd_copy_extensions(Options *opts);
+int cmd_dump_schema(Options *opts);
+int cmd_dump_roles(Options *opts);
+int cmd_restore_schema(Options *opts);
+int cmd_restore_pre_data(Options *opts);
+int cmd_restore_post_data(Options *opts);
+int cmd_restore_roles(Options *opts);
+int cmd_restore_parse_list(Options *opts);
+int cmd_list_databases(Options *opts);
+int cmd_list_extensions(Options *opts);
+int cmd_list_collations(Options *opts);
+int cmd_list_tables(Options *opts);
+int cmd_list_table_parts(Options *opts);
+int cmd_list_sequences(Options *opts);
+int cmd_list_indexes(Options *opts);
+int cmd_list_depends(Options *opts);
+int cmd_list_schema(Options *opts);
+int cmd_list_progress(Options *opts);
+
+/* Logging set-up from --verbose/--debug/--quiet/--log-json. */
+void cli_setup_logging(const Options *opts);
+/* Checks --source (and --target when need_target); prints a usage error. */
+bool cli_require_uris(const Options *opts, bool need_source, bool need_target);
+
+#endif /* PGSHIFT_CLI_H */

@@ -1,0 +1,315 @@
+/*
+ * src/state/statedb.c — state.db: schema, versioning and locked access.
+ *
+ * One sqlite3 handle per process, serialised by a mutex: every thread writes
+ * through it, so there is never more than one writer. WAL mode lets a second
+ * process (`list progress`) read while a run writes. busy_timeout covers
+ * that reader's short locks.
+ */
+#include "state/state.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+
+struct StateDb
+{
+	sqlite3 *db;
+	pthread_mutex_t lock;
+};
+
+static const char *const g_schema_v1 =
+	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+	"CREATE TABLE IF NOT EXISTS steps(name TEXT PRIMARY KEY, status TEXT NOT NULL,"
+	"  started_at INTEGER, finished_at INTEGER, duration REAL);"
+	"CREATE TABLE IF NOT EXISTS tables(oid INTEGER PRIMARY KEY, nspname TEXT NOT NULL,"
+	"  relname TEXT NOT NULL, relkind TEXT NOT NULL, persistence TEXT, parent_oid INTEGER,"
+	"  bytes INTEGER, reltuples REAL, relpages INTEGER, copy_columns TEXT, select_columns TEXT,"
+	"  binary_ok INTEGER NOT NULL DEFAULT 0, excluded INTEGER NOT NULL DEFAULT 0,"
+	"  exclude_data INTEGER NOT NULL DEFAULT 0, nparts INTEGER NOT NULL DEFAULT 1);"
+	"CREATE TABLE IF NOT EXISTS indexes(oid INTEGER PRIMARY KEY, table_oid INTEGER NOT NULL,"
+	"  nspname TEXT NOT NULL, relname TEXT NOT NULL, indexdef TEXT NOT NULL,"
+	"  conoid INTEGER, conname TEXT, contype TEXT, condef TEXT, condeferrable INTEGER,"
+	"  condeferred INTEGER, bytes INTEGER, excluded INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS constraints(oid INTEGER PRIMARY KEY, table_oid INTEGER NOT NULL,"
+	"  conname TEXT NOT NULL, contype TEXT NOT NULL, condef TEXT NOT NULL,"
+	"  ref_table_oid INTEGER, excluded INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS sequences(oid INTEGER PRIMARY KEY, nspname TEXT NOT NULL,"
+	"  relname TEXT NOT NULL, last_value TEXT, is_called INTEGER, owner_table_oid INTEGER,"
+	"  owner_column TEXT, is_identity INTEGER NOT NULL DEFAULT 0,"
+	"  excluded INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE IF NOT EXISTS extensions(oid INTEGER PRIMARY KEY, extname TEXT NOT NULL,"
+	"  extversion TEXT, nspname TEXT);"
+	"CREATE TABLE IF NOT EXISTS collations(oid INTEGER PRIMARY KEY, nspname TEXT NOT NULL,"
+	"  collname TEXT NOT NULL, provider TEXT, collate TEXT, ctype TEXT);"
+	"CREATE TABLE IF NOT EXISTS large_objects(batch INTEGER PRIMARY KEY, min_oid INTEGER,"
+	"  max_oid INTEGER, count INTEGER, bytes INTEGER);"
+	"CREATE TABLE IF NOT EXISTS tasks(id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+	"  obj_oid INTEGER NOT NULL, part INTEGER NOT NULL DEFAULT 0, label TEXT,"
+	"  status TEXT NOT NULL DEFAULT 'queued', started_at INTEGER, finished_at INTEGER,"
+	"  duration REAL, bytes INTEGER, rows INTEGER, target_xid TEXT,"
+	"  attempts INTEGER NOT NULL DEFAULT 0, error TEXT, sql TEXT, worker TEXT,"
+	"  UNIQUE(kind, obj_oid, part));"
+	"CREATE TABLE IF NOT EXISTS sentinel(id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  startpos TEXT, endpos TEXT, apply INTEGER NOT NULL DEFAULT 0, write_lsn TEXT,"
+	"  flush_lsn TEXT, replay_lsn TEXT, updated_at INTEGER);";
+
+static bool
+state_exec_raw(sqlite3 *db, const char *sql)
+{
+	char *err = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+	{
+		log_error("state.db: %s", err ? err : "unknown error");
+		sqlite3_free(err);
+		return false;
+	}
+	return true;
+}
+
+static StateDb *
+state_open_flags(const char *path, int flags)
+{
+	sqlite3 *db = NULL;
+	if (sqlite3_libversion_number() < 3035000)
+	{
+		log_error("SQLite %s is too old: 3.35 or later is required", sqlite3_libversion());
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
+	{
+		log_error("could not open state database \"%s\": %s", path,
+			db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	StateDb *s = xcalloc(1, sizeof(StateDb));
+	s->db = db;
+	pthread_mutex_init(&s->lock, NULL);
+	return s;
+}
+
+StateDb *
+state_open(const char *path)
+{
+	StateDb *s = state_open_flags(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	if (s == NULL)
+	{
+		return NULL;
+	}
+	if (!state_exec_raw(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+							   "PRAGMA foreign_keys=OFF;"))
+	{
+		state_close(s);
+		return NULL;
+	}
+	int version = (int) state_query_int(s, "PRAGMA user_version", 0, NULL, 0);
+	if (version > STATE_SCHEMA_VERSION)
+	{
+		log_error("state database \"%s\" has schema version %d, newer than this pgshift (%d)",
+			path, version, STATE_SCHEMA_VERSION);
+		log_hint(LOG_LEVEL_ERROR, "Use the pgshift version that created it, or --restart.");
+		state_close(s);
+		return NULL;
+	}
+	if (version < 1)
+	{
+		char *sql = xasprintf("BEGIN; %s PRAGMA user_version = %d; COMMIT;", g_schema_v1,
+			STATE_SCHEMA_VERSION);
+		bool ok = state_exec_raw(s->db, sql);
+		free(sql);
+		if (!ok)
+		{
+			state_close(s);
+			return NULL;
+		}
+	}
+	return s;
+}
+
+StateDb *
+state_open_readonly(const char *path)
+{
+	if (!file_exists(path))
+	{
+		log_error("no state database at \"%s\"", path);
+		return NULL;
+	}
+	return state_open_flags(path, SQLITE_OPEN_READONLY);
+}
+
+void
+state_close(StateDb *s)
+{
+	if (s == NULL)
+	{
+		return;
+	}
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+sqlite3 *
+state_lock(StateDb *s)
+{
+	pthread_mutex_lock(&s->lock);
+	return s->db;
+}
+
+void
+state_unlock(StateDb *s)
+{
+	pthread_mutex_unlock(&s->lock);
+}
+
+static sqlite3_stmt *
+state_prepare(StateDb *s, const char *sql, int nparams, const char *const *params)
+{
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	{
+		log_error("state.db: %s", sqlite3_errmsg(s->db));
+		log_detail(LOG_LEVEL_ERROR, "while preparing: %s", sql);
+		return NULL;
+	}
+	for (int i = 0; i < nparams; i++)
+	{
+		if (params[i] == NULL)
+		{
+			sqlite3_bind_null(st, i + 1);
+		}
+		else
+		{
+			sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_TRANSIENT);
+		}
+	}
+	return st;
+}
+
+bool
+state_exec(StateDb *s, const char *sql, int nparams, const char *const *params)
+{
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st = state_prepare(s, sql, nparams, params);
+	bool ok = false;
+	if (st != NULL)
+	{
+		int rc;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		{
+		}
+		ok = rc == SQLITE_DONE;
+		if (!ok)
+		{
+			log_error("state.db: %s", sqlite3_errmsg(s->db));
+			log_detail(LOG_LEVEL_ERROR, "while running: %s", sql);
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}
+
+int64_t
+state_query_int(StateDb *s, const char *sql, int nparams, const char *const *params, int64_t def)
+{
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st = state_prepare(s, sql, nparams, params);
+	int64_t v = def;
+	if (st != NULL)
+	{
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		{
+			v = sqlite3_column_int64(st, 0);
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return v;
+}
+
+char *
+state_query_text(StateDb *s, const char *sql, int nparams, const char *const *params)
+{
+	pthread_mutex_lock(&s->lock);
+	sqlite3_stmt *st = state_prepare(s, sql, nparams, params);
+	char *v = NULL;
+	if (st != NULL)
+	{
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		{
+			v = xstrdup((const char *) sqlite3_column_text(st, 0));
+		}
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return v;
+}
+
+bool
+state_set_meta(StateDb *s, const char *key, const char *value)
+{
+	const char *p[] = { key, value };
+	return state_exec(s,
+		"INSERT INTO meta(key, value) VALUES (?1, ?2) "
+		"ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+		2, p);
+}
+
+char *
+state_get_meta(StateDb *s, const char *key)
+{
+	const char *p[] = { key };
+	return state_query_text(s, "SELECT value FROM meta WHERE key = ?1", 1, p);
+}
+
+bool
+state_step_start(StateDb *s, const char *name)
+{
+	char now[32];
+	snprintf(now, sizeof(now), "%lld", (long long) time_wall_us());
+	const char *p[] = { name, now };
+	return state_exec(s,
+		"INSERT INTO steps(name, status, started_at) VALUES (?1, 'running', ?2) "
+		"ON CONFLICT(name) DO UPDATE SET status = 'running', started_at = ?2, "
+		"finished_at = NULL, duration = NULL",
+		2, p);
+}
+
+bool
+state_step_done(StateDb *s, const char *name, bool ok)
+{
+	char now[32];
+	snprintf(now, sizeof(now), "%lld", (long long) time_wall_us());
+	const char *p[] = { name, now, ok ? "done" : "failed" };
+	return state_exec(s,
+		"UPDATE steps SET status = ?3, finished_at = ?2, "
+		"duration = (?2 - started_at) / 1e6 WHERE name = ?1",
+		3, p);
+}
+
+bool
+state_step_is_done(StateDb *s, const char *name)
+{
+	const char *p[] = { name };
+	return state_query_int(s, "SELECT count(*) FROM steps WHERE name = ?1 AND status = 'done'",
+			   1, p, 0) > 0;
+}
+
+bool
+state_reset(StateDb *s)
+{
+	pthread_mutex_lock(&s->lock);
+	bool ok = state_exec_raw(s->db,
+		"BEGIN; DELETE FROM meta; DELETE FROM steps; DELETE FROM tables; DELETE FROM indexes;"
+		"DELETE FROM constraints; DELETE FROM sequences; DELETE FROM extensions;"
+		"DELETE FROM collations; DELETE FROM large_objects; DELETE FROM tasks;"
+		"DELETE FROM sentinel; COMMIT;");
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}
