@@ -15,16 +15,7 @@
 		return EXIT_NOT_BUILT; \
 	}
 
-TODO(cmd_clone, "clone")
 TODO(cmd_snapshot, "snapshot")
-TODO(cmd_copy_db, "copy db")
-TODO(cmd_copy_schema, "copy schema")
-TODO(cmd_copy_data, "copy data")
-TODO(cmd_copy_table_data, "copy table-data")
-TODO(cmd_copy_sequences, "copy sequences")
-TODO(cmd_copy_indexes, "copy indexes")
-TODO(cmd_copy_constraints, "copy constraints")
-TODO(cmd_copy_blobs, "copy blobs")
 TODO(cmd_copy_roles, "copy roles")
 TODO(cmd_copy_extensions, "copy extensions")
 TODO(cmd_dump_schema, "dump schema")

@@ -81,6 +81,8 @@ char *pg_qualname(const char *nsp, const char *rel);
 /* Appends the quoted forms to a StrBuf. */
 void sb_append_ident(StrBuf *sb, const char *ident);
 void sb_append_literal(StrBuf *sb, const char *lit);
+/* Appends one element of a text[] literal: "elem" with " and \ escaped. */
+void sb_append_array_elem(StrBuf *sb, const char *elem);
 
 /* ---- connection strings ---- */
 /* Checks the syntax; on error *errmsg is set (caller frees). */

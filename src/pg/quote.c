@@ -73,3 +73,18 @@ pg_qualname(const char *nsp, const char *rel)
 	sb_append_ident(&sb, rel);
 	return sb_steal(&sb);
 }
+
+void
+sb_append_array_elem(StrBuf *sb, const char *elem)
+{
+	sb_append_char(sb, '"');
+	for (const char *p = elem; *p; p++)
+	{
+		if (*p == '"' || *p == '\\')
+		{
+			sb_append_char(sb, '\\');
+		}
+		sb_append_char(sb, *p);
+	}
+	sb_append_char(sb, '"');
+}

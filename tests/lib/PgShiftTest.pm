@@ -99,8 +99,6 @@ sub start_pair
 		"max_parallel_workers_per_gather = 1",
 		"max_parallel_maintenance_workers = 1",
 		"log_min_messages = info",
-		"log_connections = on",
-		"log_disconnections = on",
 		# compare queries on 1 MB values are fine, but not logging them keeps
 		# the server logs readable
 		"log_statement = 'ddl'",
@@ -718,6 +716,19 @@ sub _not_ext
 	  . "AND e.objid = $oid AND e.deptype = 'e')";
 }
 
+# SQL expression: an ACL as sorted text.  A NULL ACL stands for the default
+# privileges (acldefault), so an explicit ACL equal to the default (which
+# pg_dump does not reproduce) compares equal to NULL.
+sub _acl
+{
+	my ($acl, $objtype, $owner) = @_;
+	my $expr = defined $objtype
+	  ? "coalesce($acl, acldefault(($objtype)::\"char\", $owner))"
+	  : $acl;
+	return "(SELECT string_agg(x.a::text, ',' ORDER BY x.a::text) "
+	  . "FROM unnest($expr) AS x(a))";
+}
+
 # All catalog queries run with only pg_catalog in the search_path, so every
 # name the server prints for a user object is schema-qualified.
 sub _cat_rows
@@ -765,10 +776,34 @@ sub _compare_lists
 sub _compare_query
 {
 	my ($name, $src, $tgt, $db, $sql) = @_;
-	return _compare_lists(
+	return _guard(
 		"$name ($db)",
-		_row_strings(_cat_rows($src, $db, $sql)),
-		_row_strings(_cat_rows($tgt, $db, $sql)));
+		sub {
+			_compare_lists(
+				"$name ($db)",
+				_row_strings(_cat_rows($src, $db, $sql)),
+				_row_strings(_cat_rows($tgt, $db, $sql)));
+		});
+}
+
+# Run $code; an exception becomes a failed test (with the message) instead of
+# ending the test script.
+sub _guard
+{
+	my ($name, $code) = @_;
+	my $result;
+	my $ok = eval { $result = $code->(); 1 };
+	return $result if $ok;
+	my $err = $@;
+	fail("$name: error");
+	diag($err);
+	return 0;
+}
+
+sub _subtest
+{
+	my ($name, $code) = @_;
+	return subtest $name => sub { _guard($name, $code) };
 }
 
 =pod
@@ -809,7 +844,7 @@ collation), for tables, views, materialized views and foreign tables.
 sub compare_tables
 {
 	my ($src, $tgt, $db) = @_;
-	return subtest "table definitions ($db)" => sub {
+	return _subtest "table definitions ($db)" => sub {
 		_compare_query(
 			'tables', $src, $tgt, $db, qq{
 SELECT format('%I.%I', n.nspname, c.relname), c.relkind, c.relpersistence,
@@ -857,7 +892,7 @@ the target.  A table missing on the target fails.
 sub compare_table_data
 {
 	my ($src, $tgt, $db) = @_;
-	return subtest "table data ($db)" => sub {
+	return _subtest "table data ($db)" => sub {
 		my $rels = _cat_rows(
 			$src, $db, qq{
 SELECT format('%I.%I', n.nspname, c.relname)
@@ -943,7 +978,10 @@ SELECT CASE WHEN con.conrelid <> 0
             THEN format('%I.%I', cn.nspname, c.relname)
             ELSE 'domain ' || format_type(con.contypid, NULL) END,
        quote_ident(con.conname), con.contype, pg_get_constraintdef(con.oid),
-       con.condeferrable, con.condeferred, con.convalidated, con.connoinherit
+       con.condeferrable, con.condeferred, con.convalidated,
+       -- NO INHERIT only means something for CHECK constraints (pg_dump
+       -- restores partitions' keys with ONLY, which sets connoinherit)
+       CASE WHEN con.contype = 'c' THEN con.connoinherit END
   FROM pg_constraint con
   JOIN pg_namespace n ON n.oid = con.connamespace
   LEFT JOIN pg_class c ON c.oid = con.conrelid
@@ -965,11 +1003,11 @@ owning column) and state (SELECT last_value, is_called FROM each sequence).
 sub compare_sequences
 {
 	my ($src, $tgt, $db) = @_;
-	return subtest "sequences ($db)" => sub {
+	return _subtest "sequences ($db)" => sub {
 		my $defs = qq{
 SELECT format('%I.%I', n.nspname, c.relname), s.seqtypid::regtype::text,
        s.seqstart, s.seqincrement, s.seqmin, s.seqmax, s.seqcycle, s.seqcache,
-       (SELECT format('%s.%I', d.refobjid::regclass, a.attname) || ' (' || d.deptype || ')'
+       (SELECT format('%s.%I', d.refobjid::regclass, a.attname) || ' (' || d.deptype::text || ')'
           FROM pg_depend d
           JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
          WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
@@ -1011,8 +1049,9 @@ sub compare_large_objects
 {
 	my ($src, $tgt, $db) = @_;
 	return _compare_query(
-		'large objects', $src, $tgt, $db, q{
-SELECT m.oid::text, pg_get_userbyid(m.lomowner), m.lomacl::text,
+		'large objects', $src, $tgt, $db, qq{
+SELECT m.oid::text, pg_get_userbyid(m.lomowner),
+       @{[ _acl('m.lomacl', "'L'", 'm.lomowner') ]},
        length(l.data), md5(l.data)
   FROM pg_largeobject_metadata m, LATERAL (SELECT lo_get(m.oid) AS data) l});
 }
@@ -1033,7 +1072,7 @@ versions), collations.
 sub compare_objects
 {
 	my ($src, $tgt, $db) = @_;
-	return subtest "other objects ($db)" => sub {
+	return _subtest "other objects ($db)" => sub {
 		my $ns = sub { _user_ns($_[0]) };
 
 		_compare_query('schemas', $src, $tgt, $db, qq{
@@ -1118,13 +1157,14 @@ SELECT pg_describe_object(d.classoid, d.objoid, d.objsubid), d.description
 
 		_compare_query('grants on relations and columns', $src, $tgt, $db, qq{
 SELECT format('%I.%I', n.nspname, c.relname), NULL::text,
-       pg_get_userbyid(c.relowner), c.relacl::text
+       pg_get_userbyid(c.relowner),
+       @{[ _acl("c.relacl", "CASE WHEN c.relkind = 'S' THEN 's' ELSE 'r' END", 'c.relowner') ]}
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
    AND @{[ $ns->('n.nspname') ]} AND @{[ _not_ext('pg_class', 'c.oid') ]}
 UNION ALL
 SELECT format('%I.%I', n.nspname, c.relname), quote_ident(a.attname),
-       NULL, a.attacl::text
+       NULL, @{[ _acl('a.attacl') ]}
   FROM pg_attribute a
   JOIN pg_class c ON c.oid = a.attrelid
   JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -1133,23 +1173,23 @@ SELECT format('%I.%I', n.nspname, c.relname), quote_ident(a.attname),
 
 		_compare_query('grants on schemas, functions and types',
 			$src, $tgt, $db, qq{
-SELECT 'schema ' || quote_ident(n.nspname), n.nspacl::text
+SELECT 'schema ' || quote_ident(n.nspname), @{[ _acl('n.nspacl', "'n'", 'n.nspowner') ]}
   FROM pg_namespace n
  WHERE @{[ $ns->('n.nspname') ]} AND @{[ _not_ext('pg_namespace', 'n.oid') ]}
 UNION ALL
-SELECT 'function ' || p.oid::regprocedure::text, p.proacl::text
+SELECT 'function ' || p.oid::regprocedure::text, @{[ _acl('p.proacl', "'f'", 'p.proowner') ]}
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE p.proacl IS NOT NULL AND @{[ $ns->('n.nspname') ]}
    AND @{[ _not_ext('pg_proc', 'p.oid') ]}
 UNION ALL
-SELECT 'type ' || format_type(t.oid, NULL), t.typacl::text
+SELECT 'type ' || format_type(t.oid, NULL), @{[ _acl('t.typacl', "'T'", 't.typowner') ]}
   FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
  WHERE t.typacl IS NOT NULL AND @{[ $ns->('n.nspname') ]}
    AND @{[ _not_ext('pg_type', 't.oid') ]}
 UNION ALL
 SELECT 'default privileges ' || pg_get_userbyid(d.defaclrole) || ' in '
-       || coalesce(quote_ident(n.nspname), '*') || ' on ' || d.defaclobjtype,
-       d.defaclacl::text
+       || coalesce(quote_ident(n.nspname), '*') || ' on ' || d.defaclobjtype::text,
+       @{[ _acl('d.defaclacl') ]}
   FROM pg_default_acl d LEFT JOIN pg_namespace n ON n.oid = d.defaclnamespace});
 
 		_compare_query('types', $src, $tgt, $db, qq{
@@ -1207,7 +1247,7 @@ All of the above, as one subtest.
 sub compare_all
 {
 	my ($src, $tgt, $db) = @_;
-	return subtest "compare_all ($db)" => sub {
+	return _subtest "compare_all ($db)" => sub {
 		compare_tables($src, $tgt, $db);
 		compare_table_data($src, $tgt, $db);
 		compare_indexes($src, $tgt, $db);

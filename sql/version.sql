@@ -1,2 +1,0 @@
--- placeholder
-SELECT pg_catalog.version()

@@ -1,0 +1,138 @@
+/*
+ * src/catalog/catalog.h — what pgshift reads from the source catalog.
+ *
+ * Read once, under the run's snapshot, then saved in state.db (and loaded
+ * from there on --resume). Tables are kept biggest first: the planner takes
+ * them in that order. The SQL lives in sql/catalog_*.sql.
+ */
+#ifndef PGSHIFT_CATALOG_H
+#define PGSHIFT_CATALOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pg/pg.h"
+#include "state/state.h"
+
+typedef uint32_t Oid;
+
+typedef struct CatTable
+{
+	Oid oid;
+	char *nspname;
+	char *relname;
+	char *qname;        /* "nsp"."rel", quoted */
+	char relkind;       /* 'r' or 'p' */
+	char persistence;   /* 'p', 'u' */
+	Oid parent_oid;     /* partition parent or inheritance parent, 0 if none */
+	int64_t bytes;      /* heap + TOAST */
+	double reltuples;
+	int64_t relpages;
+	char *copy_columns; /* quoted, generated columns excluded; NULL if none */
+	bool binary_ok;     /* every column type has built-in send/receive */
+	bool excluded;      /* filtered out entirely */
+	bool exclude_data;  /* schema copied, rows not */
+	int nparts;         /* set by the planner */
+} CatTable;
+
+typedef struct CatIndex
+{
+	Oid oid;
+	Oid table_oid;
+	char *nspname;
+	char *relname;
+	char *indexdef;   /* pg_get_indexdef */
+	Oid conoid;       /* backing constraint, 0 if none */
+	char *conname;
+	char contype;     /* 'p', 'u', 'x' or 0 */
+	char *condef;     /* pg_get_constraintdef */
+	bool condeferrable;
+	bool condeferred;
+	int64_t bytes;
+	bool isclustered;
+	bool isreplident;
+	bool excluded;
+} CatIndex;
+
+typedef struct CatFkey
+{
+	Oid oid;
+	Oid table_oid;
+	char *conname;
+	char *condef;
+	Oid ref_table_oid;
+	bool excluded;
+} CatFkey;
+
+typedef struct CatSequence
+{
+	Oid oid;
+	char *nspname;
+	char *relname;
+	char *last_value; /* text: int8 */
+	bool is_called;
+	Oid owner_table_oid;
+	char *owner_column;
+	bool is_identity;
+	bool excluded;
+} CatSequence;
+
+typedef struct CatExtension
+{
+	Oid oid;
+	char *extname;
+	char *extversion;
+	char *nspname;
+} CatExtension;
+
+typedef struct CatCollation
+{
+	Oid oid;
+	char *nspname;
+	char *collname;
+	char *provider;
+} CatCollation;
+
+typedef struct CatLoBatch
+{
+	int batch;
+	Oid min_oid;
+	Oid max_oid;
+	int count;
+} CatLoBatch;
+
+typedef struct Catalog
+{
+	CatTable *tables;
+	int ntables;
+	CatIndex *indexes;
+	int nindexes;
+	CatFkey *fkeys;
+	int nfkeys;
+	CatSequence *sequences;
+	int nsequences;
+	CatExtension *extensions;
+	int nextensions;
+	CatCollation *collations;
+	int ncollations;
+	CatLoBatch *lo_batches;
+	int nlo_batches;
+	int64_t nlargeobjects;
+	StrList db_settings; /* "name=value" */
+} Catalog;
+
+/*
+ * Reads the catalog from the source (the connection already in the run's
+ * snapshot). lo_batch_size: large objects per batch (0 = skip them).
+ */
+bool catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size);
+/* Reads every sequence's last_value/is_called (under the same snapshot). */
+bool catalog_fetch_sequence_values(PgConn *src, Catalog *cat);
+/* Saves into state.db (replacing what was there) / loads it back. */
+bool catalog_save(StateDb *db, const Catalog *cat);
+bool catalog_load(StateDb *db, Catalog *cat);
+void catalog_free(Catalog *cat);
+
+CatTable *catalog_table(const Catalog *cat, Oid oid);
+
+#endif /* PGSHIFT_CATALOG_H */

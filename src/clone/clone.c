@@ -1,0 +1,670 @@
+/*
+ * src/clone/clone.c — one clone from start to end, and the steps it is made of.
+ *
+ *   work dir + state.db ─► snapshot ─► catalog ─► target check ─► pg_dump
+ *   ─► pre-data ─► task graph (copy, indexes, constraints, vacuum, blobs)
+ *   ─► sequences ─► post-data ─► summary
+ *
+ * Each step is recorded in state.db's steps table; --resume skips the steps
+ * and tasks recorded done.
+ */
+#include "clone/clone.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "schema/schema.h"
+#include "sql.inc"
+
+/* The settings a resumed run must share with the run it resumes. */
+static char *
+run_settings(const Options *o)
+{
+	char *ms = pg_conninfo_mask(o->source);
+	char *mt = pg_conninfo_mask(o->target);
+	char *s = xasprintf("source=%s\ntarget=%s\nsplit-tables-larger-than=%lld\n"
+						"split-max-parts=%d\nfilters=%s\nskip-large-objects=%d\n"
+						"use-copy-binary=%d\nno-owner=%d\nno-acl=%d\n",
+		ms, mt, (long long) o->split_larger_than, o->split_max_parts,
+		o->filters ? o->filters : "", o->skip_large_objects, o->use_copy_binary, o->no_owner,
+		o->no_acl);
+	free(ms);
+	free(mt);
+	return s;
+}
+
+/* Names the first setting that differs; NULL when equal. */
+static char *
+settings_diff(const char *saved, const char *now)
+{
+	char *a = xstrdup(saved), *b = xstrdup(now);
+	char *sa = NULL, *sb2 = NULL;
+	char *la = strtok_r(a, "\n", &sa), *lb = strtok_r(b, "\n", &sb2);
+	char *diff = NULL;
+	while (la != NULL || lb != NULL)
+	{
+		if (la == NULL || lb == NULL || strcmp(la, lb) != 0)
+		{
+			diff = xasprintf("previous run: \"%s\", this run: \"%s\"", la ? la : "",
+				lb ? lb : "");
+			break;
+		}
+		la = strtok_r(NULL, "\n", &sa);
+		lb = strtok_r(NULL, "\n", &sb2);
+	}
+	free(a);
+	free(b);
+	return diff;
+}
+
+static int
+clone_prepare_state(CloneRun *run, bool *resuming)
+{
+	Options *o = run->opts;
+	*resuming = false;
+	char *started = state_get_meta(run->state, "run_started");
+	if (started != NULL && o->restart)
+	{
+		log_notice("discarding the previous run's state in \"%s\" (--restart)", run->wd.path);
+		if (!state_reset(run->state))
+		{
+			free(started);
+			return EXIT_WORKDIR;
+		}
+		free(started);
+		started = NULL;
+	}
+	else if (started != NULL && !o->resume)
+	{
+		char *status = state_get_meta(run->state, "run_status");
+		log_error("work directory \"%s\" holds a previous run (status: %s)", run->wd.path,
+			status ? status : "unfinished");
+		log_hint(LOG_LEVEL_ERROR, "Use --resume to continue it, --restart to discard its state "
+								  "and start over, or another --dir.");
+		free(status);
+		free(started);
+		return EXIT_WORKDIR;
+	}
+	char *settings = run_settings(o);
+	if (started != NULL)
+	{
+		char *saved = state_get_meta(run->state, "settings");
+		char *diff = saved ? settings_diff(saved, settings) : NULL;
+		free(saved);
+		if (diff != NULL)
+		{
+			log_error("cannot resume with different settings: %s", diff);
+			log_hint(LOG_LEVEL_ERROR, "Resume with the same options, or use --restart.");
+			free(diff);
+			free(settings);
+			free(started);
+			return EXIT_USAGE;
+		}
+		*resuming = true;
+	}
+	free(settings);
+	free(started);
+	return EXIT_OK;
+}
+
+/* From here on the work directory holds a run: resume or restart it. */
+static void
+clone_mark_started(CloneRun *run, bool resuming)
+{
+	if (!resuming)
+	{
+		char now[32];
+		snprintf(now, sizeof(now), "%lld", (long long) time_wall_us());
+		char *settings = run_settings(run->opts);
+		state_set_meta(run->state, "run_started", now);
+		state_set_meta(run->state, "settings", settings);
+		free(settings);
+	}
+	state_set_meta(run->state, "run_status", "running");
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int) getpid());
+	state_set_meta(run->state, "pid", pid);
+	run->started = true;
+}
+
+static int
+clone_snapshot(CloneRun *run, bool resuming)
+{
+	Options *o = run->opts;
+	PgConn *c = &run->snap_conn;
+	if (!pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+	{
+		return EXIT_SOURCE;
+	}
+	char *want = o->snapshot ? xstrdup(o->snapshot) : NULL;
+	if (want == NULL && resuming)
+	{
+		want = state_get_meta(run->state, "snapshot");
+	}
+	if (want != NULL)
+	{
+		char *q = pg_quote_literal(want);
+		char *sql = xasprintf("SET TRANSACTION SNAPSHOT %s", q);
+		c->quiet_errors = resuming && o->snapshot == NULL;
+		bool ok = pg_exec(c, sql);
+		c->quiet_errors = false;
+		free(q);
+		free(sql);
+		if (ok)
+		{
+			run->snapshot = want;
+			log_info("using snapshot \"%s\"", want);
+			return EXIT_OK;
+		}
+		if (o->snapshot != NULL || !o->not_consistent)
+		{
+			log_error("could not use snapshot \"%s\": %s", want, c->errmsg ? c->errmsg : "");
+			log_hint(LOG_LEVEL_ERROR,
+				"A snapshot lives as long as the session that exported it. Keep `pgshift "
+				"snapshot` running for the whole run, or resume with --not-consistent to "
+				"take a new snapshot (rows changed since the first run may then differ).");
+			free(want);
+			return EXIT_PRECONDITION;
+		}
+		log_warn("snapshot \"%s\" is gone: taking a new one (--not-consistent): tables copied "
+				 "before and after it may not be consistent with each other",
+			want);
+		free(want);
+		pg_exec(c, "ROLLBACK");
+		if (!pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+		{
+			return EXIT_SOURCE;
+		}
+	}
+	char *snap = NULL;
+	if (!pg_query_value(c, "SELECT pg_catalog.pg_export_snapshot()", 0, NULL, &snap))
+	{
+		return EXIT_SOURCE;
+	}
+	run->snapshot = snap;
+	state_set_meta(run->state, "snapshot", snap);
+	log_info("exported snapshot \"%s\"", snap);
+	return EXIT_OK;
+}
+
+/* Pre-flight checks: privileges on both sides, and an empty target. */
+static int
+clone_check_servers(CloneRun *run, PgConn *target, int steps, bool resuming)
+{
+	Options *o = run->opts;
+	PGresult *res = pg_query(&run->snap_conn,
+		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
+		"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') "
+		"AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_toast' "
+		"AND NOT pg_catalog.has_table_privilege(c.oid, 'SELECT') ORDER BY 1 LIMIT 10",
+		0, NULL);
+	if (res == NULL)
+	{
+		return EXIT_SOURCE;
+	}
+	if (PQntuples(res) > 0)
+	{
+		log_error("source: the connecting role cannot read %d table(s), among them %s",
+			PQntuples(res), PQgetvalue(res, 0, 0));
+		log_hint(LOG_LEVEL_ERROR, "Connect as the owner or a role with SELECT on every table "
+								  "(e.g. a member of pg_read_all_data).");
+		PQclear(res);
+		return EXIT_PRECONDITION;
+	}
+	PQclear(res);
+
+	char *can = NULL;
+	if (!pg_query_value(target,
+			"SELECT pg_catalog.has_database_privilege(current_database(), 'CREATE')", 0, NULL,
+			&can))
+	{
+		return EXIT_TARGET;
+	}
+	bool can_create = can != NULL && strcmp(can, "t") == 0;
+	free(can);
+	if (!can_create && (steps & STEP_SCHEMA_PRE))
+	{
+		log_error("target: the connecting role may not create schemas in the target database");
+		log_hint(LOG_LEVEL_ERROR, "Connect as the database owner or grant CREATE on the "
+								  "database.");
+		return EXIT_PRECONDITION;
+	}
+
+	if (!(steps & STEP_SCHEMA_PRE) || resuming || o->drop_if_exists)
+	{
+		return EXIT_OK;
+	}
+	res = pg_query(&run->snap_conn, SQL_SOURCE_RELATION_NAMES, 0, NULL);
+	if (res == NULL)
+	{
+		return EXIT_SOURCE;
+	}
+	StrBuf nsps, rels;
+	sb_init(&nsps);
+	sb_init(&rels);
+	sb_append_char(&nsps, '{');
+	sb_append_char(&rels, '{');
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		for (int k = 0; k < 2; k++)
+		{
+			StrBuf *sb = k == 0 ? &nsps : &rels;
+			if (i > 0)
+			{
+				sb_append_char(sb, ',');
+			}
+			sb_append_array_elem(sb, PQgetvalue(res, i, k));
+		}
+	}
+	sb_append_char(&nsps, '}');
+	sb_append_char(&rels, '}');
+	PQclear(res);
+	const char *p[] = { nsps.data, rels.data };
+	res = pg_query(target, SQL_TARGET_EXISTING_RELATIONS, 2, p);
+	sb_free(&nsps);
+	sb_free(&rels);
+	if (res == NULL)
+	{
+		return EXIT_TARGET;
+	}
+	int n = PQntuples(res);
+	if (n > 0)
+	{
+		StrBuf names;
+		sb_init(&names);
+		for (int i = 0; i < n && i < 5; i++)
+		{
+			char *q = pg_qualname(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+			sb_printf(&names, "%s%s", i ? ", " : "", q);
+			free(q);
+		}
+		log_error("target: the target database already holds %d of the objects to copy "
+				  "(%s%s); nothing was changed",
+			n, names.data, n > 5 ? ", ..." : "");
+		log_hint(LOG_LEVEL_ERROR, "Use an empty target database, or --drop-if-exists to drop "
+								  "and recreate those objects.");
+		sb_free(&names);
+		PQclear(res);
+		return EXIT_PRECONDITION;
+	}
+	PQclear(res);
+	return EXIT_OK;
+}
+
+static bool
+oid_in(const SchemaOid *set, int n, SchemaOid oid)
+{
+	for (int i = 0; i < n; i++)
+	{
+		if (set[i] == oid)
+		{
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+toc_filter_predata(CloneRun *run, TocList *l)
+{
+	const Options *o = run->opts;
+	for (int i = 0; i < l->n; i++)
+	{
+		TocEntry *e = &l->entries[i];
+		bool on_ext = strncmp(e->rest, "- EXTENSION ", 12) == 0;
+		bool on_lo = strstr(e->rest, "LARGE OBJECT ") != NULL;
+		if (o->skip_extensions && (strcmp(e->desc, "EXTENSION") == 0 ||
+									  (strcmp(e->desc, "COMMENT") == 0 && on_ext)))
+		{
+			e->skip = "--skip-extensions";
+		}
+		else if (o->skip_collations && strcmp(e->desc, "COLLATION") == 0)
+		{
+			e->skip = "--skip-collations";
+		}
+		else if (o->skip_large_objects &&
+			(strcmp(e->desc, "BLOB") == 0 || strcmp(e->desc, "BLOB METADATA") == 0 ||
+				strcmp(e->desc, "LARGE OBJECT") == 0 ||
+				((strcmp(e->desc, "ACL") == 0 || strcmp(e->desc, "COMMENT") == 0) && on_lo)))
+		{
+			e->skip = "--skip-large-objects";
+		}
+	}
+}
+
+static void
+toc_filter_postdata(CloneRun *run, TocList *l)
+{
+	/* what the task graph builds itself */
+	Graph *g = &run->graph;
+	SchemaOid *built = xcalloc((size_t) g->ntasks + 1, sizeof(SchemaOid));
+	int nb = 0;
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		Task *t = g->tasks[i];
+		if (t->kind == TASK_INDEX)
+		{
+			built[nb++] = t->index->oid;
+		}
+		else if (t->kind == TASK_CONSTRAINT)
+		{
+			built[nb++] = t->index->conoid;
+		}
+		else if (t->kind == TASK_FKEY)
+		{
+			built[nb++] = t->fkey->oid;
+		}
+	}
+	for (int i = 0; i < l->n; i++)
+	{
+		TocEntry *e = &l->entries[i];
+		if ((strcmp(e->desc, "INDEX") == 0 || strcmp(e->desc, "CONSTRAINT") == 0 ||
+				strcmp(e->desc, "FK CONSTRAINT") == 0) &&
+			oid_in(built, nb, e->oid))
+		{
+			e->skip = "built by pgshift";
+		}
+	}
+	free(built);
+}
+
+static bool
+clone_restore_section(CloneRun *run, const char *dumpfile, const char *section, bool clean)
+{
+	Options *o = run->opts;
+	char *log_path = xasprintf("%s/%s.log", run->wd.schema_dir, section);
+	char *list_path = xasprintf("%s/%s.list", run->wd.schema_dir, section);
+	TocList toc;
+	bool ok = schema_toc_read(dumpfile, section, log_path, &toc);
+	if (ok)
+	{
+		if (strcmp(section, "pre-data") == 0)
+		{
+			toc_filter_predata(run, &toc);
+		}
+		else
+		{
+			toc_filter_postdata(run, &toc);
+		}
+		ok = schema_toc_write(&toc, list_path);
+		int nskip = 0;
+		for (int i = 0; i < toc.n; i++)
+		{
+			nskip += toc.entries[i].skip != NULL;
+		}
+		log_info("restoring %s: %d objects (%d handled by pgshift or left out, see \"%s\")",
+			section, toc.n - nskip, nskip, list_path);
+		schema_toc_free(&toc);
+	}
+	if (ok)
+	{
+		SchemaOptions so = { .source = o->source,
+			.target = o->target,
+			.snapshot = run->snapshot,
+			.jobs = o->restore_jobs,
+			.clean = clean,
+			.no_owner = o->no_owner,
+			.no_acl = o->no_acl,
+			.no_comments = o->no_comments,
+			.no_tablespaces = o->no_tablespaces,
+			.log_path = log_path };
+		ok = schema_restore(&so, dumpfile, section, list_path);
+	}
+	free(log_path);
+	free(list_path);
+	return ok;
+}
+
+static void
+step_begin(CloneRun *run, const char *name)
+{
+	state_step_start(run->state, name);
+	log_info("step %s", name);
+}
+
+static void
+step_end(CloneRun *run, const char *name, bool ok, double started, double *acc)
+{
+	state_step_done(run->state, name, ok);
+	if (acc != NULL)
+	{
+		*acc += time_now() - started;
+	}
+	if (!ok)
+	{
+		strlist_add_owned(&run->failures, xasprintf("step %s failed", name));
+	}
+}
+
+int
+clone_main(Options *opts, int steps)
+{
+	CloneRun run;
+	memset(&run, 0, sizeof(run));
+	run.opts = opts;
+	run.t_start = time_now();
+	int rc = EXIT_OK;
+	PgConn target;
+	memset(&target, 0, sizeof(target));
+
+	if (!cli_require_uris(opts, true, true))
+	{
+		return EXIT_USAGE;
+	}
+	if (!workdir_open(&run.wd, opts->dir))
+	{
+		workdir_close(&run.wd);
+		return EXIT_WORKDIR;
+	}
+	char *ms = pg_conninfo_mask(opts->source);
+	char *mt = pg_conninfo_mask(opts->target);
+	log_info("pgshift %s: copying from %s to %s (work directory \"%s\")", PGSHIFT_VERSION, ms, mt,
+		run.wd.path);
+	free(ms);
+	free(mt);
+
+	run.state = state_open(run.wd.state_file);
+	if (run.state == NULL)
+	{
+		workdir_close(&run.wd);
+		return EXIT_WORKDIR;
+	}
+	bool resuming = false;
+	rc = clone_prepare_state(&run, &resuming);
+	if (rc != EXIT_OK)
+	{
+		goto done;
+	}
+	if (!pg_connect(&run.snap_conn, opts->source, "source", "snapshot", 0))
+	{
+		rc = EXIT_SOURCE;
+		goto done;
+	}
+	if (!pg_connect(&target, opts->target, "target", "main", 0))
+	{
+		rc = EXIT_TARGET;
+		goto done;
+	}
+	run.source_version = pg_server_version(&run.snap_conn);
+	if (!pg_query_value(&target, "SELECT current_database()", 0, NULL, &run.target_db))
+	{
+		rc = EXIT_TARGET;
+		goto done;
+	}
+	rc = clone_snapshot(&run, resuming);
+	if (rc != EXIT_OK)
+	{
+		goto done;
+	}
+
+	/* catalog */
+	double t0 = time_now();
+	if (resuming && state_step_is_done(run.state, "catalog"))
+	{
+		catalog_load(run.state, &run.cat);
+	}
+	else
+	{
+		step_begin(&run, "catalog");
+		int lo_batch = opts->skip_large_objects ? 0 : 100;
+		bool ok = catalog_fetch(&run.snap_conn, &run.cat, lo_batch) &&
+			catalog_fetch_sequence_values(&run.snap_conn, &run.cat);
+		if (!ok)
+		{
+			step_end(&run, "catalog", false, t0, NULL);
+			rc = EXIT_SOURCE;
+			goto done;
+		}
+		plan_split_tables(&run.cat, opts);
+		ok = catalog_save(run.state, &run.cat);
+		step_end(&run, "catalog", ok, t0, &run.t_catalog);
+		if (!ok)
+		{
+			rc = EXIT_WORKDIR;
+			goto done;
+		}
+	}
+	log_info("catalog: %d tables, %d indexes, %d foreign keys, %d sequences, %lld large objects",
+		run.cat.ntables, run.cat.nindexes, run.cat.nfkeys, run.cat.nsequences,
+		(long long) run.cat.nlargeobjects);
+	run.frozen_ok = true;
+	run.tstats = xcalloc((size_t) run.cat.ntables + 1, sizeof(TableStats));
+
+	rc = clone_check_servers(&run, &target, steps, resuming);
+	if (rc != EXIT_OK)
+	{
+		goto done;
+	}
+	clone_mark_started(&run, resuming);
+
+	/* schema dump, pre-data */
+	char *dumpfile = xasprintf("%s/schema.dump", run.wd.schema_dir);
+	if ((steps & (STEP_SCHEMA_PRE | STEP_SCHEMA_POST)) &&
+		!(resuming && state_step_is_done(run.state, "dump-schema")))
+	{
+		t0 = time_now();
+		step_begin(&run, "dump-schema");
+		SchemaOptions so = { .source = opts->source,
+			.snapshot = run.snapshot,
+			.log_path = NULL };
+		char *log_path = xasprintf("%s/pg_dump.log", run.wd.schema_dir);
+		so.log_path = log_path;
+		bool ok = schema_dump(&so, dumpfile);
+		free(log_path);
+		step_end(&run, "dump-schema", ok, t0, &run.t_dump);
+		if (!ok)
+		{
+			rc = EXIT_INTERNAL;
+			free(dumpfile);
+			goto done;
+		}
+	}
+	if ((steps & STEP_SCHEMA_PRE) && !(resuming && state_step_is_done(run.state, "pre-data")))
+	{
+		t0 = time_now();
+		step_begin(&run, "pre-data");
+		/* a pre-data step redone on resume starts from a clean slate: no data yet */
+		bool ok = clone_restore_section(&run, dumpfile, "pre-data",
+			opts->drop_if_exists || resuming);
+		step_end(&run, "pre-data", ok, t0, &run.t_predata);
+		if (!ok)
+		{
+			run.schema_failed = true;
+			if (opts->fail_fast)
+			{
+				rc = EXIT_TASKS_FAILED;
+				free(dumpfile);
+				goto done;
+			}
+		}
+	}
+	if ((steps & STEP_DB_PROPS) && !opts->skip_db_properties)
+	{
+		clone_copy_db_properties(&run, &target);
+	}
+
+	/* the task graph: data, indexes, constraints, vacuum, large objects */
+	t0 = time_now();
+	plan_build(&run, steps);
+	if (resuming)
+	{
+		plan_apply_resume(&run, &target);
+	}
+	step_begin(&run, "data");
+	bool data_ok = sched_run(&run);
+	step_end(&run, "data", data_ok, t0, &run.t_data);
+
+	if (signals_interrupted())
+	{
+		rc = EXIT_INTERRUPTED;
+		free(dumpfile);
+		goto done;
+	}
+	if (!data_ok && opts->fail_fast)
+	{
+		rc = EXIT_TASKS_FAILED;
+		free(dumpfile);
+		goto done;
+	}
+
+	if (steps & STEP_SEQUENCES)
+	{
+		t0 = time_now();
+		step_begin(&run, "sequences");
+		bool ok = clone_copy_sequences(&run, &target);
+		step_end(&run, "sequences", ok, t0, &run.t_sequences);
+	}
+	if (steps & STEP_SCHEMA_POST)
+	{
+		t0 = time_now();
+		step_begin(&run, "post-data");
+		bool ok = clone_restore_section(&run, dumpfile, "post-data", false);
+		step_end(&run, "post-data", ok, t0, &run.t_postdata);
+	}
+	free(dumpfile);
+
+	rc = run.failures.n > 0 ? EXIT_TASKS_FAILED : EXIT_OK;
+	if (signals_interrupted())
+	{
+		rc = EXIT_INTERRUPTED;
+	}
+
+done:
+	run.t_total = time_now() - run.t_start;
+	if (run.state != NULL && run.graph.ntasks > 0)
+	{
+		report_summary(&run, !opts->quiet);
+	}
+	if (run.failures.n > 0)
+	{
+		log_error("%d object(s) failed:", run.failures.n);
+		for (int i = 0; i < run.failures.n; i++)
+		{
+			log_error("  %s", run.failures.items[i]);
+		}
+	}
+	if (run.started)
+	{
+		state_set_meta(run.state, "run_status",
+			rc == EXIT_OK ? "done" : (rc == EXIT_INTERRUPTED ? "interrupted" : "failed"));
+	}
+	if (rc == EXIT_OK)
+	{
+		log_info("done: the target is a copy of the source as of snapshot \"%s\" (%.1fs)",
+			run.snapshot ? run.snapshot : "?", run.t_total);
+	}
+	pg_disconnect(&target);
+	pg_disconnect(&run.snap_conn);
+	graph_free(&run.graph);
+	catalog_free(&run.cat);
+	free(run.tstats);
+	free(run.snapshot);
+	free(run.target_db);
+	strlist_free(&run.failures);
+	state_close(run.state);
+	workdir_close(&run.wd);
+	return rc;
+}

@@ -1,0 +1,195 @@
+/*
+ * src/clone/clone.h — the clone: snapshot, schema, task graph, workers, summary.
+ *
+ * The task graph (plan.c) holds every unit of work with its dependencies:
+ *   COPY part ──► (all parts of the table) ──► INDEX ──► CONSTRAINT (USING INDEX)
+ *                                     └────► EXCLUDE constraint
+ *   all INDEX/CONSTRAINT of a table ──► VACUUM/ANALYZE
+ *   all INDEX/CONSTRAINT of both tables ──► FOREIGN KEY
+ *   BLOBS batches: no dependencies
+ * Pools of worker threads (sched.c) take ready tasks of their kind, biggest
+ * first. Every status change is written to state.db, keyed by
+ * (kind, object oid, part), which is what --resume and `list progress` read.
+ */
+#ifndef PGSHIFT_CLONE_H
+#define PGSHIFT_CLONE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "catalog/catalog.h"
+#include "cli/options.h"
+#include "pg/pg.h"
+#include "state/state.h"
+
+typedef enum TaskKind
+{
+	TASK_COPY = 0,
+	TASK_INDEX,
+	TASK_CONSTRAINT, /* primary key / unique USING INDEX, or exclusion */
+	TASK_FKEY,
+	TASK_VACUUM,
+	TASK_BLOBS,
+	TASK_NKINDS
+} TaskKind;
+
+typedef enum PoolKind
+{
+	POOL_COPY = 0, /* COPY parts, VACUUM */
+	POOL_INDEX,    /* indexes, constraints, foreign keys */
+	POOL_BLOB,     /* large objects */
+	POOL_NPOOLS
+} PoolKind;
+
+typedef enum TaskStatus
+{
+	TS_WAITING = 0, /* dependencies not done */
+	TS_READY,
+	TS_RUNNING,
+	TS_DONE,
+	TS_FAILED,
+	TS_SKIPPED /* a dependency failed */
+} TaskStatus;
+
+typedef struct Task Task;
+struct Task
+{
+	int id;
+	TaskKind kind;
+	PoolKind pool;
+	CatTable *table;
+	CatIndex *index;
+	CatFkey *fkey;
+	CatLoBatch *lob;
+	int part;     /* COPY: 0-based part number */
+	int nparts;   /* COPY: parts of the table */
+	int64_t min_block, max_block; /* COPY of a split table: [min, max) blocks; max -1 = end */
+	int64_t priority;
+	TaskStatus status;
+	int ndeps_left;
+	Task **dependents;
+	int ndependents;
+	int cap_dependents;
+	/* results */
+	double started;
+	double duration;
+	int64_t bytes;
+	int64_t rows;
+	char *error;
+	char *sql;
+	bool resumed_done;
+};
+
+typedef struct TableStats
+{
+	double copy_seconds;  /* sum over parts */
+	double copy_start;
+	double copy_end;
+	int64_t bytes;
+	int64_t rows;
+	int nindexes;
+	double index_seconds;
+	double vacuum_seconds;
+} TableStats;
+
+typedef struct CloneRun CloneRun;
+
+typedef struct Graph
+{
+	Task **tasks;
+	int ntasks;
+	int cap;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int unfinished;
+	bool stop;
+	int nfailed;
+} Graph;
+
+struct CloneRun
+{
+	Options *opts;
+	WorkDir wd;
+	StateDb *state;
+	Catalog cat;
+	PgConn snap_conn;    /* holds the exported snapshot for the whole run */
+	char *snapshot;
+	char *target_db;
+	int source_version;
+	bool frozen_ok;      /* COPY FREEZE allowed */
+	Graph graph;
+	TableStats *tstats;  /* parallel to cat.tables */
+	int64_t progress_bytes;
+	double t_start;
+	/* step timings (seconds) */
+	double t_catalog, t_dump, t_predata, t_data, t_sequences, t_postdata, t_roles, t_total;
+	double cum_copy, cum_index, cum_vacuum, cum_blobs;
+	int64_t lo_copied;
+	StrList failures;    /* one line per failed object */
+	bool schema_failed;
+	bool started; /* the run is recorded in state.db (resume/restart from now on) */
+};
+
+/* Steps a command runs. */
+enum
+{
+	STEP_SCHEMA_PRE = 1 << 0,
+	STEP_TABLE_DATA = 1 << 1,
+	STEP_INDEXES = 1 << 2,
+	STEP_CONSTRAINTS = 1 << 3,
+	STEP_SEQUENCES = 1 << 4,
+	STEP_BLOBS = 1 << 5,
+	STEP_SCHEMA_POST = 1 << 6,
+	STEP_VACUUM = 1 << 7,
+	STEP_ROLES = 1 << 8,
+	STEP_DB_PROPS = 1 << 9,
+	STEP_ALL = 0x3ff
+};
+
+/* Runs the given steps of a clone; returns an ExitCode. */
+int clone_main(Options *opts, int steps);
+
+/* ---- plan.c ---- */
+/* Decides each table's parts (split by ctid block ranges). */
+void plan_split_tables(Catalog *cat, const Options *opts);
+/* Split threshold in bytes after defaults (-1 = automatic). */
+int64_t plan_split_threshold(const Options *opts, const Catalog *cat);
+/* Builds the task graph for the steps. */
+void plan_build(CloneRun *run, int steps);
+void graph_free(Graph *g);
+/* Marks tasks already done in state.db (resume) and cleans in-flight ones. */
+bool plan_apply_resume(CloneRun *run, PgConn *target);
+
+/* ---- sched.c ---- */
+/* Runs the graph with the pools; returns when every task finished or stopped. */
+bool sched_run(CloneRun *run);
+const char *task_kind_name(TaskKind k);
+const char *task_status_name(TaskStatus s);
+
+/* ---- tasks.c ---- */
+typedef struct Worker
+{
+	CloneRun *run;
+	PoolKind pool;
+	int num;
+	char role[32];
+	PgConn src;
+	PgConn dst;
+	bool src_ok;
+	bool dst_ok;
+} Worker;
+
+bool task_execute(Worker *w, Task *t);
+void worker_close(Worker *w);
+/* Opens a source connection inside the run's snapshot. */
+bool clone_source_connect(CloneRun *run, PgConn *c, const char *app);
+
+/* ---- sequences / blobs / db properties (steps.c) ---- */
+bool clone_copy_sequences(CloneRun *run, PgConn *target);
+bool clone_copy_db_properties(CloneRun *run, PgConn *target);
+
+/* ---- summary (src/report) ---- */
+void report_summary(CloneRun *run, bool print);
+
+#endif /* PGSHIFT_CLONE_H */

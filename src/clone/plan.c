@@ -1,0 +1,341 @@
+/*
+ * src/clone/plan.c — splitting tables into parts and building the task graph.
+ *
+ * Parts are ctid block ranges [min, max) taken from the table's size at the
+ * snapshot; the last part is open-ended. Any table splits, with or without a
+ * key, and PostgreSQL 14+ reads each range with a TID range scan.
+ */
+#include "clone/clone.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AUTO_SPLIT_MIN (256LL * 1024 * 1024)
+
+int64_t
+plan_split_threshold(const Options *opts, const Catalog *cat)
+{
+	if (opts->split_larger_than >= 0)
+	{
+		return opts->split_larger_than; /* 0: never */
+	}
+	/*
+	 * Automatic: a table worth more than a fair share of one worker's work is
+	 * split, so the biggest table does not become the tail of the run.
+	 */
+	int64_t total = 0;
+	for (int i = 0; i < cat->ntables; i++)
+	{
+		total += cat->tables[i].bytes;
+	}
+	int jobs = opts->table_jobs > 0 ? opts->table_jobs : 1;
+	int64_t share = total / (2 * jobs);
+	return share > AUTO_SPLIT_MIN ? share : AUTO_SPLIT_MIN;
+}
+
+void
+plan_split_tables(Catalog *cat, const Options *opts)
+{
+	int64_t threshold = plan_split_threshold(opts, cat);
+	int maxparts = opts->split_max_parts > 0 ? opts->split_max_parts : opts->table_jobs;
+	if (maxparts < 1)
+	{
+		maxparts = 1;
+	}
+	for (int i = 0; i < cat->ntables; i++)
+	{
+		CatTable *t = &cat->tables[i];
+		t->nparts = 1;
+		if (t->relkind != 'r' || threshold <= 0 || t->bytes <= threshold || t->relpages < 2)
+		{
+			continue;
+		}
+		int64_t n = (t->bytes + threshold - 1) / threshold;
+		if (n > maxparts)
+		{
+			n = maxparts;
+		}
+		if (n > t->relpages)
+		{
+			n = t->relpages;
+		}
+		t->nparts = n < 1 ? 1 : (int) n;
+	}
+}
+
+static Task *
+graph_add(Graph *g, TaskKind kind, PoolKind pool)
+{
+	if (g->ntasks == g->cap)
+	{
+		g->cap = g->cap ? g->cap * 2 : 64;
+		g->tasks = xrealloc(g->tasks, sizeof(Task *) * (size_t) g->cap);
+	}
+	Task *t = xcalloc(1, sizeof(Task));
+	t->id = g->ntasks;
+	t->kind = kind;
+	t->pool = pool;
+	g->tasks[g->ntasks++] = t;
+	return t;
+}
+
+static void
+task_depends(Task *t, Task *on)
+{
+	if (on == NULL || t == NULL)
+	{
+		return;
+	}
+	if (on->ndependents == on->cap_dependents)
+	{
+		on->cap_dependents = on->cap_dependents ? on->cap_dependents * 2 : 4;
+		on->dependents = xrealloc(on->dependents, sizeof(Task *) * (size_t) on->cap_dependents);
+	}
+	on->dependents[on->ndependents++] = t;
+	t->ndeps_left++;
+}
+
+/* Per-table lists of the tasks that make it "ready" (keys built). */
+typedef struct TableTasks
+{
+	Task **copy;
+	int ncopy;
+	Task **keys; /* index + constraint tasks */
+	int nkeys;
+	int capkeys;
+} TableTasks;
+
+static void
+keys_add(TableTasks *tt, Task *t)
+{
+	if (tt->nkeys == tt->capkeys)
+	{
+		tt->capkeys = tt->capkeys ? tt->capkeys * 2 : 4;
+		tt->keys = xrealloc(tt->keys, sizeof(Task *) * (size_t) tt->capkeys);
+	}
+	tt->keys[tt->nkeys++] = t;
+}
+
+static int
+table_pos(const Catalog *cat, Oid oid)
+{
+	/* tables are few enough next to indexes; a linear scan per index is fine
+	 * up to tens of thousands (called once per index at plan time) */
+	for (int i = 0; i < cat->ntables; i++)
+	{
+		if (cat->tables[i].oid == oid)
+		{
+			return i;
+		}
+	}
+	return -1;
+}
+
+void
+plan_build(CloneRun *run, int steps)
+{
+	Catalog *cat = &run->cat;
+	Graph *g = &run->graph;
+	const Options *o = run->opts;
+	TableTasks *tt = xcalloc((size_t) cat->ntables + 1, sizeof(TableTasks));
+
+	if (steps & STEP_TABLE_DATA)
+	{
+		for (int i = 0; i < cat->ntables; i++)
+		{
+			CatTable *tb = &cat->tables[i];
+			if (tb->relkind != 'r' || tb->excluded || tb->exclude_data)
+			{
+				continue;
+			}
+			tt[i].copy = xcalloc((size_t) tb->nparts, sizeof(Task *));
+			int64_t per = tb->nparts > 1 ? (tb->relpages + tb->nparts - 1) / tb->nparts : 0;
+			for (int p = 0; p < tb->nparts; p++)
+			{
+				Task *t = graph_add(g, TASK_COPY, POOL_COPY);
+				t->table = tb;
+				t->part = p;
+				t->nparts = tb->nparts;
+				t->min_block = per * p;
+				t->max_block = p == tb->nparts - 1 ? -1 : per * (p + 1);
+				t->priority = tb->bytes / tb->nparts;
+				tt[i].copy[tt[i].ncopy++] = t;
+			}
+		}
+	}
+
+	for (int k = 0; k < cat->nindexes; k++)
+	{
+		CatIndex *x = &cat->indexes[k];
+		int ti = table_pos(cat, x->table_oid);
+		if (ti < 0 || x->excluded || cat->tables[ti].excluded)
+		{
+			continue;
+		}
+		CatTable *tb = &cat->tables[ti];
+		if (x->contype == 'x')
+		{
+			if (!(steps & STEP_CONSTRAINTS))
+			{
+				continue;
+			}
+			Task *t = graph_add(g, TASK_CONSTRAINT, POOL_INDEX);
+			t->table = tb;
+			t->index = x;
+			t->priority = tb->bytes + x->bytes;
+			for (int c = 0; c < tt[ti].ncopy; c++)
+			{
+				task_depends(t, tt[ti].copy[c]);
+			}
+			keys_add(&tt[ti], t);
+			continue;
+		}
+		if (!(steps & STEP_INDEXES))
+		{
+			continue;
+		}
+		Task *t = graph_add(g, TASK_INDEX, POOL_INDEX);
+		t->table = tb;
+		t->index = x;
+		t->priority = tb->bytes + x->bytes;
+		for (int c = 0; c < tt[ti].ncopy; c++)
+		{
+			task_depends(t, tt[ti].copy[c]);
+		}
+		keys_add(&tt[ti], t);
+	}
+
+	/* primary key / unique constraints: after every index of their table */
+	if (steps & STEP_CONSTRAINTS)
+	{
+		for (int k = 0; k < cat->nindexes; k++)
+		{
+			CatIndex *x = &cat->indexes[k];
+			int ti = table_pos(cat, x->table_oid);
+			if (ti < 0 || x->excluded || cat->tables[ti].excluded ||
+				(x->contype != 'p' && x->contype != 'u'))
+			{
+				continue;
+			}
+			Task *t = graph_add(g, TASK_CONSTRAINT, POOL_INDEX);
+			t->table = &cat->tables[ti];
+			t->index = x;
+			t->priority = cat->tables[ti].bytes;
+			int nk = tt[ti].nkeys;
+			for (int j = 0; j < nk; j++)
+			{
+				if (tt[ti].keys[j]->kind == TASK_INDEX)
+				{
+					task_depends(t, tt[ti].keys[j]);
+				}
+			}
+			for (int c = 0; c < tt[ti].ncopy; c++)
+			{
+				task_depends(t, tt[ti].copy[c]);
+			}
+			keys_add(&tt[ti], t);
+		}
+	}
+
+	bool vacuum = (steps & STEP_VACUUM) && !(o->skip_vacuum && o->skip_analyze);
+	if (vacuum)
+	{
+		for (int i = 0; i < cat->ntables; i++)
+		{
+			CatTable *tb = &cat->tables[i];
+			if (tb->relkind != 'r' || tb->excluded || tt[i].ncopy == 0)
+			{
+				continue;
+			}
+			/* a FROZEN single part needs no VACUUM: only ANALYZE, or nothing */
+			if (tb->nparts == 1 && o->skip_analyze && run->frozen_ok)
+			{
+				continue;
+			}
+			Task *t = graph_add(g, TASK_VACUUM, POOL_COPY);
+			t->table = tb;
+			t->priority = tb->bytes;
+			for (int c = 0; c < tt[i].ncopy; c++)
+			{
+				task_depends(t, tt[i].copy[c]);
+			}
+			for (int j = 0; j < tt[i].nkeys; j++)
+			{
+				task_depends(t, tt[i].keys[j]);
+			}
+		}
+	}
+
+	if (steps & STEP_CONSTRAINTS)
+	{
+		for (int k = 0; k < cat->nfkeys; k++)
+		{
+			CatFkey *f = &cat->fkeys[k];
+			int ti = table_pos(cat, f->table_oid);
+			int ri = table_pos(cat, f->ref_table_oid);
+			if (ti < 0 || ri < 0 || f->excluded || cat->tables[ti].excluded ||
+				cat->tables[ri].excluded)
+			{
+				continue;
+			}
+			Task *t = graph_add(g, TASK_FKEY, POOL_INDEX);
+			t->table = &cat->tables[ti];
+			t->fkey = f;
+			t->priority = 0;
+			int sides[2] = { ti, ri };
+			for (int s = 0; s < (ti == ri ? 1 : 2); s++)
+			{
+				TableTasks *x = &tt[sides[s]];
+				for (int c = 0; c < x->ncopy; c++)
+				{
+					task_depends(t, x->copy[c]);
+				}
+				for (int j = 0; j < x->nkeys; j++)
+				{
+					task_depends(t, x->keys[j]);
+				}
+			}
+		}
+	}
+
+	if ((steps & STEP_BLOBS) && !o->skip_large_objects)
+	{
+		for (int b = 0; b < cat->nlo_batches; b++)
+		{
+			Task *t = graph_add(g, TASK_BLOBS, POOL_BLOB);
+			t->lob = &cat->lo_batches[b];
+			t->priority = cat->lo_batches[b].count;
+		}
+	}
+
+	for (int i = 0; i < cat->ntables; i++)
+	{
+		free(tt[i].copy);
+		free(tt[i].keys);
+	}
+	free(tt);
+
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		Task *t = g->tasks[i];
+		t->status = t->ndeps_left == 0 ? TS_READY : TS_WAITING;
+	}
+	g->unfinished = g->ntasks;
+}
+
+void
+graph_free(Graph *g)
+{
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		Task *t = g->tasks[i];
+		free(t->dependents);
+		free(t->error);
+		free(t->sql);
+		free(t);
+	}
+	free(g->tasks);
+	g->tasks = NULL;
+	g->ntasks = g->cap = 0;
+}

@@ -1,0 +1,412 @@
+/*
+ * src/clone/sched.c — worker pools running the task graph.
+ *
+ * One mutex and one condition variable guard the graph. A worker takes the
+ * ready task of its pool with the highest priority (biggest first), runs it
+ * without the lock, then marks it done and releases its dependents. A failed
+ * task skips everything that depends on it; with --fail-fast it stops the
+ * run and cancels the queries in flight. Every change is mirrored in
+ * state.db's tasks table.
+ */
+#include "clone/clone.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const g_kind_names[] = { "copy", "index", "constraint", "foreign-key",
+	"vacuum", "blobs" };
+static const char *const g_status_names[] = { "waiting", "ready", "running", "done", "failed",
+	"skipped" };
+
+const char *
+task_kind_name(TaskKind k)
+{
+	return g_kind_names[k];
+}
+
+const char *
+task_status_name(TaskStatus s)
+{
+	return g_status_names[s];
+}
+
+static int64_t
+task_obj_oid(const Task *t)
+{
+	switch (t->kind)
+	{
+		case TASK_COPY:
+		case TASK_VACUUM:
+			return t->table->oid;
+		case TASK_INDEX:
+			return t->index->oid;
+		case TASK_CONSTRAINT:
+			return t->index->conoid;
+		case TASK_FKEY:
+			return t->fkey->oid;
+		case TASK_BLOBS:
+			return t->lob->batch;
+		case TASK_NKINDS:
+			break;
+	}
+	return 0;
+}
+
+static char *
+task_label(const Task *t)
+{
+	switch (t->kind)
+	{
+		case TASK_COPY:
+			if (t->nparts > 1)
+			{
+				return xasprintf("%s part %d/%d", t->table->qname, t->part + 1, t->nparts);
+			}
+			return xstrdup(t->table->qname);
+		case TASK_VACUUM:
+			return xstrdup(t->table->qname);
+		case TASK_INDEX:
+			return xasprintf("%s.\"%s\"", t->index->nspname, t->index->relname);
+		case TASK_CONSTRAINT:
+			return xasprintf("%s \"%s\"", t->table->qname, t->index->conname);
+		case TASK_FKEY:
+			return xasprintf("%s \"%s\"", t->table->qname, t->fkey->conname);
+		case TASK_BLOBS:
+			return xasprintf("large objects %u..%u (%d)", t->lob->min_oid, t->lob->max_oid,
+				t->lob->count);
+		case TASK_NKINDS:
+			break;
+	}
+	return xstrdup("?");
+}
+
+static void
+state_record_tasks(CloneRun *run)
+{
+	sqlite3 *db = state_lock(run->state);
+	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(db,
+		"INSERT INTO tasks(kind, obj_oid, part, label, status) VALUES (?1, ?2, ?3, ?4, ?5) "
+		"ON CONFLICT(kind, obj_oid, part) DO UPDATE SET label = excluded.label, "
+		"status = CASE WHEN tasks.status = 'done' THEN 'done' ELSE excluded.status END",
+		-1, &st, NULL);
+	for (int i = 0; i < run->graph.ntasks; i++)
+	{
+		Task *t = run->graph.tasks[i];
+		char *label = task_label(t);
+		sqlite3_bind_text(st, 1, task_kind_name(t->kind), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, task_obj_oid(t));
+		sqlite3_bind_int(st, 3, t->part);
+		sqlite3_bind_text(st, 4, label, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 5, t->status == TS_DONE ? "done" : "queued", -1, SQLITE_STATIC);
+		sqlite3_step(st);
+		sqlite3_reset(st);
+		free(label);
+	}
+	sqlite3_finalize(st);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	state_unlock(run->state);
+}
+
+static void
+state_task_update(CloneRun *run, const Task *t, const char *status, const char *worker)
+{
+	char oid[32], part[16], now[32], dur[32], bytes[32], rows[32];
+	snprintf(oid, sizeof(oid), "%lld", (long long) task_obj_oid(t));
+	snprintf(part, sizeof(part), "%d", t->part);
+	snprintf(now, sizeof(now), "%lld", (long long) time_wall_us());
+	snprintf(dur, sizeof(dur), "%.3f", t->duration);
+	snprintf(bytes, sizeof(bytes), "%lld", (long long) t->bytes);
+	snprintf(rows, sizeof(rows), "%lld", (long long) t->rows);
+	if (strcmp(status, "running") == 0)
+	{
+		const char *p[] = { task_kind_name(t->kind), oid, part, now, worker };
+		state_exec(run->state,
+			"UPDATE tasks SET status = 'running', started_at = ?4, finished_at = NULL, "
+			"worker = ?5, attempts = attempts + 1, error = NULL "
+			"WHERE kind = ?1 AND obj_oid = ?2 AND part = ?3",
+			5, p);
+	}
+	else
+	{
+		const char *p[] = { task_kind_name(t->kind), oid, part, now, status, dur, bytes, rows,
+			t->error, t->sql };
+		state_exec(run->state,
+			"UPDATE tasks SET status = ?5, finished_at = ?4, duration = ?6, bytes = ?7, "
+			"rows = ?8, error = ?9, sql = ?10 WHERE kind = ?1 AND obj_oid = ?2 AND part = ?3",
+			10, p);
+	}
+}
+
+/* Under the graph lock: a finished task releases (or skips) its dependents. */
+static void
+graph_release(CloneRun *run, Task *t)
+{
+	Graph *g = &run->graph;
+	for (int i = 0; i < t->ndependents; i++)
+	{
+		Task *d = t->dependents[i];
+		if (d->status != TS_WAITING)
+		{
+			continue;
+		}
+		if (t->status == TS_FAILED || t->status == TS_SKIPPED)
+		{
+			d->status = TS_SKIPPED;
+			g->unfinished--;
+			char *label = task_label(d);
+			char *why = task_label(t);
+			log_warn("skipping %s %s: %s %s did not complete", task_kind_name(d->kind), label,
+				task_kind_name(t->kind), why);
+			free(label);
+			free(why);
+			graph_release(run, d);
+			continue;
+		}
+		if (--d->ndeps_left == 0)
+		{
+			d->status = TS_READY;
+		}
+	}
+}
+
+static Task *
+graph_take(Graph *g, PoolKind pool)
+{
+	pthread_mutex_lock(&g->lock);
+	for (;;)
+	{
+		if (g->stop || g->unfinished == 0 || signals_interrupted())
+		{
+			pthread_mutex_unlock(&g->lock);
+			return NULL;
+		}
+		Task *best = NULL;
+		for (int i = 0; i < g->ntasks; i++)
+		{
+			Task *t = g->tasks[i];
+			if (t->pool == pool && t->status == TS_READY &&
+				(best == NULL || t->priority > best->priority))
+			{
+				best = t;
+			}
+		}
+		if (best != NULL)
+		{
+			best->status = TS_RUNNING;
+			pthread_mutex_unlock(&g->lock);
+			return best;
+		}
+		/* nothing of ours ready: wait for a release (or a stop) */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&g->cond, &g->lock, &ts);
+	}
+}
+
+static void
+graph_finish(CloneRun *run, Task *t, bool ok)
+{
+	Graph *g = &run->graph;
+	pthread_mutex_lock(&g->lock);
+	t->status = ok ? TS_DONE : TS_FAILED;
+	g->unfinished--;
+	if (!ok)
+	{
+		g->nfailed++;
+		if (run->opts->fail_fast)
+		{
+			g->stop = true;
+		}
+	}
+	graph_release(run, t);
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+	if (!ok && run->opts->fail_fast)
+	{
+		log_error("stopping the run at the first failure (--fail-fast)");
+		pg_cancel_all(NULL);
+	}
+}
+
+static void *
+worker_main(void *arg)
+{
+	Worker *w = arg;
+	CloneRun *run = w->run;
+	log_set_role(w->role);
+	Task *t;
+	while ((t = graph_take(&run->graph, w->pool)) != NULL)
+	{
+		state_task_update(run, t, "running", w->role);
+		t->started = time_now();
+		bool ok = task_execute(w, t);
+		t->duration = time_now() - t->started;
+		if (!ok && t->error == NULL)
+		{
+			t->error = xstrdup("failed");
+		}
+		state_task_update(run, t, ok ? "done" : "failed", w->role);
+		if (!ok)
+		{
+			char *label = task_label(t);
+			pthread_mutex_lock(&run->graph.lock);
+			strlist_add_owned(&run->failures,
+				xasprintf("%s %s: %s", task_kind_name(t->kind), label, t->error));
+			pthread_mutex_unlock(&run->graph.lock);
+			free(label);
+		}
+		graph_finish(run, t, ok);
+	}
+	worker_close(w);
+	return NULL;
+}
+
+static void
+graph_wake(void *arg)
+{
+	Graph *g = arg;
+	pthread_mutex_lock(&g->lock);
+	g->stop = true;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+bool
+sched_run(CloneRun *run)
+{
+	Graph *g = &run->graph;
+	const Options *o = run->opts;
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+	signals_on_interrupt(graph_wake, g);
+
+	/* tasks done in a previous run (resume) count as finished already */
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		if (g->tasks[i]->status == TS_DONE)
+		{
+			g->unfinished--;
+		}
+	}
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		if (g->tasks[i]->status == TS_DONE)
+		{
+			graph_release(run, g->tasks[i]);
+		}
+	}
+	state_record_tasks(run);
+
+	int count[POOL_NPOOLS] = { 0 };
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		count[g->tasks[i]->pool]++;
+	}
+	int want[POOL_NPOOLS] = { o->table_jobs, o->index_jobs, o->lo_jobs };
+	const char *names[POOL_NPOOLS] = { "copy", "index", "blobs" };
+	int nworkers = 0;
+	for (int p = 0; p < POOL_NPOOLS; p++)
+	{
+		if (want[p] < 1)
+		{
+			want[p] = 1;
+		}
+		if (want[p] > count[p])
+		{
+			want[p] = count[p];
+		}
+		nworkers += want[p];
+	}
+	Worker *workers = xcalloc((size_t) nworkers + 1, sizeof(Worker));
+	pthread_t *threads = xcalloc((size_t) nworkers + 1, sizeof(pthread_t));
+	int k = 0;
+	for (int p = 0; p < POOL_NPOOLS; p++)
+	{
+		for (int i = 0; i < want[p]; i++)
+		{
+			Worker *w = &workers[k];
+			w->run = run;
+			w->pool = (PoolKind) p;
+			w->num = i + 1;
+			snprintf(w->role, sizeof(w->role), "%s-%d", names[p], i + 1);
+			pthread_create(&threads[k], NULL, worker_main, w);
+			k++;
+		}
+	}
+	log_info("running %d tasks: %d copy, %d index and constraint, %d large-object batches, with "
+			 "%d + %d + %d workers",
+		g->ntasks, count[POOL_COPY], count[POOL_INDEX], count[POOL_BLOB], want[POOL_COPY],
+		want[POOL_INDEX], want[POOL_BLOB]);
+	for (int i = 0; i < nworkers; i++)
+	{
+		pthread_join(threads[i], NULL);
+	}
+	free(workers);
+	free(threads);
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->lock);
+	return g->nfailed == 0 && !g->stop && g->unfinished == 0;
+}
+
+bool
+plan_apply_resume(CloneRun *run, PgConn *target)
+{
+	Graph *g = &run->graph;
+	sqlite3 *db = state_lock(run->state);
+	sqlite3_stmt *st;
+	sqlite3_prepare_v2(db,
+		"SELECT status, target_xid FROM tasks WHERE kind = ?1 AND obj_oid = ?2 AND part = ?3", -1,
+		&st, NULL);
+	int ndone = 0, nchecked = 0;
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		Task *t = g->tasks[i];
+		sqlite3_bind_text(st, 1, task_kind_name(t->kind), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, task_obj_oid(t));
+		sqlite3_bind_int(st, 3, t->part);
+		char *status = NULL, *xid = NULL;
+		if (sqlite3_step(st) == SQLITE_ROW)
+		{
+			status = sqlite3_column_text(st, 0) ? xstrdup((const char *) sqlite3_column_text(st, 0))
+												: NULL;
+			xid = sqlite3_column_text(st, 1) ? xstrdup((const char *) sqlite3_column_text(st, 1))
+											 : NULL;
+		}
+		sqlite3_reset(st);
+		if (status != NULL && strcmp(status, "done") == 0)
+		{
+			t->status = TS_DONE;
+			t->resumed_done = true;
+			ndone++;
+		}
+		else if (status != NULL && strcmp(status, "running") == 0 && xid != NULL &&
+			t->kind == TASK_COPY)
+		{
+			/* died between the target's COMMIT and our bookkeeping? ask the target */
+			state_unlock(run->state);
+			const char *p[] = { xid };
+			char *xs = NULL;
+			pg_query_value(target, "SELECT pg_catalog.txid_status($1::bigint)", 1, p, &xs);
+			db = state_lock(run->state);
+			nchecked++;
+			if (xs != NULL && strcmp(xs, "committed") == 0)
+			{
+				t->status = TS_DONE;
+				t->resumed_done = true;
+				ndone++;
+			}
+			free(xs);
+		}
+		free(status);
+		free(xid);
+	}
+	sqlite3_finalize(st);
+	state_unlock(run->state);
+	log_info("resuming: %d of %d tasks already done (%d in-flight copies checked on the target)",
+		ndone, g->ntasks, nchecked);
+	return true;
+}

@@ -1,0 +1,560 @@
+/*
+ * src/clone/tasks.c — what each task does on the servers.
+ *
+ * Copy workers hold a source connection inside the run's snapshot (one
+ * REPEATABLE READ READ ONLY transaction for their whole life) and a target
+ * connection. A part is one target transaction; its xid is saved before the
+ * COPY so a resume can ask the target whether it committed.
+ */
+#include "clone/clone.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool
+clone_source_connect(CloneRun *run, PgConn *c, const char *app)
+{
+	if (!pg_connect(c, run->opts->source, "source", app, 30))
+	{
+		return false;
+	}
+	if (!pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+	{
+		return false;
+	}
+	if (run->snapshot != NULL)
+	{
+		char *q = pg_quote_literal(run->snapshot);
+		char *sql = xasprintf("SET TRANSACTION SNAPSHOT %s", q);
+		bool ok = pg_exec(c, sql);
+		free(q);
+		free(sql);
+		if (!ok)
+		{
+			log_hint(LOG_LEVEL_ERROR, "The snapshot must stay held by its exporting session "
+									  "for the whole run.");
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+worker_target(Worker *w)
+{
+	if (w->dst_ok && pg_is_connected(&w->dst))
+	{
+		return true;
+	}
+	if (w->dst.conn != NULL)
+	{
+		pg_disconnect(&w->dst);
+	}
+	w->dst_ok = pg_connect(&w->dst, w->run->opts->target, "target", w->role, 30);
+	if (w->dst_ok && w->pool == POOL_INDEX)
+	{
+		/* index builds: give each session what it needs to sort in memory */
+		pg_exec(&w->dst, "SET maintenance_work_mem TO '512MB'");
+	}
+	return w->dst_ok;
+}
+
+static bool
+worker_source(Worker *w)
+{
+	if (w->src_ok && pg_is_connected(&w->src))
+	{
+		return true;
+	}
+	if (w->src.conn != NULL)
+	{
+		pg_disconnect(&w->src);
+	}
+	w->src_ok = clone_source_connect(w->run, &w->src, w->role);
+	return w->src_ok;
+}
+
+void
+worker_close(Worker *w)
+{
+	if (w->src.conn != NULL)
+	{
+		pg_disconnect(&w->src);
+	}
+	if (w->dst.conn != NULL)
+	{
+		pg_disconnect(&w->dst);
+	}
+	w->src_ok = w->dst_ok = false;
+}
+
+static void
+task_fail(Task *t, PgConn *c, const char *sql)
+{
+	free(t->error);
+	t->error = xasprintf("%s: %s", c->side, c->errmsg ? c->errmsg : "failed");
+	if (sql != NULL && t->sql == NULL)
+	{
+		t->sql = xstrdup(sql);
+	}
+}
+
+static void
+rollback_quietly(PgConn *c)
+{
+	if (c->conn != NULL && PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+	{
+		PGresult *r = PQexec(c->conn, "ROLLBACK");
+		PQclear(r);
+	}
+}
+
+static bool
+task_copy(Worker *w, Task *t)
+{
+	CloneRun *run = w->run;
+	CatTable *tb = t->table;
+	if (!worker_source(w))
+	{
+		task_fail(t, &w->src, NULL);
+		return false;
+	}
+	if (!worker_target(w))
+	{
+		task_fail(t, &w->dst, NULL);
+		return false;
+	}
+	bool binary = run->opts->use_copy_binary && tb->binary_ok;
+	bool single = t->nparts == 1;
+	bool freeze = single && run->frozen_ok;
+	const char *cols = tb->copy_columns;
+
+	StrBuf out, in;
+	sb_init(&out);
+	sb_init(&in);
+	if (single)
+	{
+		sb_printf(&out, "COPY %s%s%s%s TO STDOUT", tb->qname, cols ? " (" : "", cols ? cols : "",
+			cols ? ")" : "");
+	}
+	else
+	{
+		sb_printf(&out, "COPY (SELECT %s FROM ONLY %s WHERE ctid >= '(%lld,0)'::pg_catalog.tid",
+			cols ? cols : "", tb->qname, (long long) t->min_block);
+		if (t->max_block >= 0)
+		{
+			sb_printf(&out, " AND ctid < '(%lld,0)'::pg_catalog.tid", (long long) t->max_block);
+		}
+		sb_append(&out, ") TO STDOUT");
+	}
+	sb_printf(&in, "COPY %s%s%s%s FROM STDIN", tb->qname, cols ? " (" : "", cols ? cols : "",
+		cols ? ")" : "");
+	if (binary && freeze)
+	{
+		sb_append(&out, " WITH (FORMAT binary)");
+		sb_append(&in, " WITH (FORMAT binary, FREEZE)");
+	}
+	else if (binary)
+	{
+		sb_append(&out, " WITH (FORMAT binary)");
+		sb_append(&in, " WITH (FORMAT binary)");
+	}
+	else if (freeze)
+	{
+		sb_append(&in, " WITH (FREEZE)");
+	}
+
+	bool ok = pg_exec(&w->dst, "BEGIN");
+	if (ok && single)
+	{
+		char *sql = xasprintf("TRUNCATE ONLY %s", tb->qname);
+		ok = pg_exec(&w->dst, sql);
+		if (!ok)
+		{
+			task_fail(t, &w->dst, sql);
+		}
+		free(sql);
+	}
+	char *xid = NULL;
+	if (ok)
+	{
+		ok = pg_query_value(&w->dst, "SELECT pg_catalog.txid_current()::text", 0, NULL, &xid);
+	}
+	if (ok && xid != NULL)
+	{
+		char oid[32], part[16];
+		snprintf(oid, sizeof(oid), "%u", tb->oid);
+		snprintf(part, sizeof(part), "%d", t->part);
+		const char *p[] = { xid, oid, part };
+		state_exec(run->state,
+			"UPDATE tasks SET target_xid = ?1 WHERE kind = 'copy' AND obj_oid = ?2 AND part = ?3",
+			3, p);
+	}
+	free(xid);
+	if (ok)
+	{
+		CopyStats st;
+		ok = pg_copy_pipe(&w->src, out.data, &w->dst, in.data, &st, &run->progress_bytes);
+		t->bytes = st.bytes;
+		t->rows = st.rows;
+		if (!ok)
+		{
+			if (w->dst.errmsg != NULL)
+			{
+				task_fail(t, &w->dst, in.data);
+			}
+			else
+			{
+				task_fail(t, &w->src, out.data);
+			}
+		}
+	}
+	if (ok)
+	{
+		ok = pg_exec(&w->dst, "COMMIT");
+		if (!ok)
+		{
+			task_fail(t, &w->dst, "COMMIT");
+		}
+	}
+	if (!ok)
+	{
+		if (t->error == NULL)
+		{
+			task_fail(t, &w->dst, NULL);
+		}
+		rollback_quietly(&w->dst);
+		/* the source transaction holds the snapshot: if it broke, reconnect next time */
+		if (w->src.conn != NULL && PQtransactionStatus(w->src.conn) != PQTRANS_INTRANS)
+		{
+			w->src_ok = false;
+		}
+	}
+	else
+	{
+		log_info("copied %s%s: %lld rows", tb->qname,
+			t->nparts > 1 ? " (part)" : "", (long long) t->rows);
+	}
+	sb_free(&out);
+	sb_free(&in);
+	return ok;
+}
+
+/* Does an object by this name exist on the target? (resume: built but not recorded) */
+static bool
+target_has(Worker *w, const char *sql, const char *a, const char *b)
+{
+	const char *p[] = { a, b };
+	char *v = NULL;
+	if (!pg_query_value(&w->dst, sql, b ? 2 : 1, p, &v))
+	{
+		return false;
+	}
+	bool has = v != NULL && strcmp(v, "t") == 0;
+	free(v);
+	return has;
+}
+
+static bool
+run_sql(Worker *w, Task *t, const char *sql)
+{
+	if (!pg_exec(&w->dst, sql))
+	{
+		task_fail(t, &w->dst, sql);
+		return false;
+	}
+	return true;
+}
+
+static bool
+task_index(Worker *w, Task *t)
+{
+	CatIndex *x = t->index;
+	if (!worker_target(w))
+	{
+		task_fail(t, &w->dst, NULL);
+		return false;
+	}
+	char *qidx = pg_qualname(x->nspname, x->relname);
+	bool ok = true;
+	if (target_has(w, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", qidx, NULL))
+	{
+		log_info("index %s exists already on the target", qidx);
+	}
+	else
+	{
+		ok = run_sql(w, t, x->indexdef);
+		if (ok && x->isclustered && x->contype == 0)
+		{
+			char *sql = xasprintf("ALTER TABLE %s CLUSTER ON \"%s\"", t->table->qname, x->relname);
+			ok = run_sql(w, t, sql);
+			free(sql);
+		}
+		if (ok && x->isreplident && x->contype == 0)
+		{
+			char *qi = pg_quote_ident(x->relname);
+			char *sql = xasprintf("ALTER TABLE ONLY %s REPLICA IDENTITY USING INDEX %s",
+				t->table->qname, qi);
+			ok = run_sql(w, t, sql);
+			free(sql);
+			free(qi);
+		}
+		if (ok)
+		{
+			log_info("created index %s", qidx);
+		}
+	}
+	free(qidx);
+	return ok;
+}
+
+static bool
+task_constraint(Worker *w, Task *t)
+{
+	CatIndex *x = t->index;
+	if (!worker_target(w))
+	{
+		task_fail(t, &w->dst, NULL);
+		return false;
+	}
+	char oid[32];
+	snprintf(oid, sizeof(oid), "%u", t->table->oid);
+	if (target_has(w,
+			"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = "
+			"pg_catalog.to_regclass($1) AND conname = $2)",
+			t->table->qname, x->conname))
+	{
+		log_info("constraint \"%s\" of %s exists already on the target", x->conname,
+			t->table->qname);
+		return true;
+	}
+	char *qcon = pg_quote_ident(x->conname);
+	char *qidx = pg_quote_ident(x->relname);
+	StrBuf sql;
+	sb_init(&sql);
+	if (x->contype == 'x')
+	{
+		sb_printf(&sql, "ALTER TABLE ONLY %s ADD CONSTRAINT %s %s", t->table->qname, qcon,
+			x->condef);
+	}
+	else
+	{
+		sb_printf(&sql, "ALTER TABLE ONLY %s ADD CONSTRAINT %s %s USING INDEX %s",
+			t->table->qname, qcon, x->contype == 'p' ? "PRIMARY KEY" : "UNIQUE", qidx);
+		if (x->condeferrable)
+		{
+			sb_append(&sql, " DEFERRABLE");
+		}
+		if (x->condeferred)
+		{
+			sb_append(&sql, " INITIALLY DEFERRED");
+		}
+	}
+	bool ok = run_sql(w, t, sql.data);
+	if (ok && x->isclustered)
+	{
+		sb_reset(&sql);
+		sb_printf(&sql, "ALTER TABLE %s CLUSTER ON %s", t->table->qname, qcon);
+		ok = run_sql(w, t, sql.data);
+	}
+	if (ok && x->isreplident)
+	{
+		sb_reset(&sql);
+		sb_printf(&sql, "ALTER TABLE ONLY %s REPLICA IDENTITY USING INDEX %s", t->table->qname,
+			qcon);
+		ok = run_sql(w, t, sql.data);
+	}
+	if (ok)
+	{
+		log_info("added constraint %s on %s", qcon, t->table->qname);
+	}
+	sb_free(&sql);
+	free(qcon);
+	free(qidx);
+	return ok;
+}
+
+static bool
+task_fkey(Worker *w, Task *t)
+{
+	CatFkey *f = t->fkey;
+	if (!worker_target(w))
+	{
+		task_fail(t, &w->dst, NULL);
+		return false;
+	}
+	if (target_has(w,
+			"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = "
+			"pg_catalog.to_regclass($1) AND conname = $2)",
+			t->table->qname, f->conname))
+	{
+		return true;
+	}
+	char *qcon = pg_quote_ident(f->conname);
+	char *sql = xasprintf("ALTER TABLE ONLY %s ADD CONSTRAINT %s %s", t->table->qname, qcon,
+		f->condef);
+	bool ok = run_sql(w, t, sql);
+	if (ok)
+	{
+		log_info("added foreign key %s on %s", qcon, t->table->qname);
+	}
+	free(sql);
+	free(qcon);
+	return ok;
+}
+
+static bool
+task_vacuum(Worker *w, Task *t)
+{
+	const Options *o = w->run->opts;
+	if (!worker_target(w))
+	{
+		task_fail(t, &w->dst, NULL);
+		return false;
+	}
+	/* a single part was loaded WITH (FREEZE): rows are frozen and visible already */
+	bool need_vacuum = !o->skip_vacuum && !(t->table->nparts == 1 && w->run->frozen_ok);
+	bool need_analyze = !o->skip_analyze;
+	char *sql;
+	if (need_vacuum && need_analyze)
+	{
+		sql = xasprintf("VACUUM (ANALYZE) %s", t->table->qname);
+	}
+	else if (need_vacuum)
+	{
+		sql = xasprintf("VACUUM %s", t->table->qname);
+	}
+	else if (need_analyze)
+	{
+		sql = xasprintf("ANALYZE %s", t->table->qname);
+	}
+	else
+	{
+		return true;
+	}
+	bool ok = run_sql(w, t, sql);
+	free(sql);
+	return ok;
+}
+
+#define LO_CHUNK (1024 * 1024)
+
+static bool
+task_blobs(Worker *w, Task *t)
+{
+	CloneRun *run = w->run;
+	if (!worker_source(w))
+	{
+		task_fail(t, &w->src, NULL);
+		return false;
+	}
+	if (!worker_target(w))
+	{
+		task_fail(t, &w->dst, NULL);
+		return false;
+	}
+	char lo[32], hi[32];
+	snprintf(lo, sizeof(lo), "%u", t->lob->min_oid);
+	snprintf(hi, sizeof(hi), "%u", t->lob->max_oid);
+	const char *p[] = { lo, hi };
+	PGresult *oids = pg_query(&w->src,
+		"SELECT oid FROM pg_catalog.pg_largeobject_metadata WHERE oid BETWEEN $1::oid AND "
+		"$2::oid ORDER BY oid",
+		2, p);
+	if (oids == NULL)
+	{
+		task_fail(t, &w->src, NULL);
+		return false;
+	}
+	bool ok = pg_exec(&w->dst, "BEGIN");
+	for (int i = 0; ok && i < PQntuples(oids); i++)
+	{
+		const char *oid = PQgetvalue(oids, i, 0);
+		/*
+		 * The object itself came with pre-data, empty. A batch is one target
+		 * transaction, and lo_put at the same offsets is idempotent, so a
+		 * retried batch writes the same bytes again.
+		 */
+		for (int64_t off = 0;; off += LO_CHUNK)
+		{
+			char offs[32], lens[32];
+			snprintf(offs, sizeof(offs), "%lld", (long long) off);
+			snprintf(lens, sizeof(lens), "%d", LO_CHUNK);
+			const char *gp[] = { oid, offs, lens };
+			PGresult *r = PQexecParams(w->src.conn,
+				"SELECT pg_catalog.lo_get($1::oid, $2::bigint, $3::int)", 3, NULL, gp, NULL,
+				NULL, 1);
+			if (PQresultStatus(r) != PGRES_TUPLES_OK)
+			{
+				pg_set_error(&w->src, r, "while reading a large object");
+				PQclear(r);
+				task_fail(t, &w->src, NULL);
+				ok = false;
+				break;
+			}
+			int len = PQgetlength(r, 0, 0);
+			if (len > 0)
+			{
+				const char *pv[] = { oid, offs, PQgetvalue(r, 0, 0) };
+				int plen[] = { 0, 0, len };
+				int pfmt[] = { 0, 0, 1 };
+				PGresult *wr = PQexecParams(w->dst.conn,
+					"SELECT pg_catalog.lo_put($1::oid, $2::bigint, $3::bytea)", 3, NULL, pv, plen,
+					pfmt, 0);
+				if (PQresultStatus(wr) != PGRES_TUPLES_OK)
+				{
+					pg_set_error(&w->dst, wr, "while writing a large object");
+					task_fail(t, &w->dst, NULL);
+					ok = false;
+				}
+				PQclear(wr);
+				t->bytes += len;
+				__atomic_fetch_add(&run->progress_bytes, len, __ATOMIC_RELAXED);
+			}
+			PQclear(r);
+			if (!ok || len < LO_CHUNK)
+			{
+				break;
+			}
+		}
+		t->rows++;
+	}
+	PQclear(oids);
+	if (ok)
+	{
+		ok = pg_exec(&w->dst, "COMMIT");
+		if (!ok)
+		{
+			task_fail(t, &w->dst, "COMMIT");
+		}
+	}
+	if (!ok)
+	{
+		rollback_quietly(&w->dst);
+	}
+	return ok;
+}
+
+bool
+task_execute(Worker *w, Task *t)
+{
+	switch (t->kind)
+	{
+		case TASK_COPY:
+			return task_copy(w, t);
+		case TASK_INDEX:
+			return task_index(w, t);
+		case TASK_CONSTRAINT:
+			return task_constraint(w, t);
+		case TASK_FKEY:
+			return task_fkey(w, t);
+		case TASK_VACUUM:
+			return task_vacuum(w, t);
+		case TASK_BLOBS:
+			return task_blobs(w, t);
+		case TASK_NKINDS:
+			break;
+	}
+	return false;
+}

@@ -1,0 +1,77 @@
+/*
+ * src/schema/schema.h — pg_dump / pg_restore drivers and archive lists.
+ *
+ * pg_dump and pg_restore run as child processes started with posix_spawn and
+ * an argument vector (never a shell). Connection strings are passed without
+ * their password; the password goes in the child's PGPASSWORD only. Output
+ * goes to a log file in the work directory and the error lines are logged.
+ */
+#ifndef PGSHIFT_SCHEMA_H
+#define PGSHIFT_SCHEMA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/core.h"
+
+typedef uint32_t SchemaOid;
+
+/* ---- child processes ---- */
+/*
+ * Runs argv[0] (looked up in the PostgreSQL bin directory, see
+ * schema_pg_bin) with extra "NAME=value" environment entries; stdout and
+ * stderr appended to out_path. Returns the exit status (0 ok), -1 when it
+ * could not be started. SIGINT/SIGTERM to pgshift terminate the child.
+ */
+int spawn_run(const char *const *argv, const char *const *extra_env, const char *out_path);
+/* Directory holding pg_dump/pg_restore: $PGSHIFT_PG_BIN, the newest
+ * /usr/lib/postgresql/N/bin, or "" (PATH). */
+const char *schema_pg_bin(void);
+
+/* ---- archive table of contents ---- */
+typedef struct TocEntry
+{
+	int dump_id;
+	SchemaOid cat_oid; /* pg_class, pg_constraint, ... */
+	SchemaOid oid;
+	char *desc;        /* "TABLE", "FK CONSTRAINT", "INDEX ATTACH", ... */
+	char *rest;        /* "public t1 postgres" */
+	char *line;        /* as pg_restore -l printed it */
+	const char *skip;  /* NULL, or why pgshift leaves it out */
+} TocEntry;
+
+typedef struct TocList
+{
+	TocEntry *entries;
+	int n;
+} TocList;
+
+/* pg_restore -l [--section=SECTION] of an archive. */
+bool schema_toc_read(const char *dumpfile, const char *section, const char *log_path,
+	TocList *out);
+/* Writes a --use-list file: skipped entries commented out with their reason. */
+bool schema_toc_write(const TocList *l, const char *path);
+void schema_toc_free(TocList *l);
+
+/* ---- dump and restore ---- */
+typedef struct SchemaOptions
+{
+	const char *source;   /* conninfo */
+	const char *target;   /* conninfo */
+	const char *snapshot; /* or NULL */
+	int jobs;
+	bool clean;           /* --clean --if-exists */
+	bool no_owner;
+	bool no_acl;
+	bool no_comments;
+	bool no_tablespaces;
+	const char *log_path; /* child output */
+} SchemaOptions;
+
+/* pg_dump -Fc --section=pre-data --section=post-data into dumpfile. */
+bool schema_dump(const SchemaOptions *so, const char *dumpfile);
+/* pg_restore --section=SECTION --use-list=LIST into the target. */
+bool schema_restore(const SchemaOptions *so, const char *dumpfile, const char *section,
+	const char *listfile);
+
+#endif /* PGSHIFT_SCHEMA_H */
