@@ -58,6 +58,20 @@ int cmd_list_indexes(Options *opts);
 int cmd_list_depends(Options *opts);
 int cmd_list_schema(Options *opts);
 int cmd_list_progress(Options *opts);
+int cmd_compare_schema(Options *opts);
+int cmd_compare_data(Options *opts);
+int cmd_follow(Options *opts);
+int cmd_stream_setup(Options *opts);
+int cmd_stream_cleanup(Options *opts);
+int cmd_stream_prune(Options *opts);
+int cmd_stream_receive(Options *opts);
+int cmd_stream_apply(Options *opts);
+int cmd_stream_replay(Options *opts);
+int cmd_sentinel_setup(Options *opts);
+int cmd_sentinel_get(Options *opts);
+int cmd_sentinel_set_startpos(Options *opts);
+int cmd_sentinel_set_endpos(Options *opts);
+int cmd_sentinel_set_apply(Options *opts);
 
 /* Logging set-up from --verbose/--debug/--quiet/--log-json. */
 void cli_setup_logging(const Options *opts);

@@ -99,38 +99,39 @@ static const Command list_cmds[] = {
 };
 
 static const Command sentinel_set_cmds[] = {
-	{ "startpos", "set the sentinel start position", OPT_G_CONN | OPT_G_SENTINEL, NULL, NULL,
+	{ "startpos", "set the sentinel start position", OPT_G_CONN | OPT_G_SENTINEL, cmd_sentinel_set_startpos, NULL,
 		"LSN" },
-	{ "endpos", "set the end position (LSN, or --current)", OPT_G_CONN | OPT_G_SENTINEL, NULL,
+	{ "endpos", "set the end position (LSN, or --current)", OPT_G_CONN | OPT_G_SENTINEL, cmd_sentinel_set_endpos,
 		NULL, "[LSN]" },
-	{ "apply", "allow the applier to start", OPT_G_CONN | OPT_G_SENTINEL, NULL, NULL, NULL },
+	{ "apply", "allow the applier to start", OPT_G_CONN | OPT_G_SENTINEL, cmd_sentinel_set_apply, NULL, NULL },
 	{ NULL }
 };
 
 static const Command sentinel_cmds[] = {
-	{ "setup", "create the sentinel", OPT_G_CONN | OPT_G_SENTINEL, NULL, NULL, NULL },
-	{ "get", "show the sentinel's positions", OPT_G_CONN | OPT_G_SENTINEL | OPT_G_JSON, NULL,
+	{ "setup", "create the sentinel", OPT_G_CONN | OPT_G_SENTINEL, cmd_sentinel_setup, NULL, NULL },
+	{ "get", "show the sentinel's positions", OPT_G_CONN | OPT_G_SENTINEL | OPT_G_JSON, cmd_sentinel_get,
 		NULL, NULL },
 	{ "set", "set a sentinel position", 0, NULL, sentinel_set_cmds, NULL },
 	{ NULL }
 };
 
 static const Command stream_cmds[] = {
-	{ "setup", "create the publication, slot and origin", G_STREAM, NULL, NULL, NULL },
-	{ "cleanup", "drop the slot, publication, origin and journal", G_STREAM, NULL, NULL, NULL },
-	{ "prune", "remove journal segments already applied", G_STREAM, NULL, NULL, NULL },
-	{ "receive", "receive changes into the journal", G_STREAM, NULL, NULL, NULL },
-	{ "apply", "apply the journal to the target", G_STREAM, NULL, NULL, NULL },
-	{ "replay", "receive and apply, live", G_STREAM, NULL, NULL, NULL },
+	{ "setup", "create the publication, slot and origin", G_STREAM, cmd_stream_setup, NULL, NULL },
+	{ "cleanup", "drop the slot, publication, origin and journal", G_STREAM, cmd_stream_cleanup, NULL, NULL },
+	{ "prune", "remove journal segments already applied", G_STREAM, cmd_stream_prune, NULL, NULL },
+	{ "receive", "receive changes into the journal", G_STREAM, cmd_stream_receive, NULL, NULL },
+	{ "apply", "apply the journal to the target", G_STREAM, cmd_stream_apply, NULL, NULL },
+	{ "replay", "receive and apply, live", G_STREAM, cmd_stream_replay, NULL, NULL },
 	{ "sentinel", "the follower's start/end positions", 0, NULL, sentinel_cmds, NULL },
 	{ NULL }
 };
 
 static const Command compare_cmds[] = {
 	{ "schema", "compare the schemas of source and target",
-		OPT_G_CONN | OPT_G_JSON | OPT_G_FILTER, NULL, NULL, NULL },
+		OPT_G_CONN | OPT_G_JSON | OPT_G_FILTER | OPT_G_SNAPSHOT, cmd_compare_schema, NULL, NULL },
 	{ "data", "compare row counts and checksums of every table",
-		OPT_G_CONN | OPT_G_JSON | OPT_G_FILTER | OPT_G_JOBS | OPT_G_COMPARE, NULL, NULL, NULL },
+		OPT_G_CONN | OPT_G_JSON | OPT_G_FILTER | OPT_G_JOBS | OPT_G_COMPARE | OPT_G_SNAPSHOT,
+		cmd_compare_data, NULL, NULL },
 	{ NULL }
 };
 
@@ -139,7 +140,7 @@ static const Command root_cmds[] = {
 		cmd_clone, NULL, NULL },
 	{ "fork", "same as clone", G_CLONE_ALL, cmd_clone, NULL, NULL },
 	{ "follow", "replay the changes made on the source since the copy's snapshot", G_STREAM,
-		NULL, NULL, NULL },
+		cmd_follow, NULL, NULL },
 	{ "snapshot", "export a snapshot on the source and hold it until interrupted",
 		OPT_G_SOURCE | OPT_G_DIR | OPT_G_CDC | OPT_G_FOLLOW, cmd_snapshot, NULL, NULL },
 	{ "compare", "compare source and target", 0, NULL, compare_cmds, NULL },
