@@ -296,7 +296,7 @@ options_parse(Options *o, int groups, const char *cmdname, int argc, char **argv
 	shortopts[ns++] = 'h';
 	shortopts[ns] = '\0';
 
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then also forgets its position inside a cluster */
 	opterr = 0;
 	int c;
 	int li = -1;
@@ -314,7 +314,8 @@ options_parse(Options *o, int groups, const char *cmdname, int argc, char **argv
 		}
 		else if (c == '?' || c == ':')
 		{
-			const char *bad = argv[optind - 1];
+			char shortbuf[3] = { '-', (char) optopt, '\0' };
+			const char *bad = optopt != 0 ? shortbuf : argv[optind - 1];
 			if (c == ':')
 			{
 				log_error("option \"%s\" of \"pgshift %s\" needs a value", bad, cmdname);

@@ -101,7 +101,14 @@ log_register_secret(const char *secret)
 	}
 	if (g_nsecrets < LOG_MAX_SECRETS)
 	{
-		g_secrets[g_nsecrets++] = xstrdup(secret);
+		/* longest first: a secret inside a longer one must not unmask the rest */
+		int i = g_nsecrets++;
+		while (i > 0 && strlen(g_secrets[i - 1]) < strlen(secret))
+		{
+			g_secrets[i] = g_secrets[i - 1];
+			i--;
+		}
+		g_secrets[i] = xstrdup(secret);
 	}
 }
 
@@ -110,15 +117,25 @@ log_mask_secrets(StrBuf *sb)
 {
 	for (int i = 0; i < g_nsecrets; i++)
 	{
-		size_t sl = strlen(g_secrets[i]);
-		char *p;
-		while ((p = strstr(sb->data, g_secrets[i])) != NULL)
+		const char *secret = g_secrets[i];
+		size_t sl = strlen(secret);
+		if (strstr(sb->data, secret) == NULL)
 		{
-			memcpy(p, "****", 4 <= sl ? 4 : sl);
-			size_t keep = 4 <= sl ? 4 : sl;
-			memmove(p + keep, p + sl, strlen(p + sl) + 1);
-			sb->len -= sl - keep;
+			continue;
 		}
+		StrBuf out;
+		sb_init(&out);
+		const char *p = sb->data;
+		const char *hit;
+		while ((hit = strstr(p, secret)) != NULL)
+		{
+			sb_append_n(&out, p, (size_t) (hit - p));
+			sb_append(&out, "****");
+			p = hit + sl;
+		}
+		sb_append(&out, p);
+		sb_free(sb);
+		*sb = out;
 	}
 }
 

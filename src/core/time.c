@@ -91,7 +91,17 @@ size_parse(const char *s, int64_t *bytes)
 	{
 		return false;
 	}
+	/* digits and an optional fraction only: no hex, no exponent */
+	const char *q = s;
+	while (isdigit((unsigned char) *q) || *q == '.')
+	{
+		q++;
+	}
 	double v = strtod(s, &end);
+	if (end != q)
+	{
+		return false;
+	}
 	while (isspace((unsigned char) *end))
 	{
 		end++;
@@ -108,7 +118,12 @@ size_parse(const char *s, int64_t *bytes)
 	{
 		if (strcasecmp(end, units[i].unit) == 0)
 		{
-			*bytes = (int64_t) (v * units[i].mult);
+			double b = v * units[i].mult;
+			if (b >= 9.2e18)
+			{
+				return false;
+			}
+			*bytes = (int64_t) b;
 			return true;
 		}
 	}

@@ -88,6 +88,17 @@ mask_uri_query(StrBuf *out, const char *q)
 	}
 }
 
+/*
+ * The userinfo of a URI, as libpq reads it: from after "://" up to the first
+ * '@', provided no '/' comes first. Returns NULL when there is none.
+ */
+static const char *
+uri_userinfo_end(const char *start)
+{
+	const char *p = start + strcspn(start, "@/");
+	return *p == '@' ? p : NULL;
+}
+
 static char *
 mask_uri(const char *uri)
 {
@@ -95,16 +106,7 @@ mask_uri(const char *uri)
 	sb_init(&out);
 	const char *start = strstr(uri, "://") + 3;
 	sb_append_n(&out, uri, (size_t) (start - uri));
-	/* authority ends at the first '/' or '?' ; userinfo ends at its last '@' */
-	size_t alen = strcspn(start, "/?");
-	const char *at = NULL;
-	for (const char *p = start; p < start + alen; p++)
-	{
-		if (*p == '@')
-		{
-			at = p;
-		}
-	}
+	const char *at = uri_userinfo_end(start);
 	const char *rest = start;
 	if (at != NULL)
 	{
@@ -238,23 +240,28 @@ pg_conninfo_register_secrets(const char *conninfo)
 	free(pw);
 	if (conninfo_is_uri(conninfo))
 	{
-		/* the raw, still percent-encoded userinfo password */
+		/* the raw, still percent-encoded forms, as they appear in the URI */
 		const char *start = strstr(conninfo, "://") + 3;
-		size_t alen = strcspn(start, "/?");
-		const char *at = NULL;
-		for (const char *p = start; p < start + alen; p++)
-		{
-			if (*p == '@')
-			{
-				at = p;
-			}
-		}
+		const char *at = uri_userinfo_end(start);
 		const char *colon = at ? memchr(start, ':', (size_t) (at - start)) : NULL;
 		if (colon != NULL && at > colon + 1)
 		{
 			char *raw = xstrndup(colon + 1, (size_t) (at - colon - 1));
 			log_register_secret(raw);
 			free(raw);
+		}
+		const char *q = strchr(at ? at : start, '?');
+		while (q != NULL)
+		{
+			q++;
+			size_t len = strcspn(q, "&");
+			if (len > 9 && strncmp(q, "password=", 9) == 0)
+			{
+				char *raw = xstrndup(q + 9, len - 9);
+				log_register_secret(raw);
+				free(raw);
+			}
+			q = q[len] == '&' ? q + len : NULL;
 		}
 	}
 }

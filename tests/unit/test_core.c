@@ -216,7 +216,7 @@ test_strlist(void **state)
 	StrList l = { 0 };
 	assert_false(strlist_contains(&l, "a"));
 
-	char buf[16];
+	char buf[32];
 	for (int i = 0; i < 100; i++)
 	{
 		snprintf(buf, sizeof(buf), "item-%d", i);
@@ -261,7 +261,7 @@ check_size(const char *s, int64_t expected)
 	if (v != expected)
 	{
 		fail_msg("size_parse(\"%s\") = %lld, expected %lld", s, (long long) v,
-			(long long) expected);
+				 (long long) expected);
 	}
 }
 
@@ -320,7 +320,7 @@ test_size_parse_overflow(void **state)
 	if (ok)
 	{
 		fail_msg("size_parse(\"9999999999TB\") returned true with %lld bytes, expected false",
-			(long long) v);
+				 (long long) v);
 	}
 	v = 0;
 	ok = size_parse("99999999999999999999", &v);
@@ -328,7 +328,7 @@ test_size_parse_overflow(void **state)
 	{
 		fail_msg("size_parse(\"99999999999999999999\") returned true with %lld bytes, "
 				 "expected false",
-			(long long) v);
+				 (long long) v);
 	}
 }
 
@@ -387,7 +387,7 @@ test_size_roundtrip(void **state)
 		if (!size_parse(buf, &back) || back != sizes[i])
 		{
 			fail_msg("size_parse(size_format(%lld) = \"%s\") = %lld", (long long) sizes[i], buf,
-				(long long) back);
+					 (long long) back);
 		}
 	}
 }

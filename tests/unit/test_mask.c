@@ -27,26 +27,56 @@
 
 /* ---- helpers ---- */
 
+/*
+ * What a test allocates is handed to own() and freed after the test, even
+ * when an assertion fails half-way (so the sanitizer build reports only real
+ * leaks).
+ */
+#define MAX_OWNED 256
+static void *g_owned[MAX_OWNED];
+static int g_nowned = 0;
+
+static void *
+own(void *p)
+{
+	assert_true(g_nowned < MAX_OWNED);
+	g_owned[g_nowned++] = p;
+	return p;
+}
+
+static int
+free_owned(void **state)
+{
+	(void) state;
+	for (int i = 0; i < g_nowned; i++)
+	{
+		free(g_owned[i]);
+	}
+	g_nowned = 0;
+	return 0;
+}
+
 static void
 check_mask(const char *conninfo, const char *expected, const char *password)
 {
-	char *m = pg_conninfo_mask(conninfo);
+	char *m = own(pg_conninfo_mask(conninfo));
 	if (strcmp(m, expected) != 0)
 	{
 		fail_msg("pg_conninfo_mask(\"%s\") = \"%s\", expected \"%s\"", conninfo, m, expected);
 	}
 	if (password != NULL && strstr(m, password) != NULL)
 	{
-		fail_msg("pg_conninfo_mask(\"%s\") = \"%s\" still holds the password \"%s\"", conninfo,
-			m, password);
+		fail_msg("pg_conninfo_mask(\"%s\") = \"%s\" still holds the password \"%s\"", conninfo, m,
+				 password);
 	}
 	/* what is shown must still be a connection string libpq accepts */
 	char *err = NULL;
-	if (!pg_conninfo_valid(m, &err))
+	bool valid = pg_conninfo_valid(m, &err);
+	own(err);
+	if (!valid)
 	{
 		fail_msg("masked \"%s\" is not a valid connection string: %s", m, err);
 	}
-	free(m);
 }
 
 static void
@@ -100,7 +130,7 @@ run_in_child(ChildFn fn, const char *what)
 	if (WIFSIGNALED(st))
 	{
 		fail_msg("%s: child killed by signal %d%s", what, WTERMSIG(st),
-			WTERMSIG(st) == SIGALRM ? " (did not finish within 2 s: endless loop)" : "");
+				 WTERMSIG(st) == SIGALRM ? " (did not finish within 2 s: endless loop)" : "");
 	}
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 	{
@@ -115,11 +145,11 @@ test_mask_uri_userinfo(void **state)
 {
 	(void) state;
 	check_mask("postgresql://alice:s3cretPw@db.example.com:5432/app",
-		"postgresql://alice:****@db.example.com:5432/app", "s3cretPw");
-	check_mask("postgresql://alice:s3cretPw@db.example.com", "postgresql://alice:****@db.example.com",
-		"s3cretPw");
+			   "postgresql://alice:****@db.example.com:5432/app", "s3cretPw");
+	check_mask("postgresql://alice:s3cretPw@db.example.com",
+			   "postgresql://alice:****@db.example.com", "s3cretPw");
 	check_mask("postgresql://alice:s3cretPw@db/app?sslmode=require",
-		"postgresql://alice:****@db/app?sslmode=require", "s3cretPw");
+			   "postgresql://alice:****@db/app?sslmode=require", "s3cretPw");
 }
 
 static void
@@ -127,7 +157,7 @@ test_mask_uri_postgres_scheme(void **state)
 {
 	(void) state;
 	check_mask("postgres://alice:s3cretPw@db:5432/app", "postgres://alice:****@db:5432/app",
-		"s3cretPw");
+			   "s3cretPw");
 }
 
 static void
@@ -135,12 +165,11 @@ test_mask_uri_percent_encoded(void **state)
 {
 	(void) state;
 	check_mask("postgresql://alice:p%40ss%2Fw%3Ard@db/app", "postgresql://alice:****@db/app",
-		"p%40ss");
+			   "p%40ss");
 	/* neither the raw nor any decoded piece survives */
-	char *m = pg_conninfo_mask("postgresql://alice:p%40ss%2Fw%3Ard@db/app");
+	char *m = own(pg_conninfo_mask("postgresql://alice:p%40ss%2Fw%3Ard@db/app"));
 	check_no_password_in("masked", m, "%40");
 	check_no_password_in("masked", m, "w%3Ard");
-	free(m);
 	/* user names may be percent-encoded too; they stay as they are */
 	check_mask("postgresql://al%40ice:p%25w@db/app", "postgresql://al%40ice:****@db/app", "p%25w");
 }
@@ -150,11 +179,11 @@ test_mask_uri_query_password(void **state)
 {
 	(void) state;
 	check_mask("postgresql://alice@db/app?password=s3cretPw&sslmode=require",
-		"postgresql://alice@db/app?password=****&sslmode=require", "s3cretPw");
+			   "postgresql://alice@db/app?password=****&sslmode=require", "s3cretPw");
 	check_mask("postgresql://db/app?password=s3cretPw", "postgresql://db/app?password=****",
-		"s3cretPw");
+			   "s3cretPw");
 	check_mask("postgresql:///app?host=/tmp&password=s3cretPw",
-		"postgresql:///app?host=/tmp&password=****", "s3cretPw");
+			   "postgresql:///app?host=/tmp&password=****", "s3cretPw");
 }
 
 static void
@@ -162,14 +191,14 @@ test_mask_uri_query_password_among_params(void **state)
 {
 	(void) state;
 	check_mask("postgresql://db/app?sslmode=require&password=s3cretPw&connect_timeout=5",
-		"postgresql://db/app?sslmode=require&password=****&connect_timeout=5", "s3cretPw");
+			   "postgresql://db/app?sslmode=require&password=****&connect_timeout=5", "s3cretPw");
 	check_mask("postgresql://db/app?application_name=x&user=alice&password=p%26w%3D1",
-		"postgresql://db/app?application_name=x&user=alice&password=****", "p%26w");
+			   "postgresql://db/app?application_name=x&user=alice&password=****", "p%26w");
 	/* both places at once */
 	check_mask("postgresql://alice:firstPw@db/app?password=secondPw&sslmode=disable",
-		"postgresql://alice:****@db/app?password=****&sslmode=disable", "firstPw");
+			   "postgresql://alice:****@db/app?password=****&sslmode=disable", "firstPw");
 	check_mask("postgresql://alice:firstPw@db/app?password=secondPw&sslmode=disable",
-		"postgresql://alice:****@db/app?password=****&sslmode=disable", "secondPw");
+			   "postgresql://alice:****@db/app?password=****&sslmode=disable", "secondPw");
 }
 
 static void
@@ -177,10 +206,10 @@ test_mask_uri_multi_host(void **state)
 {
 	(void) state;
 	check_mask("postgresql://alice:s3cretPw@h1:5432,h2:5433,h3/app?target_session_attrs=read-write",
-		"postgresql://alice:****@h1:5432,h2:5433,h3/app?target_session_attrs=read-write",
-		"s3cretPw");
+			   "postgresql://alice:****@h1:5432,h2:5433,h3/app?target_session_attrs=read-write",
+			   "s3cretPw");
 	check_mask("postgresql://alice@h1:5432,h2:5433/app?password=s3cretPw",
-		"postgresql://alice@h1:5432,h2:5433/app?password=****", "s3cretPw");
+			   "postgresql://alice@h1:5432,h2:5433/app?password=****", "s3cretPw");
 }
 
 static void
@@ -211,19 +240,16 @@ test_mask_uri_password_with_reserved_chars(void **state)
 	 * libpq reads the userinfo up to the first '@' before any '/', so a
 	 * password may hold an unencoded '?' or '#': libpq connects with it.
 	 */
-	char *pw = pg_conninfo_get("postgresql://alice:pa?ss@db/app", "password");
+	char *pw = own(pg_conninfo_get("postgresql://alice:pa?ss@db/app", "password"));
 	assert_non_null(pw);
 	assert_string_equal(pw, "pa?ss");
-	free(pw);
 
-	char *m = pg_conninfo_mask("postgresql://alice:pa?ss@db/app");
+	char *m = own(pg_conninfo_mask("postgresql://alice:pa?ss@db/app"));
 	check_no_password_in("pg_conninfo_mask(\"postgresql://alice:pa?ss@db/app\")", m, "pa?ss");
 	check_no_password_in("pg_conninfo_mask(\"postgresql://alice:pa?ss@db/app\")", m, "ss@db");
-	free(m);
 
-	m = pg_conninfo_mask("postgresql://alice:pa#ss@db/app");
+	m = own(pg_conninfo_mask("postgresql://alice:pa#ss@db/app"));
 	check_no_password_in("pg_conninfo_mask(\"postgresql://alice:pa#ss@db/app\")", m, "pa#ss");
-	free(m);
 }
 
 /* ---- pg_conninfo_mask: keyword/value strings ---- */
@@ -233,10 +259,10 @@ test_mask_kw_bare(void **state)
 {
 	(void) state;
 	check_mask("host=db password=s3cretPw dbname=app", "host=db password=**** dbname=app",
-		"s3cretPw");
+			   "s3cretPw");
 	check_mask("password=s3cretPw", "password=****", "s3cretPw");
 	check_mask("host=db user=alice password=s3cretPw", "host=db user=alice password=****",
-		"s3cretPw");
+			   "s3cretPw");
 }
 
 static void
@@ -244,11 +270,10 @@ test_mask_kw_quoted_with_spaces(void **state)
 {
 	(void) state;
 	check_mask("host=db password='quoted with spaces' user=alice",
-		"host=db password=**** user=alice", "quoted with spaces");
-	char *m = pg_conninfo_mask("host=db password='quoted with spaces' user=alice");
+			   "host=db password=**** user=alice", "quoted with spaces");
+	char *m = own(pg_conninfo_mask("host=db password='quoted with spaces' user=alice"));
 	check_no_password_in("masked", m, "spaces");
 	check_no_password_in("masked", m, "quoted");
-	free(m);
 }
 
 static void
@@ -257,7 +282,7 @@ test_mask_kw_escaped_quote(void **state)
 	(void) state;
 	check_mask("password='with \\' escaped quote' host=db", "password=**** host=db", "escaped");
 	check_mask("host=db password='back\\\\slash' port=5433", "host=db password=**** port=5433",
-		"slash");
+			   "slash");
 	/* bare value with a backslash-escaped space */
 	check_mask("password=two\\ words host=db", "password=**** host=db", "words");
 }
@@ -267,7 +292,7 @@ test_mask_kw_spaces_around_equals(void **state)
 {
 	(void) state;
 	check_mask("host = db password = s3cretPw dbname = app",
-		"host = db password = **** dbname = app", "s3cretPw");
+			   "host = db password = **** dbname = app", "s3cretPw");
 	check_mask("  password= 'a b'  host =db  ", "  password= ****  host =db  ", "a b");
 	check_mask("host=db\tpassword\t=\ts3cretPw", "host=db\tpassword\t=\t****", "s3cretPw");
 }
@@ -295,10 +320,9 @@ static void
 test_mask_null(void **state)
 {
 	(void) state;
-	char *m = pg_conninfo_mask(NULL);
+	char *m = own(pg_conninfo_mask(NULL));
 	assert_non_null(m);
 	assert_string_equal(m, "");
-	free(m);
 }
 
 /* ---- log secrets ---- */
@@ -310,6 +334,7 @@ mask_and_check(const char *text, const char *const *secrets, int nsecrets, int e
 	sb_init(&sb);
 	sb_append(&sb, text);
 	log_mask_secrets(&sb);
+	own(sb.data);
 	assert_int_equal(sb.len, strlen(sb.data));
 	for (int i = 0; i < nsecrets; i++)
 	{
@@ -321,9 +346,8 @@ mask_and_check(const char *text, const char *const *secrets, int nsecrets, int e
 	if (expected_stars >= 0 && count_occurrences(sb.data, "****") != expected_stars)
 	{
 		fail_msg("after log_mask_secrets, \"%s\" has %d masks, expected %d", sb.data,
-			count_occurrences(sb.data, "****"), expected_stars);
+				 count_occurrences(sb.data, "****"), expected_stars);
 	}
-	sb_free(&sb);
 }
 
 static void
@@ -372,6 +396,7 @@ test_secrets_uri_query_raw(void **state)
 	sb_init(&sb);
 	sb_printf(&sb, "invalid connection string \"%s\"", uri);
 	log_mask_secrets(&sb);
+	own(sb.data);
 	for (int i = 0; i < 2; i++)
 	{
 		if (strstr(sb.data, secrets[i]) != NULL)
@@ -379,7 +404,6 @@ test_secrets_uri_query_raw(void **state)
 			fail_msg("after log_mask_secrets, \"%s\" still holds \"%s\"", sb.data, secrets[i]);
 		}
 	}
-	sb_free(&sb);
 }
 
 static void
@@ -402,9 +426,9 @@ test_secrets_leave_other_text_alone(void **state)
 	sb_init(&sb);
 	sb_append(&sb, text);
 	log_mask_secrets(&sb);
+	own(sb.data);
 	assert_string_equal(sb.data, text);
 	assert_int_equal(sb.len, strlen(text));
-	sb_free(&sb);
 }
 
 static const char *
@@ -421,7 +445,7 @@ child_secret_prefix_of_another(void)
 	{
 		static char msg[256];
 		snprintf(msg, sizeof(msg), "masked line \"%s\" shows part of secret \"%s\"", sb.data,
-			"Prod-Pw-Target-Only");
+				 "Prod-Pw-Target-Only");
 		return msg;
 	}
 	return NULL;
@@ -492,7 +516,7 @@ test_log_file_never_holds_secret(void **state)
 	log_set_level(saved);
 	log_close_file();
 
-	char *data = read_log_file(path);
+	char *data = own(read_log_file(path));
 	unlink(path);
 	/* the lines are there ... */
 	assert_non_null(strstr(data, "connecting to postgresql://bob:"));
@@ -505,7 +529,6 @@ test_log_file_never_holds_secret(void **state)
 	check_no_password_in("log file", data, "LogPw-9931");
 	check_no_password_in("log file", data, "LogEnvPw-2207");
 	assert_true(count_occurrences(data, "****") >= 6);
-	free(data);
 }
 
 static void
@@ -523,11 +546,10 @@ test_log_file_debug_lines_not_written_at_info(void **state)
 	log_info("info-line-%d", 2);
 	log_set_level(saved);
 	log_close_file();
-	char *data = read_log_file(path);
+	char *data = own(read_log_file(path));
 	unlink(path);
 	assert_null(strstr(data, "debug-line-1"));
 	assert_non_null(strstr(data, "info-line-2"));
-	free(data);
 }
 
 /* ---- pg_conninfo_for_child ---- */
@@ -535,27 +557,26 @@ test_log_file_debug_lines_not_written_at_info(void **state)
 static void
 check_kw(const char *conninfo, const char *keyword, const char *expected)
 {
-	char *v = pg_conninfo_get(conninfo, keyword);
+	char *v = own(pg_conninfo_get(conninfo, keyword));
 	if (expected == NULL)
 	{
 		if (v != NULL)
 		{
 			fail_msg("pg_conninfo_get(\"%s\", \"%s\") = \"%s\", expected none", conninfo, keyword,
-				v);
+					 v);
 		}
 		return;
 	}
 	if (v == NULL)
 	{
 		fail_msg("pg_conninfo_get(\"%s\", \"%s\") = NULL, expected \"%s\"", conninfo, keyword,
-			expected);
+				 expected);
 	}
 	if (strcmp(v, expected) != 0)
 	{
 		fail_msg("pg_conninfo_get(\"%s\", \"%s\") = \"%s\", expected \"%s\"", conninfo, keyword, v,
-			expected);
+				 expected);
 	}
-	free(v);
 }
 
 static void
@@ -566,6 +587,8 @@ test_child_uri_with_password(void **state)
 	char *kw = pg_conninfo_for_child(
 		"postgresql://alice:ChildPw-1@db.example.com:5433/app?sslmode=require&connect_timeout=7",
 		NULL, &pw);
+	own(kw);
+	own(pw);
 	assert_non_null(kw);
 	assert_non_null(pw);
 	assert_string_equal(pw, "ChildPw-1");
@@ -573,7 +596,9 @@ test_child_uri_with_password(void **state)
 	assert_null(strstr(kw, "password"));
 	assert_null(strstr(kw, "://"));
 	char *err = NULL;
-	if (!pg_conninfo_valid(kw, &err))
+	bool valid = pg_conninfo_valid(kw, &err);
+	own(err);
+	if (!valid)
 	{
 		fail_msg("child conninfo \"%s\" is invalid: %s", kw, err);
 	}
@@ -584,8 +609,6 @@ test_child_uri_with_password(void **state)
 	check_kw(kw, "sslmode", "require");
 	check_kw(kw, "connect_timeout", "7");
 	check_kw(kw, "password", NULL);
-	free(kw);
-	free(pw);
 }
 
 static void
@@ -594,14 +617,14 @@ test_child_percent_encoded_password(void **state)
 	(void) state;
 	char *pw = NULL;
 	char *kw = pg_conninfo_for_child("postgres://alice:p%40ss%2Fw%27d@db/app", NULL, &pw);
+	own(kw);
+	own(pw);
 	assert_non_null(kw);
 	assert_non_null(pw);
 	assert_string_equal(pw, "p@ss/w'd");
 	check_no_password_in("child conninfo", kw, "p@ss");
 	check_no_password_in("child conninfo", kw, "p%40ss");
 	check_kw(kw, "password", NULL);
-	free(kw);
-	free(pw);
 }
 
 static void
@@ -609,8 +632,10 @@ test_child_keyword_password(void **state)
 {
 	(void) state;
 	char *pw = NULL;
-	char *kw = pg_conninfo_for_child("host=db user=alice password='with space \\' quote' dbname=app",
-		NULL, &pw);
+	char *kw = pg_conninfo_for_child(
+		"host=db user=alice password='with space \\' quote' dbname=app", NULL, &pw);
+	own(kw);
+	own(pw);
 	assert_non_null(kw);
 	assert_non_null(pw);
 	assert_string_equal(pw, "with space ' quote");
@@ -618,19 +643,17 @@ test_child_keyword_password(void **state)
 	check_kw(kw, "password", NULL);
 	check_kw(kw, "host", "db");
 	check_kw(kw, "dbname", "app");
-	free(kw);
-	free(pw);
 
 	/* the password given in the query of a URI */
 	pw = NULL;
 	kw = pg_conninfo_for_child("postgresql://db/app?password=QueryPw&sslmode=disable", NULL, &pw);
+	own(kw);
+	own(pw);
 	assert_non_null(kw);
 	assert_non_null(pw);
 	assert_string_equal(pw, "QueryPw");
 	check_no_password_in("child conninfo", kw, "QueryPw");
 	check_kw(kw, "sslmode", "disable");
-	free(kw);
-	free(pw);
 }
 
 static void
@@ -640,11 +663,15 @@ test_child_without_password(void **state)
 	static char sentinel[] = "not-touched";
 	char *pw = sentinel;
 	char *kw = pg_conninfo_for_child("postgresql://alice@db/app", NULL, &pw);
+	own(kw);
+	if (pw != sentinel)
+	{
+		own(pw);
+	}
 	assert_non_null(kw);
 	assert_null(pw);
 	check_kw(kw, "user", "alice");
 	check_kw(kw, "dbname", "app");
-	free(kw);
 }
 
 static void
@@ -653,23 +680,24 @@ test_child_dbname_replacement(void **state)
 	(void) state;
 	char *pw = NULL;
 	char *kw = pg_conninfo_for_child("postgresql://alice:ChildPw-2@db/app", "other_db", &pw);
+	own(kw);
+	own(pw);
 	assert_non_null(kw);
 	check_kw(kw, "dbname", "other_db");
 	check_kw(kw, "host", "db");
 	assert_null(strstr(kw, "'app'"));
 	assert_int_equal(count_occurrences(kw, "dbname="), 1);
 	assert_string_equal(pw, "ChildPw-2");
-	free(kw);
-	free(pw);
 
 	/* no dbname in the original: it is added */
 	pw = NULL;
 	kw = pg_conninfo_for_child("host=db user=alice", "added_db", &pw);
+	own(kw);
+	own(pw);
 	assert_non_null(kw);
 	assert_null(pw);
 	check_kw(kw, "dbname", "added_db");
 	check_kw(kw, "user", "alice");
-	free(kw);
 }
 
 static void
@@ -677,29 +705,27 @@ test_child_escaping_roundtrip(void **state)
 {
 	(void) state;
 	static const char *const names[] = {
-		"we'ird",
-		"back\\slash",
-		"both ' and \\ and ''",
-		"trailing\\",
-		"'",
-		"with spaces and = signs",
+		"we'ird",      "back\\slash", "both ' and \\ and ''",
+		"trailing\\",  "'",           "with spaces and = signs",
 		"caf\xc3\xa9",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 	{
 		char *pw = NULL;
 		char *kw = pg_conninfo_for_child("postgresql://alice:RtPw@db/app", names[i], &pw);
+		own(kw);
+		own(pw);
 		assert_non_null(kw);
 		char *err = NULL;
-		if (!pg_conninfo_valid(kw, &err))
+		bool valid = pg_conninfo_valid(kw, &err);
+		own(err);
+		if (!valid)
 		{
 			fail_msg("child conninfo \"%s\" (dbname \"%s\") is invalid: %s", kw, names[i], err);
 		}
 		check_kw(kw, "dbname", names[i]);
 		check_kw(kw, "user", "alice");
 		check_kw(kw, "password", NULL);
-		free(kw);
-		free(pw);
 	}
 
 	/* values from the original conninfo with quotes and backslashes too */
@@ -707,12 +733,12 @@ test_child_escaping_roundtrip(void **state)
 	char *kw = pg_conninfo_for_child(
 		"host=db user='o\\'neil' application_name='a\\\\b' options='-c search_path=x,y'", NULL,
 		&pw);
+	own(kw);
+	own(pw);
 	assert_non_null(kw);
 	check_kw(kw, "user", "o'neil");
 	check_kw(kw, "application_name", "a\\b");
 	check_kw(kw, "options", "-c search_path=x,y");
-	free(kw);
-	free(pw);
 }
 
 static void
@@ -721,13 +747,13 @@ test_child_multi_host(void **state)
 	(void) state;
 	char *pw = NULL;
 	char *kw = pg_conninfo_for_child("postgresql://alice:MultiPw@h1:5432,h2:5433/app", NULL, &pw);
+	own(kw);
+	own(pw);
 	assert_non_null(kw);
 	assert_string_equal(pw, "MultiPw");
 	check_kw(kw, "host", "h1,h2");
 	check_kw(kw, "port", "5432,5433");
 	check_no_password_in("child conninfo", kw, "MultiPw");
-	free(kw);
-	free(pw);
 }
 
 static void
@@ -735,10 +761,10 @@ test_child_invalid_conninfo(void **state)
 {
 	(void) state;
 	char *pw = NULL;
-	assert_null(pg_conninfo_for_child("host=db nosuchkeyword=1", NULL, &pw));
-	assert_null(pw);
-	assert_null(pg_conninfo_for_child("postgresql://db/app?nosuchparam=1", NULL, &pw));
-	assert_null(pw);
+	assert_null(own(pg_conninfo_for_child("host=db nosuchkeyword=1", NULL, &pw)));
+	assert_null(own(pw));
+	assert_null(own(pg_conninfo_for_child("postgresql://db/app?nosuchparam=1", NULL, &pw)));
+	assert_null(own(pw));
 }
 
 /* ---- pg_conninfo_valid / pg_conninfo_get ---- */
@@ -761,7 +787,7 @@ test_conninfo_valid_and_get(void **state)
 	check_kw("host=db port=5433", "port", "5433");
 	check_kw("host=db", "port", NULL);
 	check_kw("postgresql://al%40ice@db/app", "user", "al@ice");
-	assert_null(pg_conninfo_get("host='unterminated", "host"));
+	assert_null(own(pg_conninfo_get("host='unterminated", "host")));
 }
 
 static int
@@ -776,39 +802,39 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mask_uri_userinfo),
-		cmocka_unit_test(test_mask_uri_postgres_scheme),
-		cmocka_unit_test(test_mask_uri_percent_encoded),
-		cmocka_unit_test(test_mask_uri_query_password),
-		cmocka_unit_test(test_mask_uri_query_password_among_params),
-		cmocka_unit_test(test_mask_uri_multi_host),
-		cmocka_unit_test(test_mask_uri_without_password_unchanged),
-		cmocka_unit_test(test_mask_uri_password_with_reserved_chars),
-		cmocka_unit_test(test_mask_kw_bare),
-		cmocka_unit_test(test_mask_kw_quoted_with_spaces),
-		cmocka_unit_test(test_mask_kw_escaped_quote),
-		cmocka_unit_test(test_mask_kw_spaces_around_equals),
-		cmocka_unit_test(test_mask_kw_without_password_unchanged),
-		cmocka_unit_test(test_mask_null),
-		cmocka_unit_test(test_secrets_uri_userinfo_and_pgpassword),
-		cmocka_unit_test(test_secrets_keyword_quoted),
-		cmocka_unit_test(test_secrets_uri_query_decoded),
-		cmocka_unit_test(test_secrets_uri_query_raw),
-		cmocka_unit_test(test_secrets_pgpassword_only),
-		cmocka_unit_test(test_secrets_leave_other_text_alone),
-		cmocka_unit_test(test_secrets_prefix_of_another),
-		cmocka_unit_test(test_secrets_of_asterisks_terminate),
-		cmocka_unit_test(test_log_file_never_holds_secret),
-		cmocka_unit_test(test_log_file_debug_lines_not_written_at_info),
-		cmocka_unit_test(test_child_uri_with_password),
-		cmocka_unit_test(test_child_percent_encoded_password),
-		cmocka_unit_test(test_child_keyword_password),
-		cmocka_unit_test(test_child_without_password),
-		cmocka_unit_test(test_child_dbname_replacement),
-		cmocka_unit_test(test_child_escaping_roundtrip),
-		cmocka_unit_test(test_child_multi_host),
-		cmocka_unit_test(test_child_invalid_conninfo),
-		cmocka_unit_test(test_conninfo_valid_and_get),
+		cmocka_unit_test_teardown(test_mask_uri_userinfo, free_owned),
+		cmocka_unit_test_teardown(test_mask_uri_postgres_scheme, free_owned),
+		cmocka_unit_test_teardown(test_mask_uri_percent_encoded, free_owned),
+		cmocka_unit_test_teardown(test_mask_uri_query_password, free_owned),
+		cmocka_unit_test_teardown(test_mask_uri_query_password_among_params, free_owned),
+		cmocka_unit_test_teardown(test_mask_uri_multi_host, free_owned),
+		cmocka_unit_test_teardown(test_mask_uri_without_password_unchanged, free_owned),
+		cmocka_unit_test_teardown(test_mask_uri_password_with_reserved_chars, free_owned),
+		cmocka_unit_test_teardown(test_mask_kw_bare, free_owned),
+		cmocka_unit_test_teardown(test_mask_kw_quoted_with_spaces, free_owned),
+		cmocka_unit_test_teardown(test_mask_kw_escaped_quote, free_owned),
+		cmocka_unit_test_teardown(test_mask_kw_spaces_around_equals, free_owned),
+		cmocka_unit_test_teardown(test_mask_kw_without_password_unchanged, free_owned),
+		cmocka_unit_test_teardown(test_mask_null, free_owned),
+		cmocka_unit_test_teardown(test_secrets_uri_userinfo_and_pgpassword, free_owned),
+		cmocka_unit_test_teardown(test_secrets_keyword_quoted, free_owned),
+		cmocka_unit_test_teardown(test_secrets_uri_query_decoded, free_owned),
+		cmocka_unit_test_teardown(test_secrets_uri_query_raw, free_owned),
+		cmocka_unit_test_teardown(test_secrets_pgpassword_only, free_owned),
+		cmocka_unit_test_teardown(test_secrets_leave_other_text_alone, free_owned),
+		cmocka_unit_test_teardown(test_secrets_prefix_of_another, free_owned),
+		cmocka_unit_test_teardown(test_secrets_of_asterisks_terminate, free_owned),
+		cmocka_unit_test_teardown(test_log_file_never_holds_secret, free_owned),
+		cmocka_unit_test_teardown(test_log_file_debug_lines_not_written_at_info, free_owned),
+		cmocka_unit_test_teardown(test_child_uri_with_password, free_owned),
+		cmocka_unit_test_teardown(test_child_percent_encoded_password, free_owned),
+		cmocka_unit_test_teardown(test_child_keyword_password, free_owned),
+		cmocka_unit_test_teardown(test_child_without_password, free_owned),
+		cmocka_unit_test_teardown(test_child_dbname_replacement, free_owned),
+		cmocka_unit_test_teardown(test_child_escaping_roundtrip, free_owned),
+		cmocka_unit_test_teardown(test_child_multi_host, free_owned),
+		cmocka_unit_test_teardown(test_child_invalid_conninfo, free_owned),
+		cmocka_unit_test_teardown(test_conninfo_valid_and_get, free_owned),
 	};
 	return cmocka_run_group_tests_name("mask", tests, group_setup, NULL);
 }

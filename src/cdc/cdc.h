@@ -1,0 +1,221 @@
+/*
+ * src/cdc/cdc.h — change data capture: slot, journal, receiver, decoder, applier.
+ *
+ *   source ──START_REPLICATION (pgoutput | test_decoding)──► receiver thread
+ *     receiver ──frames (LSN, kind, payload, CRC)──► cdc/NNNNNNNNNN.journal, fsync'd
+ *     flush position reported to the source = end of the last commit on disk
+ *   journal ──► decoder ──► applier ──pipelined prepared statements──► target
+ *     each source transaction = one target transaction under
+ *     pg_replication_origin_xact_setup(end_lsn): exactly once across crashes
+ *
+ * Positions live in state.db's sentinel row (startpos, endpos, apply,
+ * write/flush/replay LSN), which `stream sentinel` reads and writes from
+ * another shell while the follower runs.
+ */
+#ifndef PGSHIFT_CDC_H
+#define PGSHIFT_CDC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli/options.h"
+#include "pg/pg.h"
+#include "state/state.h"
+
+typedef uint64_t Lsn;
+#define LSN_INVALID ((Lsn) 0)
+
+/* "16/B374D848" <-> Lsn */
+bool lsn_parse(const char *s, Lsn *out);
+void lsn_format(Lsn lsn, char *buf, size_t size);
+
+/* ---- journal ---- */
+typedef enum JournalKind
+{
+	JF_DATA = 'w',     /* one plugin message (XLogData payload) */
+	JF_KEEPALIVE = 'k' /* no transaction open and the stream is at this LSN */
+} JournalKind;
+
+typedef struct JournalFrame
+{
+	Lsn lsn;       /* wal_start of the message, or the keepalive's position */
+	char kind;     /* JournalKind */
+	uint32_t len;  /* payload length */
+	char *data;    /* payload (owned by the reader's buffer) */
+} JournalFrame;
+
+typedef struct JournalWriter
+{
+	char *dir;
+	int fd;
+	uint32_t segno;
+	int64_t seg_bytes;
+	int64_t unsynced;
+	double last_sync;
+} JournalWriter;
+
+/* Opens for append after the last complete frame (a torn tail is cut off). */
+bool journal_writer_open(JournalWriter *w, const char *dir, Lsn *last_lsn, Lsn *last_commit_end);
+bool journal_write(JournalWriter *w, char kind, Lsn lsn, const char *data, uint32_t len);
+bool journal_sync(JournalWriter *w);
+/* Starts a new segment (call at a transaction boundary). */
+bool journal_rotate(JournalWriter *w);
+void journal_writer_close(JournalWriter *w);
+
+typedef struct JournalReader
+{
+	char *dir;
+	int fd;
+	uint32_t segno;
+	int64_t offset;
+	char *buf;
+	uint32_t bufcap;
+} JournalReader;
+
+bool journal_reader_open(JournalReader *r, const char *dir);
+/*
+ * Next complete frame: 1 = frame, 0 = nothing more for now (end of the last
+ * segment, or an incomplete frame being written), -1 = corruption.
+ */
+int journal_read(JournalReader *r, JournalFrame *f);
+/* Removes every segment before the reader's current one. */
+void journal_prune(JournalReader *r);
+void journal_reader_close(JournalReader *r);
+/* Removes every segment in dir. */
+bool journal_remove_all(const char *dir);
+
+/* ---- decoded changes ---- */
+typedef enum CdcKind
+{
+	CDC_NONE = 0,
+	CDC_BEGIN,
+	CDC_COMMIT,
+	CDC_RELATION,
+	CDC_INSERT,
+	CDC_UPDATE,
+	CDC_DELETE,
+	CDC_TRUNCATE,
+	CDC_SKIP /* origin, type, message, ...: nothing to apply */
+} CdcKind;
+
+typedef struct CdcColumn
+{
+	char *name;
+	uint32_t typoid;
+	bool key;
+} CdcColumn;
+
+typedef struct CdcRelation
+{
+	uint32_t relid;
+	char *nspname;
+	char *relname;
+	char *qname;
+	char replident; /* 'd' default, 'n' nothing, 'f' full, 'i' index */
+	int ncols;
+	CdcColumn *cols;
+	void *stmts; /* applier's prepared statement cache */
+} CdcRelation;
+
+typedef struct CdcTuple
+{
+	int ncols;
+	char *kinds;      /* 'n' null, 'u' unchanged TOAST, 't' text */
+	const char **values;
+	int *lengths;
+	int cap;
+} CdcTuple;
+
+typedef struct CdcMessage
+{
+	CdcKind kind;
+	uint32_t xid;
+	Lsn final_lsn;  /* BEGIN: the commit record's LSN */
+	Lsn commit_lsn; /* COMMIT */
+	Lsn end_lsn;    /* COMMIT: end of the commit record */
+	int64_t commit_ts; /* microseconds since 2000-01-01 */
+	CdcRelation *rel;  /* INSERT/UPDATE/DELETE/RELATION */
+	char old_kind;     /* UPDATE/DELETE: 'K' key, 'O' old row, 0 none */
+	CdcTuple oldtup;
+	CdcTuple newtup;
+	int ntrunc;
+	CdcRelation **trunc_rels;
+	int trunc_cap;
+	uint8_t trunc_flags; /* 1 cascade, 2 restart identity */
+} CdcMessage;
+
+typedef struct CdcDecoder
+{
+	bool test_decoding;
+	CdcRelation **rels; /* relid cache (pgoutput) or name cache (test_decoding) */
+	int nrels;
+	int caprels;
+	char *scratch; /* test_decoding values */
+	size_t scratch_cap;
+} CdcDecoder;
+
+void decoder_init(CdcDecoder *d, bool test_decoding);
+void decoder_free(CdcDecoder *d);
+void message_free(CdcMessage *m);
+/* Decodes one plugin message; false on a malformed message (logged). */
+bool decoder_decode(CdcDecoder *d, const char *data, uint32_t len, Lsn wal_start, CdcMessage *m);
+
+/* ---- setup, receiver, applier ---- */
+typedef struct CdcOptions
+{
+	const char *source;
+	const char *target;
+	const char *slot;
+	const char *origin;
+	const char *publication;
+	const char *plugin; /* "pgoutput" or "test_decoding" */
+	const char *journal_dir;
+	StateDb *state;
+} CdcOptions;
+
+void cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const char *journal_dir);
+
+typedef struct CdcSlot
+{
+	PgConn repl;        /* replication connection holding the exported snapshot */
+	char *snapshot;
+	Lsn consistent_lsn;
+} CdcSlot;
+
+/* Publication + slot (EXPORT_SNAPSHOT) on the source, origin on the target. */
+bool cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code);
+bool cdc_cleanup(const CdcOptions *co);
+void cdc_slot_close(CdcSlot *slot);
+
+/* Shared between the receiver and applier threads of one process. */
+typedef struct CdcShared
+{
+	volatile int stop;          /* ask both to stop */
+	volatile int receiver_done; /* the receiver exited (endpos reached or error) */
+	volatile int receiver_failed;
+	volatile int applier_failed;
+	Lsn endpos;                 /* 0: none (sentinel may set it) */
+	Lsn received_lsn;           /* receiver: stream position */
+	Lsn flushed_lsn;
+	Lsn applied_lsn;
+	double last_commit_ts_lag;  /* seconds, applier */
+	int64_t applied_txns;
+	int64_t applied_rows;
+} CdcShared;
+
+/* Runs until stopped (or endpos): the receive loop. */
+bool cdc_receive(const CdcOptions *co, CdcShared *sh, Lsn startpos);
+/* Applies the journal until endpos; waits for more while the receiver runs. */
+bool cdc_apply(const CdcOptions *co, CdcShared *sh);
+
+/* sentinel (state.db) */
+bool sentinel_get(StateDb *db, Lsn *startpos, Lsn *endpos, bool *apply, Lsn *write_lsn,
+	Lsn *flush_lsn, Lsn *replay_lsn);
+bool sentinel_set(StateDb *db, const char *column, const char *value);
+bool sentinel_update_positions(StateDb *db, Lsn write_lsn, Lsn flush_lsn, Lsn replay_lsn);
+
+/* Sets every sequence of the source (current values) on the target. */
+bool cdc_sync_sequences(const CdcOptions *co);
+
+#endif /* PGSHIFT_CDC_H */
