@@ -79,8 +79,8 @@ bool journal_reader_open(JournalReader *r, const char *dir);
  * segment, or an incomplete frame being written), -1 = corruption.
  */
 int journal_read(JournalReader *r, JournalFrame *f);
-/* Removes every segment before the reader's current one. */
-void journal_prune(JournalReader *r);
+/* Removes every segment numbered below before. */
+void journal_prune(const char *dir, uint32_t before);
 void journal_reader_close(JournalReader *r);
 /* Removes every segment in dir. */
 bool journal_remove_all(const char *dir);
@@ -115,15 +115,20 @@ typedef struct CdcRelation
 	char replident; /* 'd' default, 'n' nothing, 'f' full, 'i' index */
 	int ncols;
 	CdcColumn *cols;
-	void *stmts; /* applier's prepared statement cache */
+	int version;  /* bumped when the definition changes */
+	void *stmts;  /* applier's prepared statement cache */
+	bool keys_looked_up; /* test_decoding: key columns taken from the target */
 } CdcRelation;
 
 typedef struct CdcTuple
 {
 	int ncols;
-	char *kinds;      /* 'n' null, 'u' unchanged TOAST, 't' text */
-	const char **values;
-	int *lengths;
+	char *kinds;         /* 'n' null, 'u' unchanged TOAST, 't' text */
+	const char **values; /* NUL-terminated text, NULL for 'n' and 'u' */
+	size_t *offsets;     /* into store */
+	char *store;
+	size_t storelen;
+	size_t storecap;
 	int cap;
 } CdcTuple;
 

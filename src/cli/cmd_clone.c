@@ -5,17 +5,6 @@
 #include "clone/clone.h"
 
 int
-cmd_clone(Options *opts)
-{
-	if (opts->follow)
-	{
-		log_error("clone --follow is not implemented yet");
-		return EXIT_NOT_BUILT;
-	}
-	return clone_main(opts, STEP_ALL);
-}
-
-int
 cmd_copy_db(Options *opts)
 {
 	return cmd_clone(opts);

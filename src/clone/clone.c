@@ -442,6 +442,12 @@ step_end(CloneRun *run, const char *name, bool ok, double started, double *acc)
 int
 clone_main(Options *opts, int steps)
 {
+	return clone_main_in(opts, steps, NULL, NULL);
+}
+
+int
+clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
+{
 	CloneRun run;
 	memset(&run, 0, sizeof(run));
 	run.opts = opts;
@@ -454,7 +460,11 @@ clone_main(Options *opts, int steps)
 	{
 		return EXIT_USAGE;
 	}
-	if (!workdir_open(&run.wd, opts->dir))
+	if (wd != NULL)
+	{
+		run.wd = *wd;
+	}
+	else if (!workdir_open(&run.wd, opts->dir))
 	{
 		workdir_close(&run.wd);
 		return EXIT_WORKDIR;
@@ -466,7 +476,7 @@ clone_main(Options *opts, int steps)
 	free(ms);
 	free(mt);
 
-	run.state = state_open(run.wd.state_file);
+	run.state = state != NULL ? state : state_open(run.wd.state_file);
 	if (run.state == NULL)
 	{
 		workdir_close(&run.wd);
@@ -664,7 +674,13 @@ done:
 	free(run.snapshot);
 	free(run.target_db);
 	strlist_free(&run.failures);
-	state_close(run.state);
-	workdir_close(&run.wd);
+	if (state == NULL)
+	{
+		state_close(run.state);
+	}
+	if (wd == NULL)
+	{
+		workdir_close(&run.wd);
+	}
 	return rc;
 }

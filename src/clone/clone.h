@@ -149,6 +149,8 @@ enum
 
 /* Runs the given steps of a clone; returns an ExitCode. */
 int clone_main(Options *opts, int steps);
+/* Same, in a work directory and state.db the caller opened (clone --follow). */
+int clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state);
 
 /* ---- plan.c ---- */
 /* Decides each table's parts (split by ctid block ranges). */

@@ -172,8 +172,24 @@ connect_error_is_transient(const char *msg)
 	return false;
 }
 
+static bool pg_connect_with(PgConn *c, const char *conninfo, const char *side, const char *app,
+	int retry_seconds, bool replication);
+
 bool
 pg_connect(PgConn *c, const char *conninfo, const char *side, const char *app, int retry_seconds)
+{
+	return pg_connect_with(c, conninfo, side, app, retry_seconds, false);
+}
+
+bool
+pg_connect_replication(PgConn *c, const char *conninfo, const char *side, const char *app)
+{
+	return pg_connect_with(c, conninfo, side, app, 10, true);
+}
+
+static bool
+pg_connect_with(PgConn *c, const char *conninfo, const char *side, const char *app,
+	int retry_seconds, bool replication)
 {
 	memset(c, 0, sizeof(*c));
 	c->side = side;
@@ -191,8 +207,10 @@ pg_connect(PgConn *c, const char *conninfo, const char *side, const char *app, i
 	char *appname = app ? xasprintf("pgshift-%s", app) : xstrdup("pgshift");
 	/* defaults first: the user's conninfo (expanded at "dbname") overrides them */
 	const char *keys[] = { "fallback_application_name", "keepalives", "keepalives_idle",
-		"keepalives_interval", "keepalives_count", "dbname", NULL };
-	const char *vals[] = { appname, "1", "30", "10", "6", conninfo, NULL };
+		"keepalives_interval", "keepalives_count", "dbname", replication ? "replication" : NULL,
+		NULL };
+	const char *vals[] = { appname, "1", "30", "10", "6", conninfo,
+		replication ? "database" : NULL, NULL };
 
 	double deadline = time_now() + retry_seconds;
 	double delay = 0.2;
@@ -224,6 +242,12 @@ pg_connect(PgConn *c, const char *conninfo, const char *side, const char *app, i
 		delay = delay * 2 > 5.0 ? 5.0 : delay * 2;
 	}
 	free(appname);
+	if (replication)
+	{
+		c->cancel = PQgetCancel(c->conn);
+		conn_register(c);
+		return true;
+	}
 	/* our own SQL assumes these; a server or role default must not change them */
 	PGresult *res = PQexec(c->conn, "SET client_encoding TO 'UTF8'; SET statement_timeout TO 0; "
 									"SET lock_timeout TO 0; SET idle_in_transaction_session_timeout TO 0; "

@@ -47,6 +47,8 @@ typedef enum PgErrorClass
  */
 bool pg_connect(PgConn *c, const char *conninfo, const char *side, const char *app,
 	int retry_seconds);
+/* A logical replication connection (replication=database) to the source. */
+bool pg_connect_replication(PgConn *c, const char *conninfo, const char *side, const char *app);
 void pg_disconnect(PgConn *c);
 bool pg_is_connected(const PgConn *c);
 

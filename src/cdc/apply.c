@@ -1,0 +1,846 @@
+/*
+ * src/cdc/apply.c — replaying the journal on the target, exactly once.
+ *
+ * Each source transaction becomes one target transaction whose commit carries
+ * pg_replication_origin_xact_setup(end_lsn, commit time): the origin's
+ * progress commits atomically with the data, so after a crash the applier
+ * starts from pg_replication_origin_progress() and skips every transaction
+ * at or before it. Statements are prepared once per relation, kind and set
+ * of unchanged-TOAST columns, and sent in pipeline mode: no round trip per
+ * statement or transaction; results are read as they come back, so memory
+ * stays flat whatever the transaction size.
+ *
+ * The applier stops at the first commit at or past the end position
+ * (--endpos or the sentinel), before applying it, never inside a transaction.
+ */
+#include "cdc/cdc.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PG_EPOCH_OFFSET_US 946684800000000LL
+#define MAX_IN_FLIGHT 20000
+
+typedef struct Stmt
+{
+	struct Stmt *next;
+	char kind;  /* 'I', 'U', 'D' */
+	char *mask; /* which columns take part: one char per column */
+	char *name;
+	int nparams;
+	int *map;   /* parameter i <- column map[i] (>= ncols: old tuple column - ncols) */
+	int version;
+} Stmt;
+
+typedef struct Pending
+{
+	char what;  /* 'q' query, 's' sync */
+	Lsn lsn;    /* source LSN of the change or the commit's end */
+	Lsn commit_end;
+	uint32_t segno;
+	char *desc; /* for error messages (owned) */
+} Pending;
+
+typedef struct Applier
+{
+	const CdcOptions *co;
+	CdcShared *sh;
+	PgConn c;
+	Pending *q;
+	int qcap, qhead, qlen;
+	bool failed;
+	int nstmts;
+	Lsn progress;    /* origin progress at start */
+	Lsn applied;
+	int64_t txns;
+	int64_t rows;
+	int64_t cur_ts;
+	uint32_t confirmed_segno;
+} Applier;
+
+static void
+q_push(Applier *a, char what, Lsn lsn, Lsn commit_end, uint32_t segno, char *desc)
+{
+	if (a->qlen == a->qcap)
+	{
+		int ncap = a->qcap ? a->qcap * 2 : 1024;
+		Pending *nq = xcalloc((size_t) ncap, sizeof(Pending));
+		for (int i = 0; i < a->qlen; i++)
+		{
+			nq[i] = a->q[(a->qhead + i) % a->qcap];
+		}
+		free(a->q);
+		a->q = nq;
+		a->qcap = ncap;
+		a->qhead = 0;
+	}
+	Pending *p = &a->q[(a->qhead + a->qlen) % a->qcap];
+	p->what = what;
+	p->lsn = lsn;
+	p->commit_end = commit_end;
+	p->segno = segno;
+	p->desc = desc;
+	a->qlen++;
+}
+
+static void
+q_pop(Applier *a)
+{
+	free(a->q[a->qhead].desc);
+	a->q[a->qhead].desc = NULL;
+	a->qhead = (a->qhead + 1) % a->qcap;
+	a->qlen--;
+}
+
+static bool
+wait_socket(Applier *a, bool want_write)
+{
+	struct pollfd pfd = { .fd = PQsocket(a->c.conn), .events = POLLIN };
+	if (want_write)
+	{
+		pfd.events |= POLLOUT;
+	}
+	int r = poll(&pfd, 1, 100);
+	if (r < 0 && errno != EINTR)
+	{
+		log_error("target: poll() failed: %s", strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* Reads the results available (all of them when block), in order. */
+static bool
+pump(Applier *a, bool block)
+{
+	for (;;)
+	{
+		if (!PQconsumeInput(a->c.conn))
+		{
+			pg_set_error(&a->c, NULL, "while applying changes");
+			a->failed = true;
+			return false;
+		}
+		while (a->qlen > 0)
+		{
+			if (PQisBusy(a->c.conn))
+			{
+				break;
+			}
+			PGresult *res = PQgetResult(a->c.conn);
+			Pending *p = &a->q[a->qhead];
+			if (p->what == 's')
+			{
+				if (PQresultStatus(res) == PGRES_PIPELINE_SYNC)
+				{
+					if (p->commit_end != LSN_INVALID && !a->failed)
+					{
+						a->applied = p->commit_end;
+						a->txns++;
+						__atomic_store_n(&a->sh->applied_lsn, a->applied, __ATOMIC_RELEASE);
+						__atomic_store_n(&a->sh->applied_txns, a->txns, __ATOMIC_RELEASE);
+						a->confirmed_segno = p->segno;
+					}
+					q_pop(a);
+				}
+				else if (res != NULL)
+				{
+					/* stray result of an aborted query before the sync */
+				}
+				PQclear(res);
+				continue;
+			}
+			if (res == NULL)
+			{
+				q_pop(a);
+				continue;
+			}
+			ExecStatusType st = PQresultStatus(res);
+			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED)
+			{
+				if (!a->failed)
+				{
+					char lsn[32];
+					lsn_format(p->lsn, lsn, sizeof(lsn));
+					char *ctx = xasprintf("while applying %s (source LSN %s)", p->desc ? p->desc : "a change", lsn);
+					pg_set_error(&a->c, res, ctx);
+					free(ctx);
+					log_hint(LOG_LEVEL_ERROR, "Fix the cause on the target and run the same command "
+											  "again (with --resume): it continues from this "
+											  "transaction, nothing is applied twice.");
+				}
+				a->failed = true;
+			}
+			PQclear(res);
+		}
+		if (!block || a->qlen == 0 || a->failed)
+		{
+			return !a->failed;
+		}
+		int flush = PQflush(a->c.conn);
+		if (flush < 0)
+		{
+			pg_set_error(&a->c, NULL, "while applying changes");
+			a->failed = true;
+			return false;
+		}
+		if (!wait_socket(a, flush == 1))
+		{
+			a->failed = true;
+			return false;
+		}
+	}
+}
+
+/* Keeps the output flowing and the result queue short. */
+static bool
+after_send(Applier *a)
+{
+	int flush = PQflush(a->c.conn);
+	if (flush < 0)
+	{
+		pg_set_error(&a->c, NULL, "while applying changes");
+		a->failed = true;
+		return false;
+	}
+	while (flush == 1 || a->qlen > MAX_IN_FLIGHT)
+	{
+		if (!wait_socket(a, flush == 1) || !pump(a, false))
+		{
+			return false;
+		}
+		flush = PQflush(a->c.conn);
+		if (flush < 0)
+		{
+			pg_set_error(&a->c, NULL, "while applying changes");
+			a->failed = true;
+			return false;
+		}
+		if (flush == 0 && a->qlen <= MAX_IN_FLIGHT)
+		{
+			break;
+		}
+	}
+	return pump(a, false);
+}
+
+static bool
+send_query(Applier *a, const char *sql, int n, const char *const *vals, Lsn lsn, char *desc)
+{
+	if (!PQsendQueryParams(a->c.conn, sql, n, NULL, vals, NULL, NULL, 0))
+	{
+		pg_set_error(&a->c, NULL, sql);
+		a->failed = true;
+		free(desc);
+		return false;
+	}
+	q_push(a, 'q', lsn, LSN_INVALID, 0, desc);
+	return after_send(a);
+}
+
+/* test_decoding does not say which columns are the key, or generated: ask the target. */
+static bool
+lookup_keys(Applier *a, CdcRelation *r)
+{
+	if (r->keys_looked_up)
+	{
+		return true;
+	}
+	if (!pump(a, true))
+	{
+		return false;
+	}
+	PQexitPipelineMode(a->c.conn);
+	const char *p[] = { r->qname };
+	PGresult *res = pg_query(&a->c,
+		"SELECT a.attname, "
+		" coalesce(a.attnum = ANY ((SELECT i.indkey FROM pg_catalog.pg_index i"
+		"   WHERE i.indrelid = c.oid AND (i.indisreplident OR (c.relreplident = 'd' AND"
+		"   i.indisprimary)) ORDER BY i.indisreplident DESC LIMIT 1)::int2[]), false),"
+		" c.relreplident, a.attgenerated <> '' "
+		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+		"WHERE c.oid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+		1, p);
+	PQenterPipelineMode(a->c.conn);
+	if (res == NULL)
+	{
+		a->failed = true;
+		return false;
+	}
+	if (PQntuples(res) == 0)
+	{
+		log_error("target: table %s does not exist", r->qname);
+		PQclear(res);
+		a->failed = true;
+		return false;
+	}
+	for (int i = 0; i < r->ncols; i++)
+	{
+		r->cols[i].key = false;
+		r->cols[i].typoid = 0;
+		for (int k = 0; k < PQntuples(res); k++)
+		{
+			if (strcmp(PQgetvalue(res, k, 0), r->cols[i].name) == 0)
+			{
+				r->cols[i].key = PQgetvalue(res, k, 1)[0] == 't';
+				/* typoid 1 marks a generated column: never written */
+				r->cols[i].typoid = PQgetvalue(res, k, 3)[0] == 't' ? 1 : 0;
+			}
+		}
+	}
+	r->replident = PQgetvalue(res, 0, 2)[0];
+	if (r->replident == 'f')
+	{
+		for (int i = 0; i < r->ncols; i++)
+		{
+			r->cols[i].key = r->cols[i].typoid != 1;
+		}
+	}
+	PQclear(res);
+	r->keys_looked_up = true;
+	return true;
+}
+
+static bool
+col_skipped(const Applier *a, const CdcRelation *r, int i)
+{
+	return a->co->plugin[0] == 't' && r->cols[i].typoid == 1;
+}
+
+/*
+ * Finds or prepares the statement for this change. mask: per column,
+ * 's' set/insert value, '-' absent; for the WHERE part, 'k' key from the old
+ * tuple, 'n' key from the new tuple.
+ */
+static Stmt *
+get_stmt(Applier *a, CdcRelation *r, char kind, const char *mask, Lsn lsn)
+{
+	for (Stmt *s = r->stmts; s != NULL; s = s->next)
+	{
+		if (s->kind == kind && s->version == r->version && strcmp(s->mask, mask) == 0)
+		{
+			return s;
+		}
+	}
+	Stmt *s = xcalloc(1, sizeof(Stmt));
+	s->kind = kind;
+	s->mask = xstrdup(mask);
+	s->version = r->version;
+	s->name = xasprintf("pgshift_%d", ++a->nstmts);
+	s->map = xcalloc((size_t) (2 * r->ncols + 1), sizeof(int));
+	bool full = r->replident == 'f';
+	StrBuf sql;
+	sb_init(&sql);
+	int np = 0;
+	if (kind == 'I')
+	{
+		sb_printf(&sql, "INSERT INTO %s (", r->qname);
+		int k = 0;
+		for (int i = 0; i < r->ncols; i++)
+		{
+			if (mask[i] == 's')
+			{
+				sb_append(&sql, k++ ? ", " : "");
+				sb_append_ident(&sql, r->cols[i].name);
+			}
+		}
+		sb_append(&sql, ") VALUES (");
+		for (int i = 0; i < r->ncols; i++)
+		{
+			if (mask[i] == 's')
+			{
+				s->map[np] = i;
+				sb_printf(&sql, "%s$%d", np ? ", " : "", np + 1);
+				np++;
+			}
+		}
+		sb_append(&sql, ")");
+	}
+	else
+	{
+		if (kind == 'U')
+		{
+			sb_printf(&sql, "UPDATE %s SET ", r->qname);
+			for (int i = 0; i < r->ncols; i++)
+			{
+				if (mask[i] == 's' || mask[i] == 'S')
+				{
+					sb_append(&sql, np ? ", " : "");
+					sb_append_ident(&sql, r->cols[i].name);
+					s->map[np] = i;
+					sb_printf(&sql, " = $%d", np + 1);
+					np++;
+				}
+			}
+		}
+		else
+		{
+			sb_printf(&sql, "DELETE FROM %s", r->qname);
+		}
+		/* WHERE: second half of the mask */
+		StrBuf cond;
+		sb_init(&cond);
+		int nc = 0;
+		for (int i = 0; i < r->ncols; i++)
+		{
+			char w = mask[r->ncols + i];
+			if (w != 'k' && w != 'n')
+			{
+				continue;
+			}
+			sb_append(&cond, nc++ ? " AND " : "");
+			sb_append_ident(&cond, r->cols[i].name);
+			if (full)
+			{
+				sb_printf(&cond, "::text IS NOT DISTINCT FROM $%d", np + 1);
+			}
+			else
+			{
+				sb_printf(&cond, " = $%d", np + 1);
+			}
+			s->map[np] = w == 'k' ? r->ncols + i : i;
+			np++;
+		}
+		if (full)
+		{
+			sb_printf(&sql, " WHERE ctid = (SELECT ctid FROM %s WHERE %s LIMIT 1)", r->qname,
+				nc ? cond.data : "true");
+		}
+		else
+		{
+			sb_printf(&sql, " WHERE %s", nc ? cond.data : "false");
+		}
+		sb_free(&cond);
+	}
+	s->nparams = np;
+	if (!PQsendPrepare(a->c.conn, s->name, sql.data, 0, NULL))
+	{
+		pg_set_error(&a->c, NULL, sql.data);
+		a->failed = true;
+	}
+	else
+	{
+		q_push(a, 'q', lsn, LSN_INVALID, 0, xasprintf("PREPARE %s", sql.data));
+	}
+	sb_free(&sql);
+	s->next = r->stmts;
+	r->stmts = s;
+	return s;
+}
+
+static bool
+apply_change(Applier *a, CdcMessage *m, Lsn lsn)
+{
+	CdcRelation *r = m->rel;
+	if (a->co->plugin[0] == 't' && !lookup_keys(a, r))
+	{
+		return false;
+	}
+	int n = r->ncols;
+	char *mask = xcalloc((size_t) (2 * n + 1), 1);
+	memset(mask, '-', (size_t) (2 * n));
+	char kind = m->kind == CDC_INSERT ? 'I' : (m->kind == CDC_UPDATE ? 'U' : 'D');
+	const char *what = kind == 'I' ? "INSERT into" : (kind == 'U' ? "UPDATE of" : "DELETE from");
+	if (m->newtup.ncols > n || (m->old_kind && m->oldtup.ncols > n))
+	{
+		log_error("change on %s has more columns than its relation", r->qname);
+		free(mask);
+		a->failed = true;
+		return false;
+	}
+	if (kind == 'I' || kind == 'U')
+	{
+		for (int i = 0; i < m->newtup.ncols; i++)
+		{
+			if (m->newtup.kinds[i] != 'u' && !col_skipped(a, r, i))
+			{
+				mask[i] = 's';
+			}
+		}
+	}
+	if (kind != 'I')
+	{
+		bool have_key = false;
+		for (int i = 0; i < n; i++)
+		{
+			if (!r->cols[i].key)
+			{
+				continue;
+			}
+			if (m->old_kind && i < m->oldtup.ncols && m->oldtup.kinds[i] != 'u')
+			{
+				mask[n + i] = 'k';
+				have_key = true;
+			}
+			else if (!m->old_kind && i < m->newtup.ncols && m->newtup.kinds[i] != 'u')
+			{
+				mask[n + i] = 'n';
+				have_key = true;
+			}
+		}
+		if (!have_key)
+		{
+			log_error("%s %s cannot be applied: the table has no replica identity", what,
+				r->qname);
+			log_hint(LOG_LEVEL_ERROR, "Add a primary key or run ALTER TABLE %s REPLICA IDENTITY "
+									  "FULL on the source (and on the target), then resume.",
+				r->qname);
+			free(mask);
+			a->failed = true;
+			return false;
+		}
+	}
+	Stmt *s = get_stmt(a, r, kind, mask, lsn);
+	free(mask);
+	if (a->failed)
+	{
+		return false;
+	}
+	const char **vals = xcalloc((size_t) s->nparams + 1, sizeof(char *));
+	for (int i = 0; i < s->nparams; i++)
+	{
+		int c = s->map[i];
+		vals[i] = c >= n ? m->oldtup.values[c - n] : m->newtup.values[c];
+	}
+	int sent = PQsendQueryPrepared(a->c.conn, s->name, s->nparams, vals, NULL, NULL, 0);
+	free(vals);
+	if (!sent)
+	{
+		pg_set_error(&a->c, NULL, "while sending a change");
+		a->failed = true;
+		return false;
+	}
+	q_push(a, 'q', lsn, LSN_INVALID, 0, xasprintf("%s %s", what, r->qname));
+	a->rows++;
+	return after_send(a);
+}
+
+static bool
+apply_truncate(Applier *a, CdcMessage *m, Lsn lsn)
+{
+	if (m->ntrunc == 0)
+	{
+		return true;
+	}
+	StrBuf sql;
+	sb_init(&sql);
+	sb_append(&sql, "TRUNCATE ONLY ");
+	for (int i = 0; i < m->ntrunc; i++)
+	{
+		sb_printf(&sql, "%s%s", i ? ", " : "", m->trunc_rels[i]->qname);
+	}
+	if (m->trunc_flags & 2)
+	{
+		sb_append(&sql, " RESTART IDENTITY");
+	}
+	if (m->trunc_flags & 1)
+	{
+		sb_append(&sql, " CASCADE");
+	}
+	bool ok = send_query(a, sql.data, 0, NULL, lsn, xasprintf("%s", sql.data));
+	sb_free(&sql);
+	return ok;
+}
+
+static void
+free_stmts(CdcDecoder *d)
+{
+	for (int i = 0; i < d->nrels; i++)
+	{
+		Stmt *s = d->rels[i]->stmts;
+		while (s != NULL)
+		{
+			Stmt *next = s->next;
+			free(s->mask);
+			free(s->name);
+			free(s->map);
+			free(s);
+			s = next;
+		}
+		d->rels[i]->stmts = NULL;
+	}
+}
+
+static Lsn
+origin_progress(Applier *a)
+{
+	const char *p[] = { a->co->origin };
+	char *v = NULL;
+	if (!pg_query_value(&a->c, "SELECT pg_catalog.pg_replication_origin_progress($1, true)", 1, p,
+			&v))
+	{
+		return LSN_INVALID;
+	}
+	Lsn l = LSN_INVALID;
+	if (v != NULL)
+	{
+		lsn_parse(v, &l);
+	}
+	free(v);
+	return l;
+}
+
+static void
+poll_sentinel(Applier *a, double *last)
+{
+	double now = time_now();
+	if (now - *last < 0.3 || a->co->state == NULL)
+	{
+		return;
+	}
+	*last = now;
+	Lsn startpos, endpos, w, f, r;
+	bool apply;
+	if (sentinel_get(a->co->state, &startpos, &endpos, &apply, &w, &f, &r) &&
+		endpos != LSN_INVALID && endpos != a->sh->endpos)
+	{
+		char b[32];
+		lsn_format(endpos, b, sizeof(b));
+		log_info("end position set to %s", b);
+		__atomic_store_n(&a->sh->endpos, endpos, __ATOMIC_RELEASE);
+	}
+	sentinel_update_positions(a->co->state, LSN_INVALID, LSN_INVALID, a->applied);
+}
+
+bool
+cdc_apply(const CdcOptions *co, CdcShared *sh)
+{
+	Applier a;
+	memset(&a, 0, sizeof(a));
+	a.co = co;
+	a.sh = sh;
+	if (!pg_connect(&a.c, co->target, "target", "apply", 30))
+	{
+		sh->applier_failed = 1;
+		return false;
+	}
+	const char *p[] = { co->origin };
+	if (!pg_exec_params(&a.c, "SELECT pg_catalog.pg_replication_origin_session_setup($1)", 1, p))
+	{
+		log_hint(LOG_LEVEL_ERROR, "Run \"pgshift stream setup\" first (it creates the origin), "
+								  "and connect to the target as a superuser.");
+		pg_disconnect(&a.c);
+		sh->applier_failed = 1;
+		return false;
+	}
+	pg_exec(&a.c, "SET session_replication_role TO replica");
+	a.progress = origin_progress(&a);
+	a.applied = a.progress;
+	char pb[32];
+	lsn_format(a.progress, pb, sizeof(pb));
+	log_info("applying changes on the target from origin \"%s\" progress %s", co->origin, pb);
+	__atomic_store_n(&sh->applied_lsn, a.applied, __ATOMIC_RELEASE);
+
+	if (!PQenterPipelineMode(a.c.conn) || PQsetnonblocking(a.c.conn, 1) != 0)
+	{
+		pg_set_error(&a.c, NULL, "while entering pipeline mode");
+		pg_disconnect(&a.c);
+		sh->applier_failed = 1;
+		return false;
+	}
+
+	JournalReader jr;
+	journal_reader_open(&jr, co->journal_dir);
+	CdcDecoder dec;
+	decoder_init(&dec, strcmp(co->plugin, "test_decoding") == 0);
+	CdcMessage m;
+	memset(&m, 0, sizeof(m));
+
+	bool in_txn = false, skipping = false, done = false;
+	Lsn txn_first_lsn = LSN_INVALID;
+	double last_sentinel = 0;
+	uint32_t pruned_before = 0;
+	int idle_rounds = 0;
+
+	while (!a.failed && !done)
+	{
+		if (signals_interrupted() || sh->stop)
+		{
+			break;
+		}
+		poll_sentinel(&a, &last_sentinel);
+		JournalFrame f;
+		int rc = journal_read(&jr, &f);
+		if (rc < 0)
+		{
+			a.failed = true;
+			break;
+		}
+		if (rc == 0)
+		{
+			if (!pump(&a, false))
+			{
+				break;
+			}
+			if (!in_txn && a.qlen == 0 && sh->endpos != LSN_INVALID && a.applied >= sh->endpos)
+			{
+				done = true;
+				break;
+			}
+			if (__atomic_load_n(&sh->receiver_done, __ATOMIC_ACQUIRE) && ++idle_rounds > 3)
+			{
+				/* the receiver stopped and everything it wrote is read */
+				if (!__atomic_load_n(&sh->receiver_failed, __ATOMIC_ACQUIRE) &&
+					sh->endpos != LSN_INVALID)
+				{
+					done = true;
+				}
+				break;
+			}
+			if (a.confirmed_segno > pruned_before + 1)
+			{
+				journal_prune(co->journal_dir, a.confirmed_segno);
+				pruned_before = a.confirmed_segno - 1;
+			}
+			usleep(10000);
+			continue;
+		}
+		idle_rounds = 0;
+		if (f.kind == JF_KEEPALIVE)
+		{
+			if (!in_txn && sh->endpos != LSN_INVALID && f.lsn >= sh->endpos)
+			{
+				done = true;
+			}
+			continue;
+		}
+		if (!decoder_decode(&dec, f.data, f.len, f.lsn, &m))
+		{
+			a.failed = true;
+			break;
+		}
+		switch (m.kind)
+		{
+			case CDC_BEGIN:
+				if (in_txn && !skipping)
+				{
+					/* a transaction cut short in the journal, sent again: drop the partial one */
+					send_query(&a, "ROLLBACK", 0, NULL, f.lsn, xstrdup("ROLLBACK"));
+				}
+				in_txn = true;
+				txn_first_lsn = f.lsn;
+				skipping = m.final_lsn != LSN_INVALID && a.progress != LSN_INVALID &&
+					m.final_lsn < a.progress;
+				if (!skipping && m.final_lsn != LSN_INVALID && sh->endpos != LSN_INVALID &&
+					m.final_lsn >= sh->endpos)
+				{
+					done = true;
+					in_txn = false;
+					break;
+				}
+				if (!skipping)
+				{
+					send_query(&a, "BEGIN", 0, NULL, f.lsn, xstrdup("BEGIN"));
+				}
+				break;
+			case CDC_COMMIT:
+			{
+				if (!in_txn)
+				{
+					break;
+				}
+				in_txn = false;
+				if (skipping)
+				{
+					break;
+				}
+				/* test_decoding: the commit LSN is only known now */
+				bool already = a.progress != LSN_INVALID && m.end_lsn <= a.progress;
+				bool past_end = sh->endpos != LSN_INVALID && m.commit_lsn >= sh->endpos;
+				if (already || past_end)
+				{
+					send_query(&a, "ROLLBACK", 0, NULL, f.lsn, xstrdup("ROLLBACK"));
+					if (past_end)
+					{
+						done = true;
+					}
+					break;
+				}
+				char lsn[32], ts[64];
+				lsn_format(m.end_lsn, lsn, sizeof(lsn));
+				if (m.commit_ts != 0)
+				{
+					snprintf(ts, sizeof(ts), "%lld", (long long) m.commit_ts + PG_EPOCH_OFFSET_US);
+				}
+				const char *pv[] = { lsn, m.commit_ts != 0 ? ts : NULL };
+				send_query(&a,
+					"SELECT pg_catalog.pg_replication_origin_xact_setup($1::pg_lsn, "
+					"coalesce(pg_catalog.to_timestamp($2::float8 / 1e6), now()))",
+					2, pv, f.lsn, xstrdup("the origin's progress"));
+				send_query(&a, "COMMIT", 0, NULL, f.lsn, xstrdup("COMMIT"));
+				if (!a.failed)
+				{
+					PQpipelineSync(a.c.conn);
+					q_push(&a, 's', f.lsn, m.end_lsn, jr.segno, NULL);
+					after_send(&a);
+				}
+				if (m.commit_ts != 0)
+				{
+					double lag = (double) (time_wall_us() - (m.commit_ts + PG_EPOCH_OFFSET_US)) / 1e6;
+					sh->last_commit_ts_lag = lag;
+				}
+				break;
+			}
+			case CDC_INSERT:
+			case CDC_UPDATE:
+			case CDC_DELETE:
+				if (in_txn && !skipping)
+				{
+					apply_change(&a, &m, f.lsn);
+				}
+				break;
+			case CDC_TRUNCATE:
+				if (in_txn && !skipping)
+				{
+					apply_truncate(&a, &m, f.lsn);
+				}
+				break;
+			default:
+				break;
+		}
+		(void) txn_first_lsn;
+		__atomic_store_n(&sh->applied_rows, a.rows, __ATOMIC_RELEASE);
+	}
+	if (in_txn && !skipping && !a.failed)
+	{
+		send_query(&a, "ROLLBACK", 0, NULL, LSN_INVALID, xstrdup("ROLLBACK"));
+		PQpipelineSync(a.c.conn);
+		q_push(&a, 's', LSN_INVALID, LSN_INVALID, jr.segno, NULL);
+	}
+	if (!a.failed)
+	{
+		PQflush(a.c.conn);
+		pump(&a, true);
+	}
+	if (a.confirmed_segno > 1 && !a.failed)
+	{
+		journal_prune(co->journal_dir, a.confirmed_segno);
+	}
+	if (co->state != NULL)
+	{
+		sentinel_update_positions(co->state, LSN_INVALID, LSN_INVALID, a.applied);
+	}
+	char ab[32];
+	lsn_format(a.applied, ab, sizeof(ab));
+	log_info("applier stopped at %s: %lld transactions, %lld changes applied%s", ab,
+		(long long) a.txns, (long long) a.rows, done ? " (end position reached)" : "");
+	while (a.qlen > 0)
+	{
+		q_pop(&a);
+	}
+	free(a.q);
+	free_stmts(&dec);
+	message_free(&m);
+	decoder_free(&dec);
+	journal_reader_close(&jr);
+	pg_disconnect(&a.c);
+	if (a.failed)
+	{
+		sh->applier_failed = 1;
+	}
+	return !a.failed && (done || sh->endpos == LSN_INVALID);
+}

@@ -1,0 +1,535 @@
+/*
+ * src/cdc/journal.c — the change journal: segment files of checksummed frames.
+ *
+ * A frame is: u32 payload length | u64 LSN | u8 kind | payload | u32 CRC-32C
+ * (of everything before it), integers big-endian. Segments are
+ * cdc/NNNNNNNNNN.journal, numbered from 1, rotated at transaction boundaries.
+ * The writer appends and fsyncs; on open it cuts a torn tail (an incomplete
+ * frame or a bad checksum at the end of the last segment) so a crash never
+ * leaves garbage for the reader. The reader follows the files as they grow.
+ */
+#include "cdc/cdc.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FRAME_HEAD 13
+#define FRAME_TAIL 4
+#define SEGMENT_MAX (64LL * 1024 * 1024)
+#define MAX_FRAME (1U << 30)
+
+static uint32_t g_crc_table[8][256];
+static int g_crc_ready = 0;
+
+static void
+crc_init(void)
+{
+	if (__atomic_load_n(&g_crc_ready, __ATOMIC_ACQUIRE))
+	{
+		return;
+	}
+	for (uint32_t i = 0; i < 256; i++)
+	{
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+		{
+			c = c & 1 ? (c >> 1) ^ 0x82F63B78U : c >> 1;
+		}
+		g_crc_table[0][i] = c;
+	}
+	for (uint32_t i = 0; i < 256; i++)
+	{
+		for (int t = 1; t < 8; t++)
+		{
+			g_crc_table[t][i] = (g_crc_table[t - 1][i] >> 8) ^ g_crc_table[0][g_crc_table[t - 1][i] & 0xFF];
+		}
+	}
+	__atomic_store_n(&g_crc_ready, 1, __ATOMIC_RELEASE);
+}
+
+static uint32_t
+crc32c(uint32_t crc, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	crc = ~crc;
+	while (len >= 8)
+	{
+		uint32_t lo = crc ^ ((uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 |
+								(uint32_t) p[3] << 24);
+		crc = g_crc_table[7][lo & 0xFF] ^ g_crc_table[6][(lo >> 8) & 0xFF] ^
+			g_crc_table[5][(lo >> 16) & 0xFF] ^ g_crc_table[4][lo >> 24] ^
+			g_crc_table[3][p[4]] ^ g_crc_table[2][p[5]] ^ g_crc_table[1][p[6]] ^
+			g_crc_table[0][p[7]];
+		p += 8;
+		len -= 8;
+	}
+	while (len--)
+	{
+		crc = g_crc_table[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+	}
+	return ~crc;
+}
+
+static void
+put32(unsigned char *b, uint32_t v)
+{
+	b[0] = (unsigned char) (v >> 24);
+	b[1] = (unsigned char) (v >> 16);
+	b[2] = (unsigned char) (v >> 8);
+	b[3] = (unsigned char) v;
+}
+
+static uint32_t
+get32(const unsigned char *b)
+{
+	return (uint32_t) b[0] << 24 | (uint32_t) b[1] << 16 | (uint32_t) b[2] << 8 | b[3];
+}
+
+static char *
+segment_path(const char *dir, uint32_t segno)
+{
+	return xasprintf("%s/%010u.journal", dir, segno);
+}
+
+/* Lowest and highest segment numbers present (0 when none). */
+static void
+segment_range(const char *dir, uint32_t *lo, uint32_t *hi)
+{
+	*lo = *hi = 0;
+	DIR *d = opendir(dir);
+	if (d == NULL)
+	{
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+	{
+		size_t n = strlen(de->d_name);
+		if (n != 18 || strcmp(de->d_name + 10, ".journal") != 0)
+		{
+			continue;
+		}
+		uint32_t s = (uint32_t) strtoul(de->d_name, NULL, 10);
+		if (s == 0)
+		{
+			continue;
+		}
+		if (*lo == 0 || s < *lo)
+		{
+			*lo = s;
+		}
+		if (s > *hi)
+		{
+			*hi = s;
+		}
+	}
+	closedir(d);
+}
+
+static bool
+read_full(int fd, void *buf, size_t len, int64_t off)
+{
+	size_t got = 0;
+	while (got < len)
+	{
+		ssize_t n = pread(fd, (char *) buf + got, len - got, (off_t) (off + (int64_t) got));
+		if (n <= 0)
+		{
+			if (n < 0 && errno == EINTR)
+			{
+				continue;
+			}
+			return false;
+		}
+		got += (size_t) n;
+	}
+	return true;
+}
+
+/* Scans a segment; returns the offset after its last valid frame. */
+static int64_t
+segment_scan(int fd, Lsn *last_lsn, Lsn *last_commit_end, bool *pgoutput_commit_seen,
+	int64_t *boundary)
+{
+	int64_t off = 0;
+	*boundary = 0;
+	unsigned char head[FRAME_HEAD];
+	char *buf = NULL;
+	uint32_t cap = 0;
+	for (;;)
+	{
+		if (!read_full(fd, head, FRAME_HEAD, off))
+		{
+			break;
+		}
+		uint32_t len = get32(head);
+		if (len > MAX_FRAME)
+		{
+			break;
+		}
+		if (len + FRAME_TAIL > cap)
+		{
+			cap = len + FRAME_TAIL;
+			buf = xrealloc(buf, cap);
+		}
+		if (!read_full(fd, buf, len + FRAME_TAIL, off + FRAME_HEAD))
+		{
+			break;
+		}
+		uint32_t crc = crc32c(crc32c(0, head, FRAME_HEAD), buf, len);
+		if (crc != get32((unsigned char *) buf + len))
+		{
+			break;
+		}
+		Lsn lsn = (Lsn) get32(head + 4) << 32 | get32(head + 8);
+		char kind = (char) head[12];
+		*last_lsn = lsn;
+		if (kind == JF_DATA && len >= 26 && buf[0] == 'C')
+		{
+			/* pgoutput Commit: flags(1) commit_lsn(8) end_lsn(8) ts(8) */
+			const unsigned char *b = (unsigned char *) buf + 10;
+			*last_commit_end = (Lsn) get32(b) << 32 | get32(b + 4);
+			*pgoutput_commit_seen = true;
+		}
+		else if (kind == JF_DATA && len >= 7 && strncmp(buf, "COMMIT", 6) == 0)
+		{
+			*last_commit_end = lsn; /* test_decoding: the commit's LSN */
+		}
+		else if (kind == JF_KEEPALIVE)
+		{
+			*last_commit_end = lsn > *last_commit_end ? lsn : *last_commit_end;
+		}
+		off += FRAME_HEAD + len + FRAME_TAIL;
+		bool is_commit = kind == JF_KEEPALIVE ||
+			(kind == JF_DATA && ((len >= 26 && buf[0] == 'C') ||
+									(len >= 6 && strncmp(buf, "COMMIT", 6) == 0)));
+		if (is_commit)
+		{
+			*boundary = off;
+		}
+	}
+	free(buf);
+	return off;
+}
+
+bool
+journal_writer_open(JournalWriter *w, const char *dir, Lsn *last_lsn, Lsn *last_commit_end)
+{
+	crc_init();
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+	w->dir = xstrdup(dir);
+	*last_lsn = *last_commit_end = LSN_INVALID;
+	if (!file_mkdir_p(dir, 0700))
+	{
+		return false;
+	}
+	uint32_t lo, hi;
+	segment_range(dir, &lo, &hi);
+	w->segno = hi ? hi : 1;
+	/* positions: scan every segment (cheap: applied ones are pruned) */
+	bool seen = false;
+	for (uint32_t s = lo ? lo : 1; s <= w->segno; s++)
+	{
+		char *path = segment_path(dir, s);
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+		{
+			log_error("could not open journal segment \"%s\": %s", path, strerror(errno));
+			free(path);
+			return false;
+		}
+		int64_t boundary = 0;
+		int64_t good = segment_scan(fd, last_lsn, last_commit_end, &seen, &boundary);
+		struct stat st;
+		fstat(fd, &st);
+		if (s == w->segno)
+		{
+			/* keep whole transactions only: a partial one is sent again by the source */
+			(void) good;
+			good = boundary;
+			if (st.st_size > good)
+			{
+				log_warn("journal segment \"%s\": cutting %lld bytes after offset %lld (a "
+						 "transaction not completely received when the previous run stopped); "
+						 "it will be received again",
+					path, (long long) (st.st_size - good), (long long) good);
+				if (ftruncate(fd, good) != 0)
+				{
+					log_error("could not truncate \"%s\": %s", path, strerror(errno));
+					close(fd);
+					free(path);
+					return false;
+				}
+				fsync(fd);
+			}
+			if (lseek(fd, good, SEEK_SET) < 0)
+			{
+				log_error("could not seek in \"%s\": %s", path, strerror(errno));
+				close(fd);
+				free(path);
+				return false;
+			}
+			w->fd = fd;
+			w->seg_bytes = good;
+		}
+		else
+		{
+			close(fd);
+		}
+		free(path);
+	}
+	w->last_sync = time_now();
+	return true;
+}
+
+bool
+journal_write(JournalWriter *w, char kind, Lsn lsn, const char *data, uint32_t len)
+{
+	unsigned char head[FRAME_HEAD], tail[FRAME_TAIL];
+	put32(head, len);
+	put32(head + 4, (uint32_t) (lsn >> 32));
+	put32(head + 8, (uint32_t) lsn);
+	head[12] = (unsigned char) kind;
+	put32(tail, crc32c(crc32c(0, head, FRAME_HEAD), data, len));
+	struct iovec
+	{
+		const void *b;
+		size_t l;
+	} parts[3] = { { head, FRAME_HEAD }, { data, len }, { tail, FRAME_TAIL } };
+	for (int i = 0; i < 3; i++)
+	{
+		const char *p = parts[i].b;
+		size_t left = parts[i].l;
+		while (left > 0)
+		{
+			ssize_t n = write(w->fd, p, left);
+			if (n < 0)
+			{
+				if (errno == EINTR)
+				{
+					continue;
+				}
+				log_error("could not write the journal in \"%s\": %s", w->dir, strerror(errno));
+				if (errno == ENOSPC)
+				{
+					log_hint(LOG_LEVEL_ERROR, "The disk holding the work directory is full. "
+											  "Free space and run again with --resume: "
+											  "nothing is lost, the source keeps the changes.");
+				}
+				/* drop the partial frame so the file stays readable */
+				if (ftruncate(w->fd, w->seg_bytes) == 0)
+				{
+					lseek(w->fd, w->seg_bytes, SEEK_SET);
+				}
+				return false;
+			}
+			p += n;
+			left -= (size_t) n;
+		}
+	}
+	w->seg_bytes += FRAME_HEAD + len + FRAME_TAIL;
+	w->unsynced += FRAME_HEAD + len + FRAME_TAIL;
+	return true;
+}
+
+bool
+journal_sync(JournalWriter *w)
+{
+	if (w->unsynced == 0)
+	{
+		return true;
+	}
+	if (fdatasync(w->fd) != 0)
+	{
+		log_error("could not fsync the journal in \"%s\": %s", w->dir, strerror(errno));
+		return false;
+	}
+	w->unsynced = 0;
+	w->last_sync = time_now();
+	return true;
+}
+
+bool
+journal_rotate(JournalWriter *w)
+{
+	if (w->seg_bytes < SEGMENT_MAX)
+	{
+		return true;
+	}
+	if (!journal_sync(w))
+	{
+		return false;
+	}
+	close(w->fd);
+	w->segno++;
+	char *path = segment_path(w->dir, w->segno);
+	w->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (w->fd < 0)
+	{
+		log_error("could not create journal segment \"%s\": %s", path, strerror(errno));
+		free(path);
+		return false;
+	}
+	free(path);
+	w->seg_bytes = 0;
+	file_fsync_dir(w->dir);
+	return true;
+}
+
+void
+journal_writer_close(JournalWriter *w)
+{
+	if (w->fd >= 0)
+	{
+		journal_sync(w);
+		close(w->fd);
+	}
+	free(w->dir);
+	memset(w, 0, sizeof(*w));
+	w->fd = -1;
+}
+
+bool
+journal_reader_open(JournalReader *r, const char *dir)
+{
+	crc_init();
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	r->dir = xstrdup(dir);
+	uint32_t lo, hi;
+	segment_range(dir, &lo, &hi);
+	r->segno = lo ? lo : 1;
+	return true;
+}
+
+static bool
+reader_open_segment(JournalReader *r)
+{
+	if (r->fd >= 0)
+	{
+		return true;
+	}
+	char *path = segment_path(r->dir, r->segno);
+	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	r->offset = 0;
+	return r->fd >= 0;
+}
+
+int
+journal_read(JournalReader *r, JournalFrame *f)
+{
+	for (;;)
+	{
+		if (!reader_open_segment(r))
+		{
+			return 0;
+		}
+		unsigned char head[FRAME_HEAD];
+		if (read_full(r->fd, head, FRAME_HEAD, r->offset))
+		{
+			uint32_t len = get32(head);
+			if (len > MAX_FRAME)
+			{
+				log_error("journal segment %u: bad frame length at offset %lld", r->segno,
+					(long long) r->offset);
+				return -1;
+			}
+			if (len + FRAME_TAIL > r->bufcap)
+			{
+				r->bufcap = len + FRAME_TAIL + 1;
+				r->buf = xrealloc(r->buf, r->bufcap);
+			}
+			if (!read_full(r->fd, r->buf, len + FRAME_TAIL, r->offset + FRAME_HEAD))
+			{
+				return 0; /* being written */
+			}
+			uint32_t crc = crc32c(crc32c(0, head, FRAME_HEAD), r->buf, len);
+			if (crc != get32((unsigned char *) r->buf + len))
+			{
+				/* the writer may be mid-frame only at the very end: check again later */
+				struct stat st;
+				fstat(r->fd, &st);
+				if (st.st_size == r->offset + FRAME_HEAD + len + FRAME_TAIL)
+				{
+					log_error("journal segment %u: checksum mismatch at offset %lld", r->segno,
+						(long long) r->offset);
+					return -1;
+				}
+				return 0;
+			}
+			f->len = len;
+			f->lsn = (Lsn) get32(head + 4) << 32 | get32(head + 8);
+			f->kind = (char) head[12];
+			f->data = r->buf;
+			r->buf[len] = '\0';
+			r->offset += FRAME_HEAD + len + FRAME_TAIL;
+			return 1;
+		}
+		/* end of this segment: move on only if a next one exists */
+		char *next = segment_path(r->dir, r->segno + 1);
+		bool has_next = file_exists(next);
+		free(next);
+		if (!has_next)
+		{
+			return 0;
+		}
+		/* re-check this segment once more: the writer finishes it before rotating */
+		struct stat st;
+		fstat(r->fd, &st);
+		if (st.st_size > r->offset)
+		{
+			continue;
+		}
+		close(r->fd);
+		r->fd = -1;
+		r->segno++;
+	}
+}
+
+void
+journal_prune(const char *dir, uint32_t before)
+{
+	uint32_t lo, hi;
+	segment_range(dir, &lo, &hi);
+	for (uint32_t s = lo; s != 0 && s < before; s++)
+	{
+		char *path = segment_path(dir, s);
+		unlink(path);
+		free(path);
+	}
+}
+
+void
+journal_reader_close(JournalReader *r)
+{
+	if (r->fd >= 0)
+	{
+		close(r->fd);
+	}
+	free(r->buf);
+	free(r->dir);
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+}
+
+bool
+journal_remove_all(const char *dir)
+{
+	uint32_t lo, hi;
+	segment_range(dir, &lo, &hi);
+	for (uint32_t s = lo; s != 0 && s <= hi; s++)
+	{
+		char *path = segment_path(dir, s);
+		unlink(path);
+		free(path);
+	}
+	return true;
+}
