@@ -50,6 +50,7 @@ typedef struct Applier
 	const CdcOptions *co;
 	CdcShared *sh;
 	PgConn c;
+	PgConn meta; /* catalog look-ups, outside the pipeline */
 	Pending *q;
 	int qcap, qhead, qlen;
 	bool failed;
@@ -181,6 +182,8 @@ pump(Applier *a, bool block)
 		{
 			return !a->failed;
 		}
+		/* the server holds results until a Sync or a Flush: ask for them */
+		PQsendFlushRequest(a->c.conn);
 		int flush = PQflush(a->c.conn);
 		if (flush < 0)
 		{
@@ -206,6 +209,11 @@ after_send(Applier *a)
 		pg_set_error(&a->c, NULL, "while applying changes");
 		a->failed = true;
 		return false;
+	}
+	if (a->qlen > MAX_IN_FLIGHT)
+	{
+		PQsendFlushRequest(a->c.conn);
+		flush = PQflush(a->c.conn);
 	}
 	while (flush == 1 || a->qlen > MAX_IN_FLIGHT)
 	{
@@ -250,13 +258,13 @@ lookup_keys(Applier *a, CdcRelation *r)
 	{
 		return true;
 	}
-	if (!pump(a, true))
+	if (a->meta.conn == NULL && !pg_connect(&a->meta, a->co->target, "target", "apply-meta", 30))
 	{
+		a->failed = true;
 		return false;
 	}
-	PQexitPipelineMode(a->c.conn);
 	const char *p[] = { r->qname };
-	PGresult *res = pg_query(&a->c,
+	PGresult *res = pg_query(&a->meta,
 		"SELECT a.attname, "
 		" coalesce(a.attnum = ANY ((SELECT i.indkey FROM pg_catalog.pg_index i"
 		"   WHERE i.indrelid = c.oid AND (i.indisreplident OR (c.relreplident = 'd' AND"
@@ -265,7 +273,6 @@ lookup_keys(Applier *a, CdcRelation *r)
 		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
 		"WHERE c.oid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
 		1, p);
-	PQenterPipelineMode(a->c.conn);
 	if (res == NULL)
 	{
 		a->failed = true;
@@ -838,6 +845,10 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 	decoder_free(&dec);
 	journal_reader_close(&jr);
 	pg_disconnect(&a.c);
+	if (a.meta.conn != NULL)
+	{
+		pg_disconnect(&a.meta);
+	}
 	if (a.failed)
 	{
 		sh->applier_failed = 1;

@@ -148,7 +148,14 @@ follow_run(Options *opts, int what)
 	{
 		if (had_slot == NULL || !opts->resume)
 		{
-			int code;
+			/* refuse a non-empty target before creating anything on the source */
+			int code = clone_precheck(opts);
+			if (code != EXIT_OK)
+			{
+				rc = code;
+				free(had_slot);
+				goto out;
+			}
 			if (!cdc_setup(&f.co, &slot, true, &code))
 			{
 				rc = code;

@@ -440,6 +440,30 @@ step_end(CloneRun *run, const char *name, bool ok, double started, double *acc)
 }
 
 int
+clone_precheck(Options *opts)
+{
+	CloneRun run;
+	memset(&run, 0, sizeof(run));
+	run.opts = opts;
+	PgConn target;
+	if (!pg_connect(&run.snap_conn, opts->source, "source", "check", 0))
+	{
+		pg_disconnect(&run.snap_conn);
+		return EXIT_SOURCE;
+	}
+	if (!pg_connect(&target, opts->target, "target", "check", 0))
+	{
+		pg_disconnect(&target);
+		pg_disconnect(&run.snap_conn);
+		return EXIT_TARGET;
+	}
+	int rc = clone_check_servers(&run, &target, STEP_ALL, opts->resume);
+	pg_disconnect(&target);
+	pg_disconnect(&run.snap_conn);
+	return rc;
+}
+
+int
 clone_main(Options *opts, int steps)
 {
 	return clone_main_in(opts, steps, NULL, NULL);

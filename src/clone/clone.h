@@ -149,6 +149,8 @@ enum
 
 /* Runs the given steps of a clone; returns an ExitCode. */
 int clone_main(Options *opts, int steps);
+/* The checks clone runs before changing anything (privileges, empty target). */
+int clone_precheck(Options *opts);
 /* Same, in a work directory and state.db the caller opened (clone --follow). */
 int clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state);
 
