@@ -135,4 +135,34 @@ void catalog_free(Catalog *cat);
 
 CatTable *catalog_table(const Catalog *cat, Oid oid);
 
+/* ---- filters (src/catalog/filters.c) ---- */
+typedef struct QualName
+{
+	char *nspname; /* NULL for schema and extension entries */
+	char *relname; /* object name */
+} QualName;
+
+typedef struct Filters
+{
+	bool active;
+	QualName *include_only_schema, *exclude_schema, *include_only_table, *exclude_table,
+		*exclude_index, *exclude_table_data, *exclude_extension, *include_only_extension;
+	int n_include_only_schema, n_exclude_schema, n_include_only_table, n_exclude_table,
+		n_exclude_index, n_exclude_table_data, n_exclude_extension, n_include_only_extension;
+} Filters;
+
+/*
+ * Reads a pgcopydb-style ini filters file. Sections: include-only-schema,
+ * exclude-schema, include-only-table, exclude-table, exclude-index,
+ * exclude-table-data, exclude-extension, include-only-extension. One name per
+ * line ("schema"."table" quoting allowed), # and ; start comments.
+ * Contradictory sections are rejected with the line number.
+ */
+bool filters_load(const char *path, Filters *f);
+void filters_free(Filters *f);
+/* Marks excluded tables, indexes, foreign keys and sequences in the catalog. */
+void filters_apply(const Filters *f, Catalog *cat);
+bool filters_schema_excluded(const Filters *f, const char *nspname);
+bool filters_extension_excluded(const Filters *f, const char *extname);
+
 #endif /* PGSHIFT_CATALOG_H */

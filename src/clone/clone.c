@@ -294,6 +294,80 @@ clone_check_servers(CloneRun *run, PgConn *target, int steps, bool resuming)
 	return EXIT_OK;
 }
 
+/* What the filters leave out besides the tables: everything depending on them. */
+static bool
+clone_filter_dependents(CloneRun *run)
+{
+	StrBuf oids;
+	sb_init(&oids);
+	sb_append_char(&oids, '{');
+	int n = 0;
+	for (int i = 0; i < run->cat.ntables; i++)
+	{
+		CatTable *t = &run->cat.tables[i];
+		if (t->excluded)
+		{
+			sb_printf(&oids, "%s%u", n++ ? "," : "", t->oid);
+			log_notice("filters: leaving out table %s", t->qname);
+		}
+		if (filters_schema_excluded(&run->filters, t->nspname) &&
+			!strlist_contains(&run->skip_schemas, t->nspname))
+		{
+			strlist_add(&run->skip_schemas, t->nspname);
+		}
+	}
+	sb_append_char(&oids, '}');
+	PGresult *nres = pg_query(&run->snap_conn,
+		"SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT IN ('pg_catalog', "
+		"'information_schema') AND nspname !~ '^pg_toast' AND nspname !~ '^pg_temp'",
+		0, NULL);
+	if (nres == NULL)
+	{
+		sb_free(&oids);
+		return false;
+	}
+	for (int i = 0; i < PQntuples(nres); i++)
+	{
+		const char *nsp = PQgetvalue(nres, i, 0);
+		if (filters_schema_excluded(&run->filters, nsp) &&
+			!strlist_contains(&run->skip_schemas, nsp))
+		{
+			strlist_add(&run->skip_schemas, nsp);
+		}
+	}
+	PQclear(nres);
+	if (n == 0)
+	{
+		sb_free(&oids);
+		return true;
+	}
+	const char *p[] = { oids.data };
+	PGresult *res = pg_query(&run->snap_conn, SQL_FILTER_DEPENDENTS, 1, p);
+	sb_free(&oids);
+	if (res == NULL)
+	{
+		return false;
+	}
+	run->nskip_oids = PQntuples(res);
+	run->skip_oids = xcalloc((size_t) run->nskip_oids + 1, sizeof(uint32_t));
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		run->skip_oids[i] = (uint32_t) strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		if (!PQgetisnull(res, i, 2))
+		{
+			char *name = xasprintf("%s %s", PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
+			if (!strlist_contains(&run->skip_names, name))
+			{
+				strlist_add(&run->skip_names, name);
+			}
+			free(name);
+		}
+		log_debug("filters: leaving out %s", PQgetvalue(res, i, 1));
+	}
+	PQclear(res);
+	return true;
+}
+
 static bool
 oid_in(const SchemaOid *set, int n, SchemaOid oid)
 {
@@ -307,13 +381,134 @@ oid_in(const SchemaOid *set, int n, SchemaOid oid)
 	return false;
 }
 
+/* Is one of the "schema name" strings the start of rest (followed by a space)? */
+static bool
+strlist_prefix_of(const StrList *l, const char *rest)
+{
+	for (int i = 0; i < l->n; i++)
+	{
+		size_t n = strlen(l->items[i]);
+		if (strncmp(rest, l->items[i], n) == 0 && rest[n] == ' ')
+		{
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Does a COMMENT/ACL/SECURITY LABEL entry's tag name an excluded relation? */
+static bool
+toc_names_skipped(const CloneRun *run, const TocEntry *e)
+{
+	/* rest: "<schema> <KIND> <name>[.<column>] <owner>" */
+	const char *sp = strchr(e->rest, ' ');
+	if (sp == NULL)
+	{
+		return false;
+	}
+	char *nsp = xstrndup(e->rest, (size_t) (sp - e->rest));
+	const char *kind = sp + 1;
+	const char *name = strchr(kind, ' ');
+	bool hit = false;
+	if (name != NULL)
+	{
+		name++;
+		for (int i = 0; i < run->skip_names.n && !hit; i++)
+		{
+			const char *full = run->skip_names.items[i];
+			size_t nl = strlen(nsp);
+			if (strncmp(full, nsp, nl) != 0 || full[nl] != ' ')
+			{
+				continue;
+			}
+			const char *rel = full + nl + 1;
+			size_t rl = strlen(rel);
+			hit = strncmp(name, rel, rl) == 0 && (name[rl] == ' ' || name[rl] == '.');
+		}
+	}
+	free(nsp);
+	return hit;
+}
+
+/* What --filters leaves out of either section. */
+static void
+toc_filter_common(CloneRun *run, TocList *l)
+{
+	if (!run->filters.active)
+	{
+		return;
+	}
+	for (int i = 0; i < l->n; i++)
+	{
+		TocEntry *e = &l->entries[i];
+		if (e->skip != NULL)
+		{
+			continue;
+		}
+		if (oid_in(run->skip_oids, run->nskip_oids, e->oid) && e->oid != 0)
+		{
+			e->skip = "--filters: depends on an excluded table";
+		}
+		else if ((strcmp(e->desc, "COMMENT") == 0 || strcmp(e->desc, "ACL") == 0 ||
+					 strcmp(e->desc, "SECURITY LABEL") == 0) &&
+			toc_names_skipped(run, e))
+		{
+			e->skip = "--filters: about an excluded table";
+		}
+		else if (e->oid == 0 && strlist_prefix_of(&run->skip_names, e->rest))
+		{
+			/* SEQUENCE OWNED BY and other entries known by name only */
+			e->skip = "--filters: about an excluded table";
+		}
+		else if (strcmp(e->desc, "EXTENSION") == 0)
+		{
+			const char *name = strchr(e->rest, ' ');
+			char *ext = name ? xstrndup(name + 1, strcspn(name + 1, " ")) : xstrdup("");
+			if (filters_extension_excluded(&run->filters, ext))
+			{
+				e->skip = "--filters: excluded extension";
+			}
+			free(ext);
+		}
+		else if (strcmp(e->desc, "SCHEMA") == 0)
+		{
+			/* "- name owner" */
+			const char *name = e->rest[0] == '-' ? e->rest + 2 : e->rest;
+			char *nsp = xstrndup(name, strcspn(name, " "));
+			if (strlist_contains(&run->skip_schemas, nsp))
+			{
+				e->skip = "--filters: excluded schema";
+			}
+			free(nsp);
+		}
+		else
+		{
+			char *nsp = xstrndup(e->rest, strcspn(e->rest, " "));
+			if (strcmp(nsp, "-") != 0 && strlist_contains(&run->skip_schemas, nsp))
+			{
+				e->skip = "--filters: in an excluded schema";
+			}
+			free(nsp);
+		}
+		if (e->skip != NULL)
+		{
+			log_notice("filters: leaving out %s %s", e->desc, e->rest);
+		}
+	}
+}
+
 static void
 toc_filter_predata(CloneRun *run, TocList *l)
 {
 	const Options *o = run->opts;
+	toc_filter_common(run, l);
 	for (int i = 0; i < l->n; i++)
 	{
 		TocEntry *e = &l->entries[i];
+		if (e->skip != NULL)
+		{
+			continue;
+		}
 		bool on_ext = strncmp(e->rest, "- EXTENSION ", 12) == 0;
 		bool on_lo = strstr(e->rest, "LARGE OBJECT ") != NULL;
 		if (o->skip_extensions && (strcmp(e->desc, "EXTENSION") == 0 ||
@@ -358,9 +553,14 @@ toc_filter_postdata(CloneRun *run, TocList *l)
 			built[nb++] = t->fkey->oid;
 		}
 	}
+	toc_filter_common(run, l);
 	for (int i = 0; i < l->n; i++)
 	{
 		TocEntry *e = &l->entries[i];
+		if (e->skip != NULL)
+		{
+			continue;
+		}
 		if ((strcmp(e->desc, "INDEX") == 0 || strcmp(e->desc, "CONSTRAINT") == 0 ||
 				strcmp(e->desc, "FK CONSTRAINT") == 0) &&
 			oid_in(built, nb, e->oid))
@@ -533,6 +733,11 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 	{
 		goto done;
 	}
+	if (opts->filters != NULL && !filters_load(opts->filters, &run.filters))
+	{
+		rc = EXIT_USAGE;
+		goto done;
+	}
 
 	/* catalog */
 	double t0 = time_now();
@@ -552,6 +757,10 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 			rc = EXIT_SOURCE;
 			goto done;
 		}
+		if (run.filters.active)
+		{
+			filters_apply(&run.filters, &run.cat);
+		}
 		plan_split_tables(&run.cat, opts);
 		ok = catalog_save(run.state, &run.cat);
 		step_end(&run, "catalog", ok, t0, &run.t_catalog);
@@ -566,6 +775,11 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 		(long long) run.cat.nlargeobjects);
 	run.frozen_ok = true;
 	run.tstats = xcalloc((size_t) run.cat.ntables + 1, sizeof(TableStats));
+	if (run.filters.active && !clone_filter_dependents(&run))
+	{
+		rc = EXIT_SOURCE;
+		goto done;
+	}
 
 	rc = clone_check_servers(&run, &target, steps, resuming);
 	if (rc != EXIT_OK)
@@ -698,6 +912,10 @@ done:
 	free(run.snapshot);
 	free(run.target_db);
 	strlist_free(&run.failures);
+	filters_free(&run.filters);
+	free(run.skip_oids);
+	strlist_free(&run.skip_names);
+	strlist_free(&run.skip_schemas);
 	if (state == NULL)
 	{
 		state_close(run.state);

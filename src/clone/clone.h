@@ -129,6 +129,12 @@ struct CloneRun
 	StrList failures;    /* one line per failed object */
 	bool schema_failed;
 	bool started; /* the run is recorded in state.db (resume/restart from now on) */
+	/* --filters */
+	Filters filters;
+	uint32_t *skip_oids;  /* objects depending on excluded tables */
+	int nskip_oids;
+	StrList skip_names;   /* "schema.name" of excluded relations, for COMMENT/ACL entries */
+	StrList skip_schemas;
 };
 
 /* Steps a command runs. */
