@@ -236,7 +236,7 @@ jset(json_t *obj, const char *key, json_t *value)
 static void
 json_print(json_t *j)
 {
-	char *s = json_dumps(j, JSON_INDENT(2));
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
 	if (s != NULL)
 	{
 		printf("%s\n", s);
@@ -431,21 +431,24 @@ list_source_open(const Options *opts, PgConn *c)
 /*
  * FILTERS: the place where --filters applies to what the list commands show.
  *
- * The filters file is parsed elsewhere (not built yet). When it is, mark
- * here the catalog entries it leaves out: CatTable.excluded (not copied at
- * all), CatTable.exclude_data (schema only), CatIndex/CatFkey/CatSequence
- * .excluded. Everything below already honours those flags: excluded tables
- * leave `list tables` and show in `list tables --list-skipped` with the reason
- * "excluded by filters", schema-only tables are listed with 0 parts.
+ * The file is read before connecting (a bad file is a usage error) and
+ * applied to the catalog as clone applies it, before the parts are planned:
+ * filters_apply() marks CatTable.excluded (not copied at all),
+ * CatTable.exclude_data (schema only) and CatIndex/CatFkey/CatSequence
+ * .excluded. Everything below honours those flags: excluded objects leave the
+ * lists, excluded tables show in `list tables --list-skipped` with the reason
+ * "excluded by filters", and schema-only tables are listed with 0 parts.
  */
-static void
-list_apply_filters(Catalog *cat, const Options *opts)
+static int
+list_load_filters(const Options *opts, Filters *f)
 {
-	(void) cat;
-	if (opts->filters != NULL)
+	memset(f, 0, sizeof(*f));
+	if (opts->filters != NULL && !filters_load(opts->filters, f))
 	{
-		log_warn("--filters is not applied by the list commands yet: listing everything");
+		filters_free(f);
+		return EXIT_USAGE;
 	}
+	return EXIT_OK;
 }
 
 /*
@@ -457,19 +460,30 @@ static int
 list_fetch_catalog(const Options *opts, PgConn *c, Catalog *cat, int lo_batch, bool seq_values)
 {
 	memset(cat, 0, sizeof(*cat));
-	int rc = list_source_open(opts, c);
+	Filters filters;
+	int rc = list_load_filters(opts, &filters);
 	if (rc != EXIT_OK)
 	{
 		return rc;
 	}
-	if (!catalog_fetch(c, cat, lo_batch) ||
-		(seq_values && !catalog_fetch_sequence_values(c, cat)))
+	rc = list_source_open(opts, c);
+	if (rc != EXIT_OK)
 	{
+		filters_free(&filters);
+		return rc;
+	}
+	if (!catalog_fetch(c, cat, lo_batch) || (seq_values && !catalog_fetch_sequence_values(c, cat)))
+	{
+		filters_free(&filters);
 		catalog_free(cat);
 		pg_disconnect(c);
 		return EXIT_SOURCE;
 	}
-	list_apply_filters(cat, opts);
+	if (filters.active)
+	{
+		filters_apply(&filters, cat);
+	}
+	filters_free(&filters);
 	plan_split_tables(cat, opts);
 	return EXIT_OK;
 }
@@ -528,8 +542,9 @@ cmd_list_databases(Options *opts)
 	}
 	else
 	{
-		static const char *const hdr[] = { "Name", "Owner", "Encoding", "Collate", "Ctype",
-			"Size" };
+		static const char *const hdr[] = {
+			"Name", "Owner", "Encoding", "Collate", "Ctype", "Size"
+		};
 		Grid g;
 		grid_init(&g, 6, hdr, "lllllr");
 		for (int i = 0; i < n; i++)
@@ -595,8 +610,8 @@ cmd_list_extensions(Options *opts)
 	}
 	else
 	{
-		static const char *const hdr[] = { "Name", "Version", "Schema", "Available", "Update",
-			"Description" };
+		static const char *const hdr[] = { "Name",      "Version", "Schema",
+										   "Available", "Update",  "Description" };
 		Grid g;
 		grid_init(&g, 6, hdr, "llllll");
 		for (int i = 0; i < n; i++)
@@ -660,8 +675,8 @@ cmd_list_collations(Options *opts)
 	}
 	else
 	{
-		static const char *const hdr[] = { "Schema", "Name", "Provider", "Collate", "Ctype",
-			"ICU locale", "Deterministic", "Extension" };
+		static const char *const hdr[] = { "Schema", "Name",       "Provider",      "Collate",
+										   "Ctype",  "ICU locale", "Deterministic", "Extension" };
 		Grid g;
 		grid_init(&g, 8, hdr, "llllllll");
 		for (int i = 0; i < n; i++)
@@ -707,6 +722,7 @@ table_json(const CatTable *t)
 	jset(o, "parts", json_integer(table_copy_parts(t)));
 	jset(o, "binary_ok", json_boolean(t->binary_ok));
 	jset(o, "schema_only", json_boolean(t->exclude_data));
+	jset(o, "excluded", json_boolean(t->excluded));
 	free(sz);
 	return o;
 }
@@ -745,9 +761,10 @@ sequence_json(const Catalog *cat, const CatSequence *s)
 	jset(o, "schema", jstr(s->nspname));
 	jset(o, "name", jstr(s->relname));
 	jset(o, "last_value",
-		s->last_value != NULL ? jint(strtoll(s->last_value, NULL, 10)) : json_null());
+		 s->last_value != NULL ? jint(strtoll(s->last_value, NULL, 10)) : json_null());
 	jset(o, "is_called", json_boolean(s->is_called));
 	jset(o, "kind", jstr(sequence_kind(s)));
+	jset(o, "excluded", json_boolean(s->excluded));
 	if (s->owner_table_oid != 0)
 	{
 		const CatTable *t = catalog_table(cat, s->owner_table_oid);
@@ -790,6 +807,7 @@ index_json(const Catalog *cat, const CatIndex *x)
 	jset(o, "size", jstr(sz));
 	jset(o, "clustered", json_boolean(x->isclustered));
 	jset(o, "replica_identity", json_boolean(x->isreplident));
+	jset(o, "excluded", json_boolean(x->excluded));
 	free(sz);
 	return o;
 }
@@ -807,6 +825,7 @@ fkey_json(const Catalog *cat, const CatFkey *f)
 	jset(o, "ref_table_oid", jint(f->ref_table_oid));
 	jset(o, "ref_table", jstr(r != NULL ? r->qname : NULL));
 	jset(o, "definition", jstr(f->condef));
+	jset(o, "excluded", json_boolean(f->excluded));
 	return o;
 }
 
@@ -825,7 +844,8 @@ split_description(const Options *opts, const Catalog *cat)
 	}
 	char *sz = fmt_size(threshold);
 	char *s = xasprintf("tables larger than %s%s are copied in up to %d parts", sz,
-		opts->split_larger_than < 0 ? " (automatic threshold)" : "", split_max_parts(opts));
+						opts->split_larger_than < 0 ? " (automatic threshold)" : "",
+						split_max_parts(opts));
 	free(sz);
 	return s;
 }
@@ -855,10 +875,11 @@ list_tables_skipped(Options *opts, PgConn *c, Catalog *cat)
 		char *sz = fmt_size(t->bytes);
 		if (arr != NULL)
 		{
-			json_array_append_new(arr,
-				json_pack("{s:I, s:o, s:o, s:s, s:I, s:s, s:s}", "oid", (json_int_t) t->oid,
-					"schema", jstr(t->nspname), "name", jstr(t->relname), "relkind", kind, "bytes",
-					(json_int_t) t->bytes, "size", sz, "reason", "excluded by filters"));
+			json_array_append_new(arr, json_pack("{s:I, s:o, s:o, s:s, s:I, s:s, s:s}", "oid",
+												 (json_int_t) t->oid, "schema", jstr(t->nspname),
+												 "name", jstr(t->relname), "relkind", kind, "bytes",
+												 (json_int_t) t->bytes, "size", sz, "reason",
+												 "excluded by filters"));
 		}
 		else
 		{
@@ -880,11 +901,12 @@ list_tables_skipped(Options *opts, PgConn *c, Catalog *cat)
 		char *sz = fmt_size(pint(res, i, 4));
 		if (arr != NULL)
 		{
-			json_array_append_new(arr,
-				json_pack("{s:I, s:o, s:o, s:o, s:I, s:s, s:o}", "oid",
-					(json_int_t) pint(res, i, 0), "schema", jstr(pval(res, i, 1)), "name",
-					jstr(pval(res, i, 2)), "relkind", jstr(pval(res, i, 3)), "bytes",
-					(json_int_t) pint(res, i, 4), "size", sz, "reason", jstr(pval(res, i, 6))));
+			json_array_append_new(
+				arr, json_pack("{s:I, s:o, s:o, s:o, s:I, s:s, s:o}", "oid",
+							   (json_int_t) pint(res, i, 0), "schema", jstr(pval(res, i, 1)),
+							   "name", jstr(pval(res, i, 2)), "relkind", jstr(pval(res, i, 3)),
+							   "bytes", (json_int_t) pint(res, i, 4), "size", sz, "reason",
+							   jstr(pval(res, i, 6))));
 		}
 		else
 		{
@@ -951,8 +973,8 @@ cmd_list_tables(Options *opts)
 		return EXIT_OK;
 	}
 
-	static const char *const hdr[] = { "OID", "Schema", "Name", "Kind", "Size", "Bytes",
-		"Est. rows", "Parts" };
+	static const char *const hdr[] = { "OID",  "Schema", "Name",      "Kind",
+									   "Size", "Bytes",  "Est. rows", "Parts" };
 	Grid g;
 	grid_init(&g, 8, hdr, "rlllrrrr");
 	int64_t total = 0;
@@ -996,8 +1018,8 @@ cmd_list_tables(Options *opts)
 	grid_print(&g);
 	char *sz = fmt_size(total);
 	char *split = split_description(opts, &cat);
-	printf("\n%d table%s, %s, %d COPY part%s; %s\n", ntables, ntables == 1 ? "" : "s", sz,
-		nparts, nparts == 1 ? "" : "s", split);
+	printf("\n%d table%s, %s, %d COPY part%s; %s\n", ntables, ntables == 1 ? "" : "s", sz, nparts,
+		   nparts == 1 ? "" : "s", split);
 	free(sz);
 	free(split);
 	catalog_free(&cat);
@@ -1026,8 +1048,8 @@ cmd_list_table_parts(Options *opts)
 	pg_disconnect(&c);
 
 	json_t *arr = opts->json ? json_array() : NULL;
-	static const char *const hdr[] = { "Schema", "Table", "Size", "Part", "From block",
-		"To block", "Condition" };
+	static const char *const hdr[] = { "Schema",     "Table",    "Size",     "Part",
+									   "From block", "To block", "Condition" };
 	Grid g;
 	grid_init(&g, 7, hdr, "llrrrrl");
 	int ntables = 0;
@@ -1048,9 +1070,9 @@ cmd_list_table_parts(Options *opts)
 			part_range(t, n, p, &min, &max);
 			if (parts != NULL)
 			{
-				json_array_append_new(parts,
-					json_pack("{s:i, s:I, s:o}", "part", p + 1, "min_block", (json_int_t) min,
-						"max_block", max >= 0 ? jint(max) : json_null()));
+				json_array_append_new(parts, json_pack("{s:i, s:I, s:o}", "part", p + 1,
+													   "min_block", (json_int_t) min, "max_block",
+													   max >= 0 ? jint(max) : json_null()));
 				continue;
 			}
 			grid_add(&g, t->nspname);
@@ -1073,7 +1095,7 @@ cmd_list_table_parts(Options *opts)
 			else if (max >= 0)
 			{
 				grid_addf(&g, "ctid >= '(%lld,0)' AND ctid < '(%lld,0)'", (long long) min,
-					(long long) max);
+						  (long long) max);
 			}
 			else
 			{
@@ -1098,9 +1120,10 @@ cmd_list_table_parts(Options *opts)
 	}
 	if (picked && ntables == 0)
 	{
-		log_error("no table with rows to copy matches%s%s%s%s", opts->schema_name ? " --schema-name " : "",
-			opts->schema_name ? opts->schema_name : "", opts->table_name ? " --table-name " : "",
-			opts->table_name ? opts->table_name : "");
+		log_error(
+			"no table with rows to copy matches%s%s%s%s",
+			opts->schema_name ? " --schema-name " : "", opts->schema_name ? opts->schema_name : "",
+			opts->table_name ? " --table-name " : "", opts->table_name ? opts->table_name : "");
 		log_hint(LOG_LEVEL_ERROR, "Run \"pgshift list tables\" for the tables pgshift copies.");
 		json_decref(arr);
 		strlist_free(&g.cells);
@@ -1148,17 +1171,19 @@ cmd_list_sequences(Options *opts)
 	pg_disconnect(&c);
 
 	json_t *arr = opts->json ? json_array() : NULL;
-	static const char *const hdr[] = { "Schema", "Name", "Last value", "Called", "Kind",
-		"Owned by" };
+	static const char *const hdr[] = {
+		"Schema", "Name", "Last value", "Called", "Kind", "Owned by"
+	};
 	Grid g;
 	grid_init(&g, 6, hdr, "llrlll");
 	for (int i = 0; i < cat.nsequences; i++)
 	{
 		const CatSequence *s = &cat.sequences[i];
 		const CatTable *owner = catalog_table(&cat, s->owner_table_oid);
-		if (s->excluded || (opts->schema_name != NULL && strcmp(opts->schema_name, s->nspname) != 0) ||
+		if (s->excluded ||
+			(opts->schema_name != NULL && strcmp(opts->schema_name, s->nspname) != 0) ||
 			(opts->table_name != NULL &&
-				(owner == NULL || strcmp(opts->table_name, owner->relname) != 0)))
+			 (owner == NULL || strcmp(opts->table_name, owner->relname) != 0)))
 		{
 			continue;
 		}
@@ -1258,8 +1283,8 @@ cmd_list_indexes(Options *opts)
 	}
 	else
 	{
-		static const char *const hdr[] = { "Schema", "Table", "Index", "Constraint", "Type",
-			"Definition" };
+		static const char *const hdr[] = { "Schema",     "Table", "Index",
+										   "Constraint", "Type",  "Definition" };
 		Grid g;
 		grid_init(&g, 6, hdr, "llllll");
 		for (int i = 0; i < n; i++)
@@ -1378,7 +1403,7 @@ cmd_list_depends(Options *opts)
 		jset(top, "schema", jstr(opts->schema_name));
 		jset(top, "name", jstr(opts->table_name));
 		jset(top, "qname", jstr(qname));
-		jset(top, "relkind", jstr((char[]) { relkind, '\0' }));
+		jset(top, "relkind", jstr((char[]){ relkind, '\0' }));
 		jset(top, "depends", deps);
 		json_print(top);
 	}
@@ -1424,7 +1449,7 @@ cmd_list_schema(Options *opts)
 	}
 	pg_disconnect(&c);
 
-	int nord = 0, npart = 0, nparts = 0, nunlogged = 0;
+	int nord = 0, npart = 0, nparts = 0, nunlogged = 0, nexcluded = 0, nschemaonly = 0;
 	int64_t bytes = 0;
 	double rows = 0;
 	for (int i = 0; i < cat.ntables; i++)
@@ -1439,6 +1464,8 @@ cmd_list_schema(Options *opts)
 			nord++;
 		}
 		nunlogged += t->persistence == 'u';
+		nexcluded += t->excluded;
+		nschemaonly += t->exclude_data && !t->excluded;
 		nparts += table_copy_parts(t);
 		bytes += t->bytes;
 		rows += t->reltuples > 0 ? t->reltuples : 0;
@@ -1463,10 +1490,11 @@ cmd_list_schema(Options *opts)
 	{
 		json_t *top = json_object();
 		json_t *counts = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:i, s:i, s:i}", "tables",
-			cat.ntables, "table_parts", nparts, "indexes", cat.nindexes, "foreign_keys",
-			cat.nfkeys, "sequences", cat.nsequences, "large_object_batches", cat.nlo_batches,
-			"large_objects", (json_int_t) cat.nlargeobjects, "extensions", cat.nextensions,
-			"collations", cat.ncollations, "db_settings", cat.db_settings.n);
+								   cat.ntables, "table_parts", nparts, "indexes", cat.nindexes,
+								   "foreign_keys", cat.nfkeys, "sequences", cat.nsequences,
+								   "large_object_batches", cat.nlo_batches, "large_objects",
+								   (json_int_t) cat.nlargeobjects, "extensions", cat.nextensions,
+								   "collations", cat.ncollations, "db_settings", cat.db_settings.n);
 		jset(top, "counts", counts);
 		int64_t threshold = plan_split_threshold(opts, &cat);
 		jset(top, "split_threshold", jint(threshold > 0 ? threshold : 0));
@@ -1499,31 +1527,30 @@ cmd_list_schema(Options *opts)
 		for (int i = 0; i < cat.nextensions; i++)
 		{
 			const CatExtension *e = &cat.extensions[i];
-			json_array_append_new(a,
-				json_pack("{s:I, s:o, s:o, s:o}", "oid", (json_int_t) e->oid, "name",
-					jstr(e->extname), "version", jstr(e->extversion), "schema", jstr(e->nspname)));
+			json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o}", "oid", (json_int_t) e->oid,
+											   "name", jstr(e->extname), "version",
+											   jstr(e->extversion), "schema", jstr(e->nspname)));
 		}
 		jset(top, "extensions", a);
 		a = json_array();
 		for (int i = 0; i < cat.ncollations; i++)
 		{
 			const CatCollation *k = &cat.collations[i];
-			json_array_append_new(a,
-				json_pack("{s:I, s:o, s:o, s:o}", "oid", (json_int_t) k->oid, "schema",
-					jstr(k->nspname), "name", jstr(k->collname), "provider", jstr(k->provider)));
+			json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o}", "oid", (json_int_t) k->oid,
+											   "schema", jstr(k->nspname), "name",
+											   jstr(k->collname), "provider", jstr(k->provider)));
 		}
 		jset(top, "collations", a);
 		a = json_array();
 		for (int i = 0; i < cat.nlo_batches; i++)
 		{
 			const CatLoBatch *b = &cat.lo_batches[i];
-			json_array_append_new(a,
-				json_pack("{s:i, s:I, s:I, s:i}", "batch", b->batch, "min_oid",
-					(json_int_t) b->min_oid, "max_oid", (json_int_t) b->max_oid, "count",
-					b->count));
+			json_array_append_new(a, json_pack("{s:i, s:I, s:I, s:i}", "batch", b->batch, "min_oid",
+											   (json_int_t) b->min_oid, "max_oid",
+											   (json_int_t) b->max_oid, "count", b->count));
 		}
 		jset(top, "large_objects",
-			json_pack("{s:I, s:o}", "count", (json_int_t) cat.nlargeobjects, "batches", a));
+			 json_pack("{s:I, s:o}", "count", (json_int_t) cat.nlargeobjects, "batches", a));
 		a = json_array();
 		for (int i = 0; i < cat.db_settings.n; i++)
 		{
@@ -1541,8 +1568,18 @@ cmd_list_schema(Options *opts)
 	char *sz = fmt_size(bytes);
 	grid_add(&g, "tables");
 	grid_addf(&g, "%d", cat.ntables);
-	grid_addf(&g, "%d ordinary, %d partitioned, %d unlogged; %s, about %.0f rows", nord, npart,
-		nunlogged, sz, rows);
+	if (nexcluded > 0 || nschemaonly > 0)
+	{
+		grid_addf(&g,
+				  "%d ordinary, %d partitioned, %d unlogged; %s, about %.0f rows; filters: %d "
+				  "excluded, %d schema only",
+				  nord, npart, nunlogged, sz, rows, nexcluded, nschemaonly);
+	}
+	else
+	{
+		grid_addf(&g, "%d ordinary, %d partitioned, %d unlogged; %s, about %.0f rows", nord, npart,
+				  nunlogged, sz, rows);
+	}
 	free(sz);
 	char *split = split_description(opts, &cat);
 	grid_add(&g, "COPY parts");
@@ -1553,7 +1590,7 @@ cmd_list_schema(Options *opts)
 	grid_add(&g, "indexes");
 	grid_addf(&g, "%d", cat.nindexes);
 	grid_addf(&g, "%d primary keys, %d unique, %d exclusion constraints; %s", npk, nuniq, nexcl,
-		sz);
+			  sz);
 	free(sz);
 	grid_add(&g, "foreign keys");
 	grid_addf(&g, "%d", cat.nfkeys);
@@ -1569,7 +1606,7 @@ cmd_list_schema(Options *opts)
 	for (int i = 0; i < cat.nextensions; i++)
 	{
 		sb_printf(&sb, "%s%s %s", i > 0 ? ", " : "", cat.extensions[i].extname,
-			cat.extensions[i].extversion ? cat.extensions[i].extversion : "");
+				  cat.extensions[i].extversion ? cat.extensions[i].extversion : "");
 	}
 	grid_add(&g, "extensions");
 	grid_addf(&g, "%d", cat.nextensions);
@@ -1578,7 +1615,7 @@ cmd_list_schema(Options *opts)
 	for (int i = 0; i < cat.ncollations; i++)
 	{
 		sb_printf(&sb, "%s%s.%s", i > 0 ? ", " : "", cat.collations[i].nspname,
-			cat.collations[i].collname);
+				  cat.collations[i].collname);
 	}
 	grid_add(&g, "collations");
 	grid_addf(&g, "%d", cat.ncollations);
@@ -1601,8 +1638,8 @@ cmd_list_schema(Options *opts)
  * list progress
  * ------------------------------------------------------------------------ */
 
-static const char *const g_kinds[] = { "copy", "index", "constraint", "foreign-key", "vacuum",
-	"blobs" };
+static const char *const g_kinds[] = { "copy",        "index",  "constraint",
+									   "foreign-key", "vacuum", "blobs" };
 #define NKINDS ((int) (sizeof(g_kinds) / sizeof(g_kinds[0])))
 static const char *const g_statuses[] = { "queued", "running", "done", "failed" };
 #define NSTATUSES ((int) (sizeof(g_statuses) / sizeof(g_statuses[0])))
@@ -1623,8 +1660,9 @@ sq_prepare(sqlite3 *db, const char *sql)
 static const char *
 sq_text(sqlite3_stmt *st, int col)
 {
-	return sqlite3_column_type(st, col) == SQLITE_NULL ? NULL
-													   : (const char *) sqlite3_column_text(st, col);
+	return sqlite3_column_type(st, col) == SQLITE_NULL
+			   ? NULL
+			   : (const char *) sqlite3_column_text(st, col);
 }
 
 static char *
@@ -1723,7 +1761,7 @@ agg_blocker(const TableAgg *a, int keys)
 		if (a->copy_total > 1)
 		{
 			return xasprintf("waiting: copy of %s not finished (%d of %d parts done)", a->name,
-				a->copy_done, a->copy_total);
+							 a->copy_done, a->copy_total);
 		}
 		return xasprintf("waiting: copy of %s not finished", a->name);
 	}
@@ -1734,7 +1772,7 @@ agg_blocker(const TableAgg *a, int keys)
 	if (keys == 1 && a->idx_done < a->idx_total)
 	{
 		return xasprintf("waiting: %d of %d indexes of %s not built", a->idx_total - a->idx_done,
-			a->idx_total, a->name);
+						 a->idx_total, a->name);
 	}
 	if (keys == 2 && a->keys_failed > 0)
 	{
@@ -1743,7 +1781,7 @@ agg_blocker(const TableAgg *a, int keys)
 	if (keys == 2 && a->keys_done < a->keys_total)
 	{
 		return xasprintf("waiting: %d of %d indexes and constraints of %s not built",
-			a->keys_total - a->keys_done, a->keys_total, a->name);
+						 a->keys_total - a->keys_done, a->keys_total, a->name);
 	}
 	return NULL;
 }
@@ -1763,7 +1801,7 @@ task_wait_reason(const TaskRow *t, TableAgg *aggs, int naggs)
 		pool = "a large-object worker";
 	}
 	else if (strcmp(t->kind, "index") == 0 ||
-		(strcmp(t->kind, "constraint") == 0 && t->contype == 'x'))
+			 (strcmp(t->kind, "constraint") == 0 && t->contype == 'x'))
 	{
 		r = agg_blocker(a, 0);
 	}
@@ -1798,9 +1836,9 @@ typedef struct Progress
 static bool
 progress_steps(Progress *pr)
 {
-	sqlite3_stmt *st = sq_prepare(pr->db,
-		"SELECT name, status, started_at, finished_at, duration FROM steps "
-		"ORDER BY started_at, name");
+	sqlite3_stmt *st =
+		sq_prepare(pr->db, "SELECT name, status, started_at, finished_at, duration FROM steps "
+						   "ORDER BY started_at, name");
 	if (st == NULL)
 	{
 		return false;
@@ -1815,8 +1853,8 @@ progress_steps(Progress *pr)
 		bool has_start = sqlite3_column_type(st, 2) != SQLITE_NULL;
 		int64_t started = sqlite3_column_int64(st, 2);
 		double dur = sqlite3_column_type(st, 4) != SQLITE_NULL ? sqlite3_column_double(st, 4)
-			: has_start ? (double) (pr->now - started) / 1e6
-						: 0;
+					 : has_start                               ? (double) (pr->now - started) / 1e6
+															   : 0;
 		char *ws = has_start ? fmt_wall(started) : NULL;
 		if (arr != NULL)
 		{
@@ -1825,8 +1863,8 @@ progress_steps(Progress *pr)
 			jset(o, "status", jstr(status));
 			jset(o, "started_at", jstr(ws));
 			char *wf = sqlite3_column_type(st, 3) != SQLITE_NULL
-				? fmt_wall(sqlite3_column_int64(st, 3))
-				: NULL;
+						   ? fmt_wall(sqlite3_column_int64(st, 3))
+						   : NULL;
 			jset(o, "finished_at", jstr(wf));
 			free(wf);
 			jset(o, "duration", json_real(dur));
@@ -1837,8 +1875,8 @@ progress_steps(Progress *pr)
 			char *d = fmt_duration(dur);
 			grid_add(&g, sq_text(st, 0));
 			grid_add(&g, status != NULL && strcmp(status, "running") == 0 && !pr->alive
-					? "running (stopped)"
-					: status);
+							 ? "running (stopped)"
+							 : status);
 			grid_add(&g, ws);
 			grid_add(&g, d);
 			free(d);
@@ -1953,9 +1991,9 @@ static bool
 progress_copied(Progress *pr)
 {
 	/* done copy tasks: rows and bytes of their COPY streams */
-	sqlite3_stmt *st = sq_prepare(pr->db,
-		"SELECT count(*), coalesce(sum(bytes), 0), coalesce(sum(rows), 0) FROM tasks "
-		"WHERE kind = 'copy' AND status = 'done'");
+	sqlite3_stmt *st = sq_prepare(
+		pr->db, "SELECT count(*), coalesce(sum(bytes), 0), coalesce(sum(rows), 0) FROM tasks "
+				"WHERE kind = 'copy' AND status = 'done'");
 	if (st == NULL)
 	{
 		return false;
@@ -1970,11 +2008,12 @@ progress_copied(Progress *pr)
 	}
 	sqlite3_finalize(st);
 	/* share of the tables' on-disk size in the copy tasks done */
-	st = sq_prepare(pr->db,
-		"SELECT count(*),"
-		" coalesce(sum(CASE WHEN t.status = 'done' THEN tb.bytes * 1.0 / max(tb.nparts, 1) END), 0),"
-		" coalesce(sum(tb.bytes * 1.0 / max(tb.nparts, 1)), 0)"
-		" FROM tasks t LEFT JOIN tables tb ON tb.oid = t.obj_oid WHERE t.kind = 'copy'");
+	st = sq_prepare(
+		pr->db, "SELECT count(*),"
+				" coalesce(sum(CASE WHEN t.status = 'done' THEN tb.bytes * 1.0 / max(tb.nparts, 1) "
+				"END), 0),"
+				" coalesce(sum(tb.bytes * 1.0 / max(tb.nparts, 1)), 0)"
+				" FROM tasks t LEFT JOIN tables tb ON tb.oid = t.obj_oid WHERE t.kind = 'copy'");
 	if (st == NULL)
 	{
 		return false;
@@ -1988,7 +2027,8 @@ progress_copied(Progress *pr)
 		total_share = sqlite3_column_double(st, 2);
 	}
 	sqlite3_finalize(st);
-	double pct = total_share > 0 ? 100.0 * done_share / total_share : (ntotal > 0 && ndone == ntotal ? 100.0 : 0.0);
+	double pct = total_share > 0 ? 100.0 * done_share / total_share
+								 : (ntotal > 0 && ndone == ntotal ? 100.0 : 0.0);
 
 	if (pr->json != NULL)
 	{
@@ -2008,7 +2048,7 @@ progress_copied(Progress *pr)
 	char *tt = fmt_size((int64_t) total_share);
 	printf("\nCopied: %lld rows, %s of COPY data, in %d of %d copy tasks (%.0f%% of the table "
 		   "data: %s of %s)\n",
-		(long long) rows, sz, ndone, ntotal, pct, td, tt);
+		   (long long) rows, sz, ndone, ntotal, pct, td, tt);
 	free(sz);
 	free(td);
 	free(tt);
@@ -2018,7 +2058,8 @@ progress_copied(Progress *pr)
 static bool
 progress_running(Progress *pr)
 {
-	sqlite3_stmt *st = sq_prepare(pr->db,
+	sqlite3_stmt *st = sq_prepare(
+		pr->db,
 		"SELECT kind, label, worker, started_at, attempts FROM tasks WHERE status = 'running' "
 		"ORDER BY started_at, id");
 	if (st == NULL)
@@ -2032,8 +2073,8 @@ progress_running(Progress *pr)
 	while (sqlite3_step(st) == SQLITE_ROW)
 	{
 		int64_t started = sqlite3_column_int64(st, 3);
-		double secs = sqlite3_column_type(st, 3) != SQLITE_NULL ? (double) (pr->now - started) / 1e6
-																: 0;
+		double secs =
+			sqlite3_column_type(st, 3) != SQLITE_NULL ? (double) (pr->now - started) / 1e6 : 0;
 		char *ws = sqlite3_column_type(st, 3) != SQLITE_NULL ? fmt_wall(started) : NULL;
 		if (arr != NULL)
 		{
@@ -2080,7 +2121,8 @@ progress_running(Progress *pr)
 static bool
 progress_failed(Progress *pr)
 {
-	sqlite3_stmt *st = sq_prepare(pr->db,
+	sqlite3_stmt *st = sq_prepare(
+		pr->db,
 		"SELECT kind, label, attempts, error, finished_at FROM tasks WHERE status = 'failed' "
 		"ORDER BY id");
 	if (st == NULL)
@@ -2131,8 +2173,7 @@ static bool
 progress_waiting(Progress *pr)
 {
 	/* the tables, for names and for what their tasks have done */
-	sqlite3_stmt *st =
-		sq_prepare(pr->db, "SELECT oid, nspname, relname FROM tables ORDER BY oid");
+	sqlite3_stmt *st = sq_prepare(pr->db, "SELECT oid, nspname, relname FROM tables ORDER BY oid");
 	if (st == NULL)
 	{
 		return false;
@@ -2150,23 +2191,23 @@ progress_waiting(Progress *pr)
 		memset(a, 0, sizeof(*a));
 		a->oid = sqlite3_column_int64(st, 0);
 		a->name = pg_qualname(sq_text(st, 1) ? sq_text(st, 1) : "?",
-			sq_text(st, 2) ? sq_text(st, 2) : "?");
+							  sq_text(st, 2) ? sq_text(st, 2) : "?");
 	}
 	sqlite3_finalize(st);
 
 	/* every task with the table it belongs to (and the referenced one) */
 	st = sq_prepare(pr->db,
-		"SELECT t.kind, t.status, t.label,"
-		" CASE WHEN t.kind IN ('copy', 'vacuum') THEN t.obj_oid"
-		"      WHEN t.kind = 'index' THEN ix.table_oid"
-		"      WHEN t.kind = 'constraint' THEN ic.table_oid"
-		"      WHEN t.kind = 'foreign-key' THEN fk.table_oid END,"
-		" fk.ref_table_oid, ic.contype"
-		" FROM tasks t"
-		" LEFT JOIN indexes ix ON t.kind = 'index' AND ix.oid = t.obj_oid"
-		" LEFT JOIN indexes ic ON t.kind = 'constraint' AND ic.conoid = t.obj_oid"
-		" LEFT JOIN constraints fk ON t.kind = 'foreign-key' AND fk.oid = t.obj_oid"
-		" ORDER BY t.id");
+					"SELECT t.kind, t.status, t.label,"
+					" CASE WHEN t.kind IN ('copy', 'vacuum') THEN t.obj_oid"
+					"      WHEN t.kind = 'index' THEN ix.table_oid"
+					"      WHEN t.kind = 'constraint' THEN ic.table_oid"
+					"      WHEN t.kind = 'foreign-key' THEN fk.table_oid END,"
+					" fk.ref_table_oid, ic.contype"
+					" FROM tasks t"
+					" LEFT JOIN indexes ix ON t.kind = 'index' AND ix.oid = t.obj_oid"
+					" LEFT JOIN indexes ic ON t.kind = 'constraint' AND ic.conoid = t.obj_oid"
+					" LEFT JOIN constraints fk ON t.kind = 'foreign-key' AND fk.oid = t.obj_oid"
+					" ORDER BY t.id");
 	if (st == NULL)
 	{
 		for (int i = 0; i < naggs; i++)
@@ -2250,9 +2291,8 @@ progress_waiting(Progress *pr)
 		char *why = task_wait_reason(t, aggs, naggs);
 		if (arr != NULL)
 		{
-			json_array_append_new(arr,
-				json_pack("{s:o, s:o, s:o}", "kind", jstr(t->kind), "label", jstr(t->label),
-					"reason", jstr(why)));
+			json_array_append_new(arr, json_pack("{s:o, s:o, s:o}", "kind", jstr(t->kind), "label",
+												 jstr(t->label), "reason", jstr(why)));
 		}
 		else if (nwaiting <= PROGRESS_MAX_WAITING)
 		{
@@ -2341,9 +2381,8 @@ cmd_list_progress(Options *opts)
 	bool running = status != NULL && strcmp(status, "running") == 0;
 	const char *shown = status == NULL ? "not started" : status;
 	char *started_s = started != NULL ? fmt_wall(strtoll(started, NULL, 10)) : NULL;
-	char *elapsed = started != NULL
-		? fmt_duration((double) (pr.now - strtoll(started, NULL, 10)) / 1e6)
-		: NULL;
+	char *elapsed =
+		started != NULL ? fmt_duration((double) (pr.now - strtoll(started, NULL, 10)) / 1e6) : NULL;
 
 	if (opts->json)
 	{
@@ -2362,18 +2401,18 @@ cmd_list_progress(Options *opts)
 		if (running && pr.alive)
 		{
 			printf("Run: running (pid %ld), started %s, %s ago\n", pid, started_s ? started_s : "?",
-				elapsed ? elapsed : "?");
+				   elapsed ? elapsed : "?");
 		}
 		else if (running)
 		{
 			printf("Run: stopped: state.db says running but process %ld is gone (interrupted or "
 				   "killed; continue it with --resume)\n",
-				pid);
+				   pid);
 		}
 		else
 		{
 			printf("Run: %s%s%s%s\n", shown, started_s ? " (started " : "",
-				started_s ? started_s : "", started_s ? ")" : "");
+				   started_s ? started_s : "", started_s ? ")" : "");
 			if (pr.alive)
 			{
 				printf("A pgshift process (pid %ld) holds the work directory now.\n", pid);
@@ -2387,7 +2426,7 @@ cmd_list_progress(Options *opts)
 
 	pr.db = state_lock(sdb);
 	bool ok = progress_steps(&pr) && progress_counts(&pr) && progress_copied(&pr) &&
-		progress_running(&pr) && progress_failed(&pr) && progress_waiting(&pr);
+			  progress_running(&pr) && progress_failed(&pr) && progress_waiting(&pr);
 	state_unlock(sdb);
 
 	if (pr.json != NULL)

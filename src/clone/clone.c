@@ -599,13 +599,51 @@ clone_restore_section(CloneRun *run, const char *dumpfile, const char *section, 
 			section, toc.n - nskip, nskip, list_path);
 		schema_toc_free(&toc);
 	}
+	if (ok && clean)
+	{
+		/* drop what exists first, post-data objects (foreign keys, triggers) included */
+		TocList pre, post;
+		char *all_path = xasprintf("%s/clean.list", run->wd.schema_dir);
+		char *script = xasprintf("%s/clean.sql", run->wd.schema_dir);
+		ok = schema_toc_read(dumpfile, "pre-data", log_path, &pre) &&
+			schema_toc_read(dumpfile, "post-data", log_path, &post);
+		if (ok)
+		{
+			toc_filter_common(run, &pre);
+			toc_filter_common(run, &post);
+			TocList all;
+			all.n = pre.n + post.n;
+			all.entries = xcalloc((size_t) all.n + 1, sizeof(TocEntry));
+			memcpy(all.entries, pre.entries, sizeof(TocEntry) * (size_t) pre.n);
+			memcpy(all.entries + pre.n, post.entries, sizeof(TocEntry) * (size_t) post.n);
+			ok = schema_toc_write(&all, all_path);
+			free(all.entries);
+		}
+		schema_toc_free(&pre);
+		schema_toc_free(&post);
+		if (ok)
+		{
+			PgConn tgt;
+			if (pg_connect(&tgt, o->target, "target", "clean", 10))
+			{
+				ok = schema_clean(dumpfile, all_path, script, log_path, &tgt) >= 0;
+			}
+			else
+			{
+				ok = false;
+			}
+			pg_disconnect(&tgt);
+		}
+		free(all_path);
+		free(script);
+	}
 	if (ok)
 	{
 		SchemaOptions so = { .source = o->source,
 			.target = o->target,
 			.snapshot = run->snapshot,
 			.jobs = o->restore_jobs,
-			.clean = clean,
+			.clean = false,
 			.no_owner = o->no_owner,
 			.no_acl = o->no_acl,
 			.no_comments = o->no_comments,

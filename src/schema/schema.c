@@ -321,3 +321,64 @@ schema_restore(const SchemaOptions *so, const char *dumpfile, const char *sectio
 	free(password);
 	return ok;
 }
+
+int
+schema_clean(const char *dumpfile, const char *listfile, const char *script_path,
+	const char *log_path, PgConn *target)
+{
+	char *fileopt = xasprintf("--file=%s", script_path);
+	char *listopt = xasprintf("--use-list=%s", listfile);
+	const char *argv[] = { "pg_restore", "--clean", "--if-exists", "--section=pre-data",
+		"--section=post-data", listopt, fileopt, dumpfile, NULL };
+	int rc = spawn_run(argv, NULL, log_path);
+	free(fileopt);
+	free(listopt);
+	if (rc != 0)
+	{
+		log_error("pg_restore --clean of \"%s\" failed (exit code %d)", dumpfile, rc);
+		return -1;
+	}
+	size_t len;
+	char *text = file_read_all(script_path, &len);
+	if (text == NULL)
+	{
+		return -1;
+	}
+	/* the DROP statements come first, one per line, after the SET header */
+	int nfail = 0, ndrop = 0;
+	char *save = NULL;
+	for (char *line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+	{
+		if (line[0] == '\0' || strncmp(line, "--", 2) == 0 || strncmp(line, "SET ", 4) == 0 ||
+			strncmp(line, "SELECT pg_catalog.set_config", 28) == 0 || line[0] == '\\')
+		{
+			continue;
+		}
+		if (strncmp(line, "CREATE ", 7) == 0)
+		{
+			break; /* the creation part of the script starts */
+		}
+		bool is_drop = strncmp(line, "DROP ", 5) == 0 ||
+			strncmp(line, "SELECT pg_catalog.lo_unlink(", 28) == 0 ||
+			(strncmp(line, "ALTER ", 6) == 0 && strstr(line, " DROP ") != NULL);
+		if (!is_drop)
+		{
+			continue;
+		}
+		ndrop++;
+		target->quiet_errors = true;
+		if (!pg_exec(target, line))
+		{
+			/* a partition's inherited key goes with its table a few statements later */
+			bool benign = target->errmsg != NULL && strstr(target->errmsg, "inherited") != NULL;
+			LogLevel lvl = benign ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARN;
+			log_msg(lvl, "target: could not drop: %s", target->errmsg ? target->errmsg : "");
+			log_detail(lvl, "Statement: %s", line);
+			nfail += benign ? 0 : 1;
+		}
+		target->quiet_errors = false;
+	}
+	free(text);
+	log_info("--drop-if-exists: ran %d DROP statements on the target (%d failed)", ndrop, nfail);
+	return nfail;
+}

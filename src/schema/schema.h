@@ -74,4 +74,16 @@ bool schema_dump(const SchemaOptions *so, const char *dumpfile);
 bool schema_restore(const SchemaOptions *so, const char *dumpfile, const char *section,
 	const char *listfile);
 
+/*
+ * --drop-if-exists: drops on the target, in reverse dependency order, every
+ * object of the archive's pre-data and post-data sections named in listfile
+ * (pg_restore --clean --if-exists writes the DROP statements; they run here,
+ * one by one). Objects that do not exist are no error. Returns the number of
+ * statements that failed (logged as warnings), or -1 when the script could
+ * not be made.
+ */
+struct PgConn;
+int schema_clean(const char *dumpfile, const char *listfile, const char *script_path,
+	const char *log_path, struct PgConn *target);
+
 #endif /* PGSHIFT_SCHEMA_H */
