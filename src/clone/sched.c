@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const g_kind_names[] = { "copy", "index", "constraint", "foreign-key",
 	"vacuum", "blobs" };
@@ -265,6 +266,109 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * Progress: on a terminal, one status line rewritten in place every second;
+ * otherwise a log line every 30 seconds.
+ */
+typedef struct Monitor
+{
+	CloneRun *run;
+	volatile int stop;
+} Monitor;
+
+static void *
+monitor_main(void *arg)
+{
+	Monitor *m = arg;
+	CloneRun *run = m->run;
+	Graph *g = &run->graph;
+	log_set_role("progress");
+	bool tty = isatty(STDERR_FILENO) && !run->opts->quiet && getenv("NO_PROGRESS") == NULL;
+	double start = time_now(), last_log = start;
+	int64_t total_disk = 0;
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		if (g->tasks[i]->kind == TASK_COPY)
+		{
+			total_disk += g->tasks[i]->table->bytes / g->tasks[i]->nparts;
+		}
+	}
+	while (!m->stop)
+	{
+		usleep(200000);
+		double now = time_now();
+		int copies = 0, copies_done = 0, idx = 0, idx_done = 0, running = 0, failed = 0;
+		int64_t disk_done = 0, rows = 0;
+		pthread_mutex_lock(&g->lock);
+		for (int i = 0; i < g->ntasks; i++)
+		{
+			Task *t = g->tasks[i];
+			bool done = t->status == TS_DONE;
+			running += t->status == TS_RUNNING;
+			failed += t->status == TS_FAILED;
+			if (t->kind == TASK_COPY)
+			{
+				copies++;
+				copies_done += done;
+				if (done)
+				{
+					disk_done += t->table->bytes / t->nparts;
+					rows += t->rows;
+				}
+			}
+			else if (t->kind == TASK_INDEX || t->kind == TASK_CONSTRAINT || t->kind == TASK_FKEY)
+			{
+				idx++;
+				idx_done += done;
+			}
+		}
+		pthread_mutex_unlock(&g->lock);
+		int64_t bytes = __atomic_load_n(&run->progress_bytes, __ATOMIC_RELAXED);
+		double elapsed = now - start;
+		double rate = elapsed > 0 ? (double) bytes / elapsed : 0;
+		double frac = total_disk > 0 ? (double) disk_done / (double) total_disk : 1.0;
+		char b1[32], b2[32], eta[32];
+		size_format(bytes, b1, sizeof(b1));
+		size_format((int64_t) rate, b2, sizeof(b2));
+		if (frac > 0.02 && frac < 1.0)
+		{
+			time_format_duration(elapsed / frac - elapsed, eta, sizeof(eta));
+		}
+		else
+		{
+			snprintf(eta, sizeof(eta), "%s", frac >= 1.0 ? "0s" : "?");
+		}
+		char line[256];
+		snprintf(line, sizeof(line),
+			"data: copies %d/%d, %s (%s/s), %lld rows, ETA %s; indexes+constraints %d/%d; "
+			"running %d%s",
+			copies_done, copies, b1, b2, (long long) rows, eta, idx_done, idx, running,
+			failed ? ", FAILED tasks" : "");
+		if (tty)
+		{
+			char out[300];
+			int n = snprintf(out, sizeof(out), "\r\033[K%s", line);
+			if (write(STDERR_FILENO, out, (size_t) n) < 0)
+			{
+				tty = false;
+			}
+		}
+		else if (now - last_log >= 30.0)
+		{
+			log_info("progress: %s", line);
+			last_log = now;
+		}
+	}
+	if (tty)
+	{
+		if (write(STDERR_FILENO, "\r\033[K", 4) < 0)
+		{
+			/* nothing to do */
+		}
+	}
+	return NULL;
+}
+
 static void
 graph_wake(void *arg)
 {
@@ -341,10 +445,15 @@ sched_run(CloneRun *run)
 			 "%d + %d + %d workers",
 		g->ntasks, count[POOL_COPY], count[POOL_INDEX], count[POOL_BLOB], want[POOL_COPY],
 		want[POOL_INDEX], want[POOL_BLOB]);
+	Monitor mon = { .run = run, .stop = 0 };
+	pthread_t mon_thread;
+	pthread_create(&mon_thread, NULL, monitor_main, &mon);
 	for (int i = 0; i < nworkers; i++)
 	{
 		pthread_join(threads[i], NULL);
 	}
+	mon.stop = 1;
+	pthread_join(mon_thread, NULL);
 	free(workers);
 	free(threads);
 	pthread_cond_destroy(&g->cond);

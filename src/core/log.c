@@ -238,8 +238,17 @@ log_vmsg(LogLevel level, const char *prefix, const char *fmt, va_list ap)
 			{
 				StrBuf col;
 				sb_init(&col);
-				sb_printf(&col, "%s%.*s\033[0m\n", level_colors[level], (int) line.len - 1,
-					line.data);
+				/* \r + clear: a progress line may be on screen */
+				sb_printf(&col, "\r\033[K%s%.*s\033[0m\n", level_colors[level],
+					(int) line.len - 1, line.data);
+				log_write_fd(STDERR_FILENO, col.data, col.len);
+				sb_free(&col);
+			}
+			else if (isatty(STDERR_FILENO))
+			{
+				StrBuf col;
+				sb_init(&col);
+				sb_printf(&col, "\r\033[K%s", line.data);
 				log_write_fd(STDERR_FILENO, col.data, col.len);
 				sb_free(&col);
 			}
