@@ -826,6 +826,15 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 	}
 	clone_mark_started(&run, resuming);
 
+	if (opts->roles && (steps & STEP_SCHEMA_PRE) &&
+		!(resuming && state_step_is_done(run.state, "roles")))
+	{
+		t0 = time_now();
+		step_begin(&run, "roles");
+		bool ok = clone_copy_roles(opts, &run.wd);
+		step_end(&run, "roles", ok, t0, &run.t_roles);
+	}
+
 	/* schema dump, pre-data */
 	char *dumpfile = xasprintf("%s/schema.dump", run.wd.schema_dir);
 	if ((steps & (STEP_SCHEMA_PRE | STEP_SCHEMA_POST)) &&
@@ -962,5 +971,196 @@ done:
 	{
 		workdir_close(&run.wd);
 	}
+	return rc;
+}
+
+/*
+ * The schema steps alone. Restoring post-data here lets pg_restore build every
+ * index and constraint itself (no task graph runs). parse-list prints the
+ * lists pgshift would use, with the reason for each entry left out.
+ */
+int
+clone_schema_command(Options *opts, int what)
+{
+	bool need_target = (what & (SCHEMA_CMD_RESTORE_PRE | SCHEMA_CMD_RESTORE_POST |
+						   SCHEMA_CMD_EXTENSIONS)) != 0;
+	bool need_source = (what & SCHEMA_CMD_DUMP) != 0 || opts->filters != NULL;
+	if (!cli_require_uris(opts, need_source, need_target))
+	{
+		return EXIT_USAGE;
+	}
+	CloneRun run;
+	memset(&run, 0, sizeof(run));
+	run.opts = opts;
+	if (!workdir_open(&run.wd, opts->dir))
+	{
+		workdir_close(&run.wd);
+		return EXIT_WORKDIR;
+	}
+	int rc = EXIT_OK;
+	char *dumpfile = xasprintf("%s/schema.dump", run.wd.schema_dir);
+	if (need_source)
+	{
+		if (!pg_connect(&run.snap_conn, opts->source, "source", "schema", 0) ||
+			!pg_exec(&run.snap_conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+		{
+			rc = EXIT_SOURCE;
+			goto out;
+		}
+		if (opts->snapshot != NULL)
+		{
+			char *q = pg_quote_literal(opts->snapshot);
+			char *sql = xasprintf("SET TRANSACTION SNAPSHOT %s", q);
+			bool ok = pg_exec(&run.snap_conn, sql);
+			free(q);
+			free(sql);
+			if (!ok)
+			{
+				rc = EXIT_PRECONDITION;
+				goto out;
+			}
+			run.snapshot = xstrdup(opts->snapshot);
+		}
+		else if (!pg_query_value(&run.snap_conn, "SELECT pg_catalog.pg_export_snapshot()", 0,
+					 NULL, &run.snapshot))
+		{
+			rc = EXIT_SOURCE;
+			goto out;
+		}
+	}
+	if (opts->filters != NULL)
+	{
+		if (!filters_load(opts->filters, &run.filters))
+		{
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		if (!catalog_fetch(&run.snap_conn, &run.cat, 0))
+		{
+			rc = EXIT_SOURCE;
+			goto out;
+		}
+		filters_apply(&run.filters, &run.cat);
+		if (!clone_filter_dependents(&run))
+		{
+			rc = EXIT_SOURCE;
+			goto out;
+		}
+	}
+	if (what & SCHEMA_CMD_DUMP)
+	{
+		SchemaOptions so = { .source = opts->source, .snapshot = run.snapshot };
+		char *log_path = xasprintf("%s/pg_dump.log", run.wd.schema_dir);
+		so.log_path = log_path;
+		bool ok = schema_dump(&so, dumpfile);
+		free(log_path);
+		if (!ok)
+		{
+			rc = EXIT_INTERNAL;
+			goto out;
+		}
+		printf("%s\n", dumpfile);
+	}
+	if (!file_exists(dumpfile))
+	{
+		log_error("no schema dump in \"%s\"", run.wd.schema_dir);
+		log_hint(LOG_LEVEL_ERROR, "Run \"pgshift dump schema\" with the same --dir first.");
+		rc = EXIT_WORKDIR;
+		goto out;
+	}
+	if (what & SCHEMA_CMD_PARSE_LIST)
+	{
+		const char *sections[] = { "pre-data", "post-data" };
+		char *log_path = xasprintf("%s/parse-list.log", run.wd.schema_dir);
+		for (int s = 0; s < 2; s++)
+		{
+			TocList toc;
+			if (!schema_toc_read(dumpfile, sections[s], log_path, &toc))
+			{
+				rc = EXIT_INTERNAL;
+				break;
+			}
+			if (s == 0)
+			{
+				toc_filter_predata(&run, &toc);
+			}
+			else
+			{
+				toc_filter_common(&run, &toc);
+			}
+			printf("; %s\n", sections[s]);
+			for (int i = 0; i < toc.n; i++)
+			{
+				TocEntry *e = &toc.entries[i];
+				if (e->skip != NULL)
+				{
+					printf(";%s  -- %s\n", e->line, e->skip);
+				}
+				else
+				{
+					printf("%s\n", e->line);
+				}
+			}
+			schema_toc_free(&toc);
+		}
+		free(log_path);
+	}
+	if (what & SCHEMA_CMD_EXTENSIONS)
+	{
+		char *log_path = xasprintf("%s/extensions.log", run.wd.schema_dir);
+		char *list_path = xasprintf("%s/extensions.list", run.wd.schema_dir);
+		TocList toc;
+		bool ok = schema_toc_read(dumpfile, "pre-data", log_path, &toc);
+		if (ok)
+		{
+			toc_filter_common(&run, &toc);
+			for (int i = 0; i < toc.n; i++)
+			{
+				TocEntry *e = &toc.entries[i];
+				bool ext = strcmp(e->desc, "EXTENSION") == 0 ||
+					(strcmp(e->desc, "COMMENT") == 0 && strncmp(e->rest, "- EXTENSION ", 12) == 0) ||
+					(strcmp(e->desc, "SCHEMA") == 0);
+				if (!ext && e->skip == NULL)
+				{
+					e->skip = "not an extension";
+				}
+			}
+			ok = schema_toc_write(&toc, list_path);
+			schema_toc_free(&toc);
+		}
+		SchemaOptions so = { .source = opts->source, .target = opts->target, .jobs = 1,
+			.log_path = log_path };
+		if (ok)
+		{
+			ok = schema_restore(&so, dumpfile, "pre-data", list_path);
+		}
+		rc = ok ? EXIT_OK : EXIT_TASKS_FAILED;
+		free(log_path);
+		free(list_path);
+	}
+	if (what & SCHEMA_CMD_RESTORE_PRE)
+	{
+		if (!clone_restore_section(&run, dumpfile, "pre-data", opts->drop_if_exists))
+		{
+			rc = EXIT_TASKS_FAILED;
+		}
+	}
+	if ((what & SCHEMA_CMD_RESTORE_POST) && rc == EXIT_OK)
+	{
+		if (!clone_restore_section(&run, dumpfile, "post-data", false))
+		{
+			rc = EXIT_TASKS_FAILED;
+		}
+	}
+out:
+	free(dumpfile);
+	pg_disconnect(&run.snap_conn);
+	catalog_free(&run.cat);
+	filters_free(&run.filters);
+	free(run.skip_oids);
+	strlist_free(&run.skip_names);
+	strlist_free(&run.skip_schemas);
+	free(run.snapshot);
+	workdir_close(&run.wd);
 	return rc;
 }

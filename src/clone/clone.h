@@ -199,6 +199,19 @@ bool clone_source_connect(CloneRun *run, PgConn *c, const char *app);
 bool clone_copy_sequences(CloneRun *run, PgConn *target);
 bool clone_copy_db_properties(CloneRun *run, PgConn *target);
 
+/* ---- schema steps as commands (clone.c, schema_steps.c) ---- */
+enum
+{
+	SCHEMA_CMD_DUMP = 1 << 0,
+	SCHEMA_CMD_RESTORE_PRE = 1 << 1,
+	SCHEMA_CMD_RESTORE_POST = 1 << 2,
+	SCHEMA_CMD_PARSE_LIST = 1 << 3,
+	SCHEMA_CMD_EXTENSIONS = 1 << 4
+};
+int clone_schema_command(Options *opts, int what);
+/* pg_dumpall --roles-only on the source, replayed on the target (--roles). */
+bool clone_copy_roles(const Options *opts, const WorkDir *wd);
+
 /* ---- summary (src/report) ---- */
 void report_summary(CloneRun *run, bool print);
 

@@ -125,8 +125,21 @@ spawn_run(const char *const *argv, const char *const *extra_env, const char *out
 	posix_spawnattr_setsigdefault(&attr, &def);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
+	/* argv[0] = the full path: pg_dumpall finds pg_dump next to its own argv[0] */
+	int nargs = 0;
+	while (argv[nargs] != NULL)
+	{
+		nargs++;
+	}
+	const char **args = xcalloc((size_t) nargs + 1, sizeof(char *));
+	args[0] = prog;
+	for (int i = 1; i < nargs; i++)
+	{
+		args[i] = argv[i];
+	}
 	pid_t pid;
-	int rc = posix_spawnp(&pid, prog, &fa, &attr, (char *const *) (uintptr_t) argv, envp);
+	int rc = posix_spawnp(&pid, prog, &fa, &attr, (char *const *) (uintptr_t) args, envp);
+	free(args);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	free(envp);
