@@ -454,16 +454,10 @@ journal_read(JournalReader *r, JournalFrame *f)
 			uint32_t crc = crc32c(crc32c(0, head, FRAME_HEAD), r->buf, len);
 			if (crc != get32((unsigned char *) r->buf + len))
 			{
-				/* the writer may be mid-frame only at the very end: check again later */
-				struct stat st;
-				fstat(r->fd, &st);
-				if (st.st_size == r->offset + FRAME_HEAD + len + FRAME_TAIL)
-				{
-					log_error("journal segment %u: checksum mismatch at offset %lld", r->segno,
-						(long long) r->offset);
-					return -1;
-				}
-				return 0;
+				/* a frame is visible only once written whole: a bad checksum is damage */
+				log_error("journal segment %u: checksum mismatch at offset %lld", r->segno,
+					(long long) r->offset);
+				return -1;
 			}
 			f->len = len;
 			f->lsn = (Lsn) get32(head + 4) << 32 | get32(head + 8);

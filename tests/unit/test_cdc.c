@@ -1,0 +1,404 @@
+/*
+ * tests/unit/test_cdc.c — LSNs, the journal and the decoders, without a server.
+ *
+ * pgoutput messages are built byte by byte from the protocol documentation
+ * ("Logical Replication Message Formats"); test_decoding lines are written as
+ * the plugin prints them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cdc/cdc.h"
+
+typedef struct Msg
+{
+	char buf[4096];
+	size_t len;
+} Msg;
+
+static void
+m8(Msg *m, uint8_t v)
+{
+	m->buf[m->len++] = (char) v;
+}
+
+static void
+m16(Msg *m, uint16_t v)
+{
+	m8(m, (uint8_t) (v >> 8));
+	m8(m, (uint8_t) v);
+}
+
+static void
+m32(Msg *m, uint32_t v)
+{
+	m16(m, (uint16_t) (v >> 16));
+	m16(m, (uint16_t) v);
+}
+
+static void
+m64(Msg *m, uint64_t v)
+{
+	m32(m, (uint32_t) (v >> 32));
+	m32(m, (uint32_t) v);
+}
+
+static void
+mstr(Msg *m, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	memcpy(m->buf + m->len, s, n);
+	m->len += n;
+}
+
+static void
+mtext(Msg *m, const char *s)
+{
+	m8(m, 't');
+	m32(m, (uint32_t) strlen(s));
+	memcpy(m->buf + m->len, s, strlen(s));
+	m->len += strlen(s);
+}
+
+static void
+test_lsn(void **state)
+{
+	(void) state;
+	Lsn l;
+	assert_true(lsn_parse("16/B374D848", &l));
+	assert_int_equal(l, ((Lsn) 0x16 << 32) | 0xB374D848);
+	char buf[32];
+	lsn_format(l, buf, sizeof(buf));
+	assert_string_equal(buf, "16/B374D848");
+	assert_true(lsn_parse("0/0", &l));
+	assert_int_equal(l, 0);
+	assert_false(lsn_parse("16B374D848", &l));
+	assert_false(lsn_parse("x/1", &l));
+	assert_false(lsn_parse("1/", &l));
+	assert_false(lsn_parse("1/2 ", &l));
+	assert_false(lsn_parse("100000000/0", &l));
+}
+
+static Msg
+relation_msg(void)
+{
+	Msg m = { .len = 0 };
+	m8(&m, 'R');
+	m32(&m, 16385);
+	mstr(&m, "public");
+	mstr(&m, "My Table");
+	m8(&m, 'd');
+	m16(&m, 3);
+	m8(&m, 1);
+	mstr(&m, "id");
+	m32(&m, 23);
+	m32(&m, (uint32_t) -1);
+	m8(&m, 0);
+	mstr(&m, "note");
+	m32(&m, 25);
+	m32(&m, (uint32_t) -1);
+	m8(&m, 0);
+	mstr(&m, "big");
+	m32(&m, 25);
+	m32(&m, (uint32_t) -1);
+	return m;
+}
+
+static void
+test_pgoutput(void **state)
+{
+	(void) state;
+	CdcDecoder d;
+	decoder_init(&d, false);
+	CdcMessage msg;
+	memset(&msg, 0, sizeof(msg));
+
+	Msg b = { .len = 0 };
+	m8(&b, 'B');
+	m64(&b, 0x1000);
+	m64(&b, 12345);
+	m32(&b, 777);
+	assert_true(decoder_decode(&d, b.buf, (uint32_t) b.len, 0x900, &msg));
+	assert_int_equal(msg.kind, CDC_BEGIN);
+	assert_int_equal(msg.final_lsn, 0x1000);
+	assert_int_equal(msg.xid, 777);
+
+	Msg r = relation_msg();
+	assert_true(decoder_decode(&d, r.buf, (uint32_t) r.len, 0x900, &msg));
+	assert_int_equal(msg.kind, CDC_RELATION);
+	assert_string_equal(msg.rel->qname, "\"public\".\"My Table\"");
+	assert_int_equal(msg.rel->ncols, 3);
+	assert_true(msg.rel->cols[0].key);
+	assert_false(msg.rel->cols[1].key);
+
+	Msg ins = { .len = 0 };
+	m8(&ins, 'I');
+	m32(&ins, 16385);
+	m8(&ins, 'N');
+	m16(&ins, 3);
+	mtext(&ins, "42");
+	m8(&ins, 'n');
+	mtext(&ins, "tab\there 'q' \\ ok");
+	assert_true(decoder_decode(&d, ins.buf, (uint32_t) ins.len, 0x910, &msg));
+	assert_int_equal(msg.kind, CDC_INSERT);
+	assert_int_equal(msg.newtup.ncols, 3);
+	assert_string_equal(msg.newtup.values[0], "42");
+	assert_int_equal(msg.newtup.kinds[1], 'n');
+	assert_null(msg.newtup.values[1]);
+	assert_string_equal(msg.newtup.values[2], "tab\there 'q' \\ ok");
+
+	/* UPDATE with the old key and an unchanged TOAST column */
+	Msg up = { .len = 0 };
+	m8(&up, 'U');
+	m32(&up, 16385);
+	m8(&up, 'K');
+	m16(&up, 3);
+	mtext(&up, "42");
+	m8(&up, 'n');
+	m8(&up, 'n');
+	m8(&up, 'N');
+	m16(&up, 3);
+	mtext(&up, "43");
+	mtext(&up, "x");
+	m8(&up, 'u');
+	assert_true(decoder_decode(&d, up.buf, (uint32_t) up.len, 0x920, &msg));
+	assert_int_equal(msg.kind, CDC_UPDATE);
+	assert_int_equal(msg.old_kind, 'K');
+	assert_string_equal(msg.oldtup.values[0], "42");
+	assert_string_equal(msg.newtup.values[0], "43");
+	assert_int_equal(msg.newtup.kinds[2], 'u');
+
+	Msg del = { .len = 0 };
+	m8(&del, 'D');
+	m32(&del, 16385);
+	m8(&del, 'K');
+	m16(&del, 3);
+	mtext(&del, "43");
+	m8(&del, 'n');
+	m8(&del, 'n');
+	assert_true(decoder_decode(&d, del.buf, (uint32_t) del.len, 0x930, &msg));
+	assert_int_equal(msg.kind, CDC_DELETE);
+	assert_string_equal(msg.oldtup.values[0], "43");
+
+	Msg tr = { .len = 0 };
+	m8(&tr, 'T');
+	m32(&tr, 1);
+	m8(&tr, 3);
+	m32(&tr, 16385);
+	assert_true(decoder_decode(&d, tr.buf, (uint32_t) tr.len, 0x940, &msg));
+	assert_int_equal(msg.kind, CDC_TRUNCATE);
+	assert_int_equal(msg.ntrunc, 1);
+	assert_int_equal(msg.trunc_flags, 3);
+
+	Msg c = { .len = 0 };
+	m8(&c, 'C');
+	m8(&c, 0);
+	m64(&c, 0x1000);
+	m64(&c, 0x1030);
+	m64(&c, 999);
+	assert_true(decoder_decode(&d, c.buf, (uint32_t) c.len, 0x1000, &msg));
+	assert_int_equal(msg.kind, CDC_COMMIT);
+	assert_int_equal(msg.commit_lsn, 0x1000);
+	assert_int_equal(msg.end_lsn, 0x1030);
+
+	/* origin, type and logical messages are skipped, not errors */
+	Msg o = { .len = 0 };
+	m8(&o, 'O');
+	m64(&o, 1);
+	mstr(&o, "elsewhere");
+	assert_true(decoder_decode(&d, o.buf, (uint32_t) o.len, 0x1000, &msg));
+	assert_int_equal(msg.kind, CDC_SKIP);
+
+	/* a relation re-sent (ALTER TABLE) keeps its pointer, bumps its version */
+	CdcRelation *before = msg.rel;
+	(void) before;
+	Msg r2 = relation_msg();
+	assert_true(decoder_decode(&d, r2.buf, (uint32_t) r2.len, 0x1100, &msg));
+	assert_int_equal(msg.rel->version, 1);
+
+	/* malformed: truncated insert, unknown relation, unknown type */
+	assert_false(decoder_decode(&d, ins.buf, (uint32_t) ins.len - 3, 0x910, &msg));
+	Msg bad = { .len = 0 };
+	m8(&bad, 'I');
+	m32(&bad, 99999);
+	m8(&bad, 'N');
+	m16(&bad, 0);
+	assert_false(decoder_decode(&d, bad.buf, (uint32_t) bad.len, 0x910, &msg));
+	assert_false(decoder_decode(&d, "Z", 1, 0x910, &msg));
+
+	message_free(&msg);
+	decoder_free(&d);
+}
+
+static void
+test_test_decoding(void **state)
+{
+	(void) state;
+	CdcDecoder d;
+	decoder_init(&d, true);
+	CdcMessage msg;
+	memset(&msg, 0, sizeof(msg));
+	const char *ins = "table public.\"Odd \"\"Name\": INSERT: id[integer]:1 "
+					  "t[text]:'it''s a tab\tand space' n[text]:null "
+					  "a[integer[]]:'{1,2}' ts[timestamp with time zone]:'2026-01-01 00:00:00+00'";
+	assert_true(decoder_decode(&d, ins, (uint32_t) strlen(ins), 0x10, &msg));
+	assert_int_equal(msg.kind, CDC_INSERT);
+	assert_string_equal(msg.rel->nspname, "public");
+	assert_string_equal(msg.rel->relname, "Odd \"Name");
+	assert_int_equal(msg.rel->ncols, 5);
+	assert_string_equal(msg.rel->cols[3].name, "a");
+	assert_string_equal(msg.newtup.values[0], "1");
+	assert_string_equal(msg.newtup.values[1], "it's a tab\tand space");
+	assert_int_equal(msg.newtup.kinds[2], 'n');
+	assert_string_equal(msg.newtup.values[3], "{1,2}");
+	assert_string_equal(msg.newtup.values[4], "2026-01-01 00:00:00+00");
+
+	const char *up = "table public.\"Odd \"\"Name\": UPDATE: old-key: id[integer]:1 new-tuple: "
+					 "id[integer]:2 t[text]:unchanged-toast-datum n[text]:'x' a[integer[]]:null "
+					 "ts[timestamp with time zone]:null";
+	assert_true(decoder_decode(&d, up, (uint32_t) strlen(up), 0x20, &msg));
+	assert_int_equal(msg.kind, CDC_UPDATE);
+	assert_int_equal(msg.old_kind, 'K');
+	assert_int_equal(msg.oldtup.ncols, 5);
+	assert_string_equal(msg.oldtup.values[0], "1");
+	assert_int_equal(msg.oldtup.kinds[1], 'u');
+	assert_string_equal(msg.newtup.values[0], "2");
+	assert_int_equal(msg.newtup.kinds[1], 'u');
+
+	const char *del = "table public.\"Odd \"\"Name\": DELETE: id[integer]:2";
+	assert_true(decoder_decode(&d, del, (uint32_t) strlen(del), 0x30, &msg));
+	assert_int_equal(msg.kind, CDC_DELETE);
+	assert_string_equal(msg.oldtup.values[0], "2");
+
+	const char *tr = "table public.a, public.b: TRUNCATE: restart_seqs cascade";
+	assert_true(decoder_decode(&d, tr, (uint32_t) strlen(tr), 0x40, &msg));
+	assert_int_equal(msg.kind, CDC_TRUNCATE);
+	assert_int_equal(msg.ntrunc, 2);
+	assert_int_equal(msg.trunc_flags, 3);
+
+	assert_true(decoder_decode(&d, "BEGIN 1234", 10, 0x50, &msg));
+	assert_int_equal(msg.kind, CDC_BEGIN);
+	assert_int_equal(msg.xid, 1234);
+	assert_true(decoder_decode(&d, "COMMIT 1234", 11, 0x60, &msg));
+	assert_int_equal(msg.kind, CDC_COMMIT);
+	assert_int_equal(msg.commit_lsn, 0x60);
+
+	const char *nodata = "table public.a: DELETE: (no-tuple-data)";
+	assert_false(decoder_decode(&d, nodata, (uint32_t) strlen(nodata), 0x70, &msg));
+	assert_false(decoder_decode(&d, "garbage", 7, 0x70, &msg));
+	message_free(&msg);
+	decoder_free(&d);
+}
+
+static char *
+temp_dir(void)
+{
+	char tmpl[] = "/tmp/pgshift-unit-XXXXXX";
+	char *d = mkdtemp(tmpl);
+	assert_non_null(d);
+	return strdup(d);
+}
+
+static void
+test_journal(void **state)
+{
+	(void) state;
+	char *dir = temp_dir();
+	JournalWriter w;
+	Lsn last, commit;
+	assert_true(journal_writer_open(&w, dir, &last, &commit));
+	assert_int_equal(commit, 0);
+	/* pgoutput-shaped frames: B ... C with end LSN 0x2000 */
+	Msg b = { .len = 0 };
+	m8(&b, 'B');
+	m64(&b, 0x1000);
+	m64(&b, 0);
+	m32(&b, 1);
+	Msg c = { .len = 0 };
+	m8(&c, 'C');
+	m8(&c, 0);
+	m64(&c, 0x1000);
+	m64(&c, 0x2000);
+	m64(&c, 0);
+	assert_true(journal_write(&w, JF_DATA, 0x900, b.buf, (uint32_t) b.len));
+	assert_true(journal_write(&w, JF_DATA, 0x910, "payload", 7));
+	assert_true(journal_write(&w, JF_DATA, 0x1000, c.buf, (uint32_t) c.len));
+	assert_true(journal_write(&w, JF_KEEPALIVE, 0x3000, "", 0));
+	/* a transaction cut short: BEGIN only */
+	assert_true(journal_write(&w, JF_DATA, 0x3100, b.buf, (uint32_t) b.len));
+	assert_true(journal_sync(&w));
+	journal_writer_close(&w);
+
+	JournalReader r;
+	assert_true(journal_reader_open(&r, dir));
+	JournalFrame f;
+	assert_int_equal(journal_read(&r, &f), 1);
+	assert_int_equal(f.lsn, 0x900);
+	assert_int_equal(f.kind, JF_DATA);
+	assert_int_equal(journal_read(&r, &f), 1);
+	assert_int_equal(f.len, 7);
+	assert_memory_equal(f.data, "payload", 7);
+	assert_int_equal(journal_read(&r, &f), 1);
+	assert_int_equal(journal_read(&r, &f), 1);
+	assert_int_equal(f.kind, JF_KEEPALIVE);
+	assert_int_equal(f.lsn, 0x3000);
+	assert_int_equal(journal_read(&r, &f), 1);
+	assert_int_equal(journal_read(&r, &f), 0);
+	journal_reader_close(&r);
+
+	/* reopening cuts the partial transaction and a torn frame */
+	char *seg = NULL;
+	assert_true(asprintf(&seg, "%s/0000000001.journal", dir) > 0);
+	int fd = open(seg, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "\0\0\0\x40garbage", 11), 11);
+	close(fd);
+	assert_true(journal_writer_open(&w, dir, &last, &commit));
+	assert_int_equal(commit, 0x3000);
+	journal_writer_close(&w);
+	assert_true(journal_reader_open(&r, dir));
+	int n = 0;
+	while (journal_read(&r, &f) == 1)
+	{
+		n++;
+	}
+	assert_int_equal(n, 4);
+	journal_reader_close(&r);
+
+	/* a flipped byte inside a complete frame is corruption */
+	fd = open(seg, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "X", 1, 42 + 13 + 2), 1); /* inside the 2nd frame */
+	close(fd);
+	assert_true(journal_reader_open(&r, dir));
+	assert_int_equal(journal_read(&r, &f), 1);
+	assert_int_equal(journal_read(&r, &f), -1);
+	journal_reader_close(&r);
+
+	journal_remove_all(dir);
+	assert_int_equal(access(seg, F_OK), -1);
+	rmdir(dir);
+	free(seg);
+	free(dir);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lsn),
+		cmocka_unit_test(test_pgoutput),
+		cmocka_unit_test(test_test_decoding),
+		cmocka_unit_test(test_journal),
+	};
+	return cmocka_run_group_tests_name("cdc", tests, NULL, NULL);
+}
