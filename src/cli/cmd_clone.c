@@ -10,17 +10,24 @@ cmd_copy_db(Options *opts)
 	return cmd_clone(opts);
 }
 
+/*
+ * copy schema + copy data = clone. The schema step is the pre-data section
+ * (and the database settings): what must exist before rows go in. The
+ * post-data section (triggers, rules, policies, the keys and indexes pgshift
+ * does not build) comes with copy data, once the rows are in: triggers must
+ * not fire on the copy, and foreign keys are checked once.
+ */
 int
 cmd_copy_schema(Options *opts)
 {
-	return clone_main(opts, STEP_SCHEMA_PRE | STEP_SCHEMA_POST | STEP_DB_PROPS);
+	return clone_main(opts, STEP_SCHEMA_PRE | STEP_DB_PROPS);
 }
 
 int
 cmd_copy_data(Options *opts)
 {
 	return clone_main(opts, STEP_TABLE_DATA | STEP_INDEXES | STEP_CONSTRAINTS | STEP_SEQUENCES |
-			STEP_BLOBS | STEP_VACUUM);
+			STEP_BLOBS | STEP_VACUUM | STEP_SCHEMA_POST);
 }
 
 int

@@ -77,6 +77,11 @@ clone_prepare_state(CloneRun *run, bool *resuming)
 		free(started);
 		started = NULL;
 	}
+	else if (started != NULL && !o->resume && run->partial)
+	{
+		/* `copy schema` then `copy data` in one directory: one run in steps */
+		log_info("continuing the run recorded in \"%s\"", run->wd.path);
+	}
 	else if (started != NULL && !o->resume)
 	{
 		char *status = state_get_meta(run->state, "run_status");
@@ -159,7 +164,12 @@ clone_snapshot(CloneRun *run, bool resuming)
 			log_info("using snapshot \"%s\"", want);
 			return EXIT_OK;
 		}
-		if (o->snapshot != NULL || !o->not_consistent)
+		if (o->snapshot == NULL && !o->not_consistent && run->partial)
+		{
+			log_notice("the snapshot of the earlier step is gone: this step takes a new one "
+					   "(use --snapshot with `pgshift snapshot` for one snapshot across steps)");
+		}
+		else if (o->snapshot != NULL || !o->not_consistent)
 		{
 			log_error("could not use snapshot \"%s\": %s", want, c->errmsg ? c->errmsg : "");
 			log_hint(LOG_LEVEL_ERROR,
@@ -169,9 +179,12 @@ clone_snapshot(CloneRun *run, bool resuming)
 			free(want);
 			return EXIT_PRECONDITION;
 		}
-		log_warn("snapshot \"%s\" is gone: taking a new one (--not-consistent): tables copied "
-				 "before and after it may not be consistent with each other",
-			want);
+		if (o->not_consistent)
+		{
+			log_warn("snapshot \"%s\" is gone: taking a new one (--not-consistent): tables "
+					 "copied before and after it may not be consistent with each other",
+				want);
+		}
 		free(want);
 		pg_exec(c, "ROLLBACK");
 		if (!pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
@@ -714,6 +727,7 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 	memset(&run, 0, sizeof(run));
 	run.opts = opts;
 	run.t_start = time_now();
+	run.partial = (steps & STEP_ALL) != STEP_ALL && (steps & ~STEP_SEQUENCES) != (STEP_ALL & ~STEP_SEQUENCES);
 	int rc = EXIT_OK;
 	PgConn target;
 	memset(&target, 0, sizeof(target));

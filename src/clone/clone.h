@@ -129,6 +129,7 @@ struct CloneRun
 	StrList failures;    /* one line per failed object */
 	bool schema_failed;
 	bool started; /* the run is recorded in state.db (resume/restart from now on) */
+	bool partial; /* a `copy ...` step command: continues the directory's run */
 	/* --filters */
 	Filters filters;
 	uint32_t *skip_oids;  /* objects depending on excluded tables */
