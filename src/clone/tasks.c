@@ -54,8 +54,13 @@ worker_target(Worker *w)
 	w->dst_ok = pg_connect(&w->dst, w->run->opts->target, "target", w->role, 30);
 	if (w->dst_ok && w->pool == POOL_INDEX)
 	{
-		/* index builds: give each session what it needs to sort in memory */
-		pg_exec(&w->dst, "SET maintenance_work_mem TO '512MB'");
+		/*
+		 * index builds: sort in memory where the server allows it — at least
+		 * 512MB per session, never less than the server's own setting
+		 */
+		pg_exec(&w->dst, "SELECT pg_catalog.set_config('maintenance_work_mem', "
+						 "greatest(pg_catalog.pg_size_bytes(pg_catalog.current_setting("
+						 "'maintenance_work_mem')) / 1024, 524288)::text || 'kB', false)");
 	}
 	return w->dst_ok;
 }
