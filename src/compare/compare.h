@@ -42,13 +42,14 @@ char *compare_export_snapshot(PgConn *c);
 /* ---- filters.c ---- */
 
 /*
- * HOOK(filters): whether --filters keeps the object (kind "table", "index",
- * ...; its schema and own name). Always true for now.
+ * Whether --filters keeps the object of this kind ("table", "index", ...)
+ * given its schema and name (for a column, index, constraint or trigger: its
+ * table's).
  */
 bool compare_filter_keep(const Options *opts, const char *kind, const char *nspname,
 	const char *objname);
-/* Says once that --filters is not applied yet, when it was given. */
-void compare_filter_notice(const Options *opts);
+/* Loads --filters once, before threads start; false on a bad file (logged). */
+bool compare_filter_load(const Options *opts);
 
 /* ---- schema.c ---- */
 

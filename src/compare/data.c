@@ -41,7 +41,16 @@
 #include "clone/clone.h"
 #include "sql.inc"
 
-#define FETCH_ROWS 10000
+/* count and checksum: ROW(...) of the common columns, the table, " WHERE range" */
+#define CHECKSUM_SQL \
+	"SELECT count(*), coalesce(sum(('x' || substr(md5(%s::text), 1, 16))" \
+	"::bit(64)::bigint::numeric), 0) FROM ONLY %s t%s"
+/* --show-rows: the hash of each row and how many rows have it, sorted */
+#define ROWS_CURSOR_SQL \
+	"DECLARE pgshift_cmp_rows NO SCROLL CURSOR FOR " \
+	"SELECT s.h, count(*) FROM (SELECT md5(%s::text) AS h FROM ONLY %s t%s) s " \
+	"GROUP BY s.h ORDER BY s.h COLLATE \"C\""
+#define FETCH_SQL "FETCH 10000 FROM pgshift_cmp_rows"
 
 typedef enum JobKind
 {
@@ -55,6 +64,7 @@ typedef struct Job
 	int table;
 	int part;
 	int64_t priority;
+	int64_t seq; /* order of arrival: first among equals */
 } Job;
 
 typedef struct Shared
@@ -65,13 +75,14 @@ typedef struct Shared
 	const char *tgt_snapshot;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	Job *jobs;
+	Job *jobs; /* a max-heap on (priority, -seq) */
 	int njobs;
 	int capjobs;
+	int64_t nextseq;
 	int nplanning; /* PLAN jobs running: they may add jobs */
 } Shared;
 
-typedef struct Worker
+typedef struct CmpWorker
 {
 	Shared *sh;
 	int num;
@@ -81,7 +92,7 @@ typedef struct Worker
 	PgConn dst;
 	bool src_ok;
 	bool dst_ok;
-} Worker;
+} CmpWorker;
 
 /* One side's view of a table, from sql/compare_data_tables.sql. */
 typedef struct SideTable
@@ -132,7 +143,7 @@ fetch_side(PgConn *c, const Options *opts, SideTable **out, int *n)
 	for (int i = 0; i < nt; i++)
 	{
 		/* HOOK(filters): tables the filters leave out are not compared */
-		if (!compare_filter_keep(opts, "table", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)))
+		if (!compare_filter_keep(opts, "table-data", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)))
 		{
 			continue;
 		}
@@ -312,6 +323,7 @@ build_tables(CmpDataReport *r, SideTable *s, int ns, SideTable *g, int ng)
 			CmpTable *t = add_table(r, &cap, &s[i]);
 			t->on_source = true;
 			t->src_bytes = s[i].bytes;
+			t->row_expr = xstrdup("t");
 			t->status = CMP_ONLY_SOURCE;
 			i++;
 		}
@@ -319,6 +331,8 @@ build_tables(CmpDataReport *r, SideTable *s, int ns, SideTable *g, int ng)
 		{
 			CmpTable *t = add_table(r, &cap, &g[j]);
 			t->on_target = true;
+			t->src_bytes = g[j].bytes;
+			t->row_expr = xstrdup("t");
 			t->status = CMP_ONLY_TARGET;
 			j++;
 		}
@@ -338,6 +352,20 @@ build_tables(CmpDataReport *r, SideTable *s, int ns, SideTable *g, int ng)
 
 /* ---- jobs ---- */
 
+static bool
+job_before(const Job *a, const Job *b)
+{
+	return a->priority > b->priority || (a->priority == b->priority && a->seq < b->seq);
+}
+
+static void
+job_swap(Job *a, Job *b)
+{
+	Job x = *a;
+	*a = *b;
+	*b = x;
+}
+
 static void
 push_job(Shared *sh, JobKind kind, int table, int part, int64_t priority)
 {
@@ -346,11 +374,45 @@ push_job(Shared *sh, JobKind kind, int table, int part, int64_t priority)
 		sh->capjobs = sh->capjobs ? sh->capjobs * 2 : 64;
 		sh->jobs = xrealloc(sh->jobs, sizeof(Job) * (size_t) sh->capjobs);
 	}
-	Job *j = &sh->jobs[sh->njobs++];
+	int i = sh->njobs++;
+	Job *j = &sh->jobs[i];
 	j->kind = kind;
 	j->table = table;
 	j->part = part;
 	j->priority = priority;
+	j->seq = sh->nextseq++;
+	while (i > 0 && job_before(&sh->jobs[i], &sh->jobs[(i - 1) / 2]))
+	{
+		job_swap(&sh->jobs[i], &sh->jobs[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+}
+
+static Job
+pop_job(Shared *sh)
+{
+	Job top = sh->jobs[0];
+	sh->jobs[0] = sh->jobs[--sh->njobs];
+	int i = 0;
+	for (;;)
+	{
+		int l = 2 * i + 1, r = l + 1, best = i;
+		if (l < sh->njobs && job_before(&sh->jobs[l], &sh->jobs[best]))
+		{
+			best = l;
+		}
+		if (r < sh->njobs && job_before(&sh->jobs[r], &sh->jobs[best]))
+		{
+			best = r;
+		}
+		if (best == i)
+		{
+			break;
+		}
+		job_swap(&sh->jobs[i], &sh->jobs[best]);
+		i = best;
+	}
+	return top;
 }
 
 /* Takes the biggest job waiting; false when there is none left. */
@@ -375,17 +437,7 @@ take_job(Shared *sh, Job *out)
 		pthread_mutex_unlock(&sh->lock);
 		return false;
 	}
-	int best = 0;
-	for (int i = 1; i < sh->njobs; i++)
-	{
-		if (sh->jobs[i].priority > sh->jobs[best].priority)
-		{
-			best = i;
-		}
-	}
-	*out = sh->jobs[best];
-	memmove(&sh->jobs[best], &sh->jobs[best + 1], sizeof(Job) * (size_t) (sh->njobs - best - 1));
-	sh->njobs--;
+	*out = pop_job(sh);
 	if (out->kind == JOB_PLAN)
 	{
 		sh->nplanning++;
@@ -397,7 +449,7 @@ take_job(Shared *sh, Job *out)
 /* ---- connections and queries ---- */
 
 static bool
-worker_connect(Worker *w, char *failed_side)
+worker_connect(CmpWorker *w, char *failed_side)
 {
 	const Options *o = w->sh->opts;
 	if (!w->src_ok)
@@ -425,7 +477,7 @@ worker_connect(Worker *w, char *failed_side)
 
 /* After a failure: both transactions are dropped, the next job reconnects. */
 static void
-worker_reset(Worker *w)
+worker_reset(CmpWorker *w)
 {
 	pg_disconnect(&w->src);
 	pg_disconnect(&w->dst);
@@ -479,7 +531,7 @@ get_result(PgConn *c, const char *sql)
  * with *failed_side set.
  */
 static bool
-run_both(Worker *w, const char *sql_s, const StrList *par_s, const char *sql_t,
+run_both(CmpWorker *w, const char *sql_s, const StrList *par_s, const char *sql_t,
 	const StrList *par_t, PGresult **rs, PGresult **rt, char *failed_side)
 {
 	*rs = *rt = NULL;
@@ -616,7 +668,16 @@ key_text(const CmpTable *t, char **vals)
 	}
 	for (int k = 0; k < t->npk; k++)
 	{
-		sb_printf(&sb, "%s%s", k ? ", " : "", vals[k]);
+		sb_append(&sb, k ? ", " : "");
+		/* text-like keys quoted, so spaces and commas read unambiguously */
+		if (t->pk_collatable[k])
+		{
+			sb_append_literal(&sb, vals[k]);
+		}
+		else
+		{
+			sb_append(&sb, vals[k]);
+		}
 	}
 	if (t->npk > 1)
 	{
@@ -670,7 +731,7 @@ range_text(const CmpTable *t, const CmpPart *p)
 /* ---- failures ---- */
 
 static void
-table_fail(Shared *sh, CmpTable *t, Worker *w, char side)
+table_fail(Shared *sh, CmpTable *t, CmpWorker *w, char side)
 {
 	PgConn *c = side == 's' ? &w->src : &w->dst;
 	pthread_mutex_lock(&sh->lock);
@@ -718,7 +779,7 @@ hashlist_add(HashList *l, const char *h, int64_t n)
 	l->n++;
 }
 
-/* Reads a cursor of (hash, count) sorted by hash, FETCH_ROWS at a time. */
+/* Reads a cursor of (hash, count) sorted by hash, 10000 at a time. */
 typedef struct Reader
 {
 	PgConn *c;
@@ -737,7 +798,7 @@ reader_next(Reader *rd, const char **h, int64_t *n)
 	if (rd->res == NULL || rd->row >= PQntuples(rd->res))
 	{
 		PQclear(rd->res);
-		rd->res = pg_query(rd->c, "FETCH " "10000" " FROM pgshift_cmp_rows", 0, NULL);
+		rd->res = pg_query(rd->c, FETCH_SQL, 0, NULL);
 		rd->row = 0;
 		if (rd->res == NULL)
 		{
@@ -824,7 +885,7 @@ fetch_row_texts(PgConn *c, const CmpTable *t, const char *where, const StrList *
  * only, into the table's lists.
  */
 static bool
-list_rows(Worker *w, CmpTable *t, const CmpPart *p, char *failed_side)
+list_rows(CmpWorker *w, CmpTable *t, const CmpPart *p, char *failed_side)
 {
 	Shared *sh = w->sh;
 	StrBuf ws, wt;
@@ -833,11 +894,8 @@ list_rows(Worker *w, CmpTable *t, const CmpPart *p, char *failed_side)
 	sb_init(&wt);
 	part_where(t, p, false, &ws, &ps);
 	part_where(t, p, true, &wt, &pt);
-	const char *fmt = "DECLARE pgshift_cmp_rows NO SCROLL CURSOR FOR "
-					  "SELECT s.h, count(*) FROM (SELECT md5(%s::text) AS h FROM ONLY %s t%s) s "
-					  "GROUP BY s.h ORDER BY s.h COLLATE \"C\"";
-	char *sql_s = xasprintf(fmt, t->row_expr, t->qname, ws.data ? ws.data : "");
-	char *sql_t = xasprintf(fmt, t->row_expr, t->qname, wt.data ? wt.data : "");
+	char *sql_s = xasprintf(ROWS_CURSOR_SQL, t->row_expr, t->qname, ws.data ? ws.data : "");
+	char *sql_t = xasprintf(ROWS_CURSOR_SQL, t->row_expr, t->qname, wt.data ? wt.data : "");
 	HashList only_s = { 0 }, only_t = { 0 };
 	StrList rows_s = { 0 }, rows_t = { 0 };
 	Reader rs = { .c = &w->src }, rt = { .c = &w->dst };
@@ -974,7 +1032,7 @@ table_finalize(CmpTable *t)
 	for (int p = 0; p < t->nparts; p++)
 	{
 		CmpPart *pp = &t->parts[p];
-		if (!pp->src.done || !pp->tgt.done)
+		if ((t->on_source && !pp->src.done) || (t->on_target && !pp->tgt.done))
 		{
 			all = false;
 			continue;
@@ -984,10 +1042,16 @@ table_finalize(CmpTable *t)
 		t->src.sum += pp->src.sum;
 		t->tgt.sum += pp->tgt.sum;
 	}
-	t->src.done = t->tgt.done = all;
+	t->src.done = t->on_source && all;
+	t->tgt.done = t->on_target && all;
 	if (t->error != NULL || !all)
 	{
 		t->status = CMP_ERROR;
+	}
+	else if (!t->on_source || !t->on_target)
+	{
+		/* counted on the side that has it: still a difference */
+		t->status = t->on_source ? CMP_ONLY_SOURCE : CMP_ONLY_TARGET;
 	}
 	else if (t->col_diff != NULL || t->src.rows != t->tgt.rows || t->src.sum != t->tgt.sum)
 	{
@@ -1006,7 +1070,7 @@ sums_differ(const CmpPart *p)
 }
 
 static void
-run_part(Worker *w, const Job *job)
+run_part(CmpWorker *w, const Job *job)
 {
 	Shared *sh = w->sh;
 	CmpTable *t = &sh->r->tables[job->table];
@@ -1018,14 +1082,42 @@ run_part(Worker *w, const Job *job)
 	sb_init(&wt);
 	part_where(t, p, false, &ws, &ps);
 	part_where(t, p, true, &wt, &pt);
-	const char *fmt = "SELECT count(*), coalesce(sum(('x' || substr(md5(%s::text), 1, 16))"
-					  "::bit(64)::bigint::numeric), 0) FROM ONLY %s t%s";
-	char *sql_s = xasprintf(fmt, t->row_expr, t->qname, ws.data ? ws.data : "");
-	char *sql_t = xasprintf(fmt, t->row_expr, t->qname, wt.data ? wt.data : "");
+	char *sql_s = xasprintf(CHECKSUM_SQL, t->row_expr, t->qname, ws.data ? ws.data : "");
+	char *sql_t = xasprintf(CHECKSUM_SQL, t->row_expr, t->qname, wt.data ? wt.data : "");
 	PGresult *rs = NULL, *rt = NULL;
 	double t0 = time_now();
+	pthread_mutex_lock(&sh->lock);
+	bool failed_before = t->error != NULL;
+	pthread_mutex_unlock(&sh->lock);
 
-	if (!worker_connect(w, &side) || !run_both(w, sql_s, &ps, sql_t, &pt, &rs, &rt, &side))
+	if (failed_before)
+	{
+		/* another part of the table failed: the table is not compared */
+		p->failed = true;
+	}
+	else if (!t->on_source || !t->on_target)
+	{
+		/* a table one side lacks: its count, for the report */
+		PgConn *c = t->on_source ? &w->src : &w->dst;
+		side = t->on_source ? 's' : 't';
+		PGresult *res = NULL;
+		if (worker_connect(w, &side) &&
+			(res = pg_query(c, t->on_source ? sql_s : sql_t, 0, NULL)) != NULL)
+		{
+			CmpSum *sum = t->on_source ? &p->src : &p->tgt;
+			sum->rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+			sum->sum = parse_wrap64(PQgetvalue(res, 0, 1));
+			sum->done = true;
+		}
+		else
+		{
+			table_fail(sh, t, w, side);
+			p->failed = true;
+		}
+		PQclear(res);
+	}
+	else if (!worker_connect(w, &side) ||
+		!run_both(w, sql_s, &ps, sql_t, &pt, &rs, &rt, &side))
 	{
 		table_fail(sh, t, w, side);
 		p->failed = true;
@@ -1077,11 +1169,11 @@ run_part(Worker *w, const Job *job)
 			t->status = CMP_ERROR;
 		}
 	}
-	log_info("%s: %s", t->display, cmp_status_name(t->status));
+	log_debug("%s: %s", t->display, cmp_status_name(t->status));
 }
 
 static void
-run_plan(Worker *w, const Job *job)
+run_plan(CmpWorker *w, const Job *job)
 {
 	Shared *sh = w->sh;
 	CmpTable *t = &sh->r->tables[job->table];
@@ -1130,7 +1222,7 @@ run_plan(Worker *w, const Job *job)
 		pthread_cond_broadcast(&sh->cond);
 		pthread_mutex_unlock(&sh->lock);
 		table_finalize(t);
-		log_info("%s: %s", t->display, cmp_status_name(t->status));
+		log_debug("%s: %s", t->display, cmp_status_name(t->status));
 	}
 	else
 	{
@@ -1194,7 +1286,7 @@ run_plan(Worker *w, const Job *job)
 static void *
 worker_main(void *arg)
 {
-	Worker *w = arg;
+	CmpWorker *w = arg;
 	log_set_role(w->role);
 	Job job;
 	while (take_job(w->sh, &job))
@@ -1220,6 +1312,22 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+static char *
+ctid_range_text(const CmpPart *p)
+{
+	char smax[32] = "end", tmax[32] = "end";
+	if (p->src_max_block >= 0)
+	{
+		snprintf(smax, sizeof(smax), "%lld", (long long) p->src_max_block);
+	}
+	if (p->tgt_max_block >= 0)
+	{
+		snprintf(tmax, sizeof(tmax), "%lld", (long long) p->tgt_max_block);
+	}
+	return xasprintf("blocks [%lld, %s) on the source, [%lld, %s) on the target",
+		(long long) p->src_min_block, smax, (long long) p->tgt_min_block, tmax);
+}
+
 /* Decides each table's split with the clone's rule, and queues the jobs. */
 static int
 plan_jobs(Shared *sh)
@@ -1234,6 +1342,13 @@ plan_jobs(Shared *sh)
 		CmpTable *t = &r->tables[i];
 		if (!t->on_source || !t->on_target)
 		{
+			t->split = CMP_SPLIT_NONE;
+			t->nparts = 1;
+			t->parts = xcalloc(1, sizeof(CmpPart));
+			t->parts[0].src_max_block = t->parts[0].tgt_max_block = -1;
+			t->parts[0].range = xstrdup("whole table");
+			t->parts_left = 1;
+			push_job(sh, JOB_PART, i, 0, t->src_bytes);
 			continue;
 		}
 		CatTable *c = &cat.tables[cat.ntables];
@@ -1250,7 +1365,7 @@ plan_jobs(Shared *sh)
 	}
 	plan_split_tables(&cat, sh->opts);
 	r->split_threshold = plan_split_threshold(sh->opts, &cat);
-	int expected = 0;
+	int expected = sh->njobs;
 	for (int c = 0; c < cat.ntables; c++)
 	{
 		CmpTable *t = &r->tables[index[c]];
@@ -1277,11 +1392,7 @@ plan_jobs(Shared *sh)
 			pp->src_max_block = p == n - 1 ? -1 : sper * (p + 1);
 			pp->tgt_min_block = tper * p;
 			pp->tgt_max_block = p == n - 1 ? -1 : tper * (p + 1);
-			pp->range = n > 1 ? xasprintf("source blocks %lld to %s, target blocks %lld to %s",
-									(long long) pp->src_min_block,
-									p == n - 1 ? "end" : "", (long long) pp->tgt_min_block,
-									p == n - 1 ? "end" : "")
-							  : xstrdup("whole table");
+			pp->range = n > 1 ? ctid_range_text(pp) : xstrdup("whole table");
 			push_job(sh, JOB_PART, index[c], p, t->src_bytes / n);
 		}
 	}
@@ -1333,11 +1444,11 @@ compare_data(const Options *opts, PgConn *src, PgConn *tgt, const char *src_snap
 	r->jobs = jobs;
 	log_info("comparing %d tables (%d parts) with %d jobs", r->ntables, expected, jobs);
 
-	Worker *workers = xcalloc((size_t) jobs, sizeof(Worker));
+	CmpWorker *workers = xcalloc((size_t) jobs, sizeof(CmpWorker));
 	int started = 0;
 	for (int i = 0; i < jobs && expected > 0; i++)
 	{
-		Worker *w = &workers[i];
+		CmpWorker *w = &workers[i];
 		w->sh = &sh;
 		w->num = i + 1;
 		snprintf(w->role, sizeof(w->role), "compare-%d", i + 1);
@@ -1369,8 +1480,7 @@ compare_data(const Options *opts, PgConn *src, PgConn *tgt, const char *src_snap
 	for (int i = 0; i < r->ntables; i++)
 	{
 		CmpTable *t = &r->tables[i];
-		if (t->on_source && t->on_target && (t->parts_left > 0 || t->nparts == 0 ||
-												t->parts == NULL))
+		if (t->parts_left > 0 || t->nparts == 0 || t->parts == NULL)
 		{
 			if (t->error == NULL)
 			{
@@ -1379,8 +1489,14 @@ compare_data(const Options *opts, PgConn *src, PgConn *tgt, const char *src_snap
 			}
 			t->status = CMP_ERROR;
 		}
-		qsort(t->only_src.rows.items, (size_t) t->only_src.rows.n, sizeof(char *), cmp_str);
-		qsort(t->only_tgt.rows.items, (size_t) t->only_tgt.rows.n, sizeof(char *), cmp_str);
+		if (t->only_src.rows.n > 1)
+		{
+			qsort(t->only_src.rows.items, (size_t) t->only_src.rows.n, sizeof(char *), cmp_str);
+		}
+		if (t->only_tgt.rows.n > 1)
+		{
+			qsort(t->only_tgt.rows.items, (size_t) t->only_tgt.rows.n, sizeof(char *), cmp_str);
+		}
 	}
 	r->seconds = time_now() - t0;
 	return true;

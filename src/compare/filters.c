@@ -1,34 +1,93 @@
 /*
- * src/compare/filters.c — HOOK(filters): where --filters will select what
- * compare looks at.
+ * src/compare/filters.c — --filters for compare: the same file as clone's.
  *
- * The filters file (pgcopydb ini format) is applied by the filters module,
- * not built yet. Every object compare reads passes through
- * compare_filter_keep() with its kind, schema and name, so wiring the
- * filters in is a change to this file only.
+ * Every object compare reads passes through compare_filter_keep() with its
+ * kind, schema and name (for a column, index, constraint or trigger: its
+ * table's). Excluded schemas and tables are not compared; a table whose data
+ * is excluded ([exclude-table-data]) has its schema compared but not its rows;
+ * an excluded index is not compared. The filters are loaded once, before any
+ * worker thread starts, and only read afterwards.
  */
 #include "compare/compare.h"
 
 #include <stdbool.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+
+static Filters g_filters;
+
+bool
+compare_filter_load(const Options *opts)
+{
+	if (opts->filters == NULL || opts->filters[0] == '\0')
+	{
+		return true;
+	}
+	return filters_load(opts->filters, &g_filters);
+}
+
+static bool
+listed(const QualName *l, int n, const char *nsp, const char *name)
+{
+	for (int i = 0; i < n; i++)
+	{
+		if ((l[i].nspname == NULL || strcmp(l[i].nspname, nsp) == 0) &&
+			strcmp(l[i].relname, name) == 0)
+		{
+			return true;
+		}
+	}
+	return false;
+}
 
 bool
 compare_filter_keep(const Options *opts, const char *kind, const char *nspname,
 	const char *objname)
 {
-	/* HOOK(filters): ask the filters module once it exists */
 	(void) opts;
-	(void) kind;
-	(void) nspname;
-	(void) objname;
-	return true;
-}
-
-void
-compare_filter_notice(const Options *opts)
-{
-	if (opts->filters != NULL && opts->filters[0] != '\0')
+	const Filters *f = &g_filters;
+	if (!f->active || nspname == NULL)
 	{
-		log_warn("--filters is accepted but not applied by compare yet: every object is "
-				 "compared");
+		return true;
 	}
+	if (filters_schema_excluded(f, nspname))
+	{
+		return false;
+	}
+	if (strcmp(kind, "schema") == 0 || strcmp(kind, "extension") == 0)
+	{
+		return strcmp(kind, "extension") != 0 || !filters_extension_excluded(f, objname);
+	}
+	if (objname == NULL)
+	{
+		return true;
+	}
+	if (strcmp(kind, "index") == 0 &&
+		listed(f->exclude_index, f->n_exclude_index, nspname, objname))
+	{
+		return false;
+	}
+	bool tablelike = strcmp(kind, "function") != 0 && strcmp(kind, "type") != 0 &&
+		strcmp(kind, "sequence") != 0 && strcmp(kind, "view") != 0;
+	if (!tablelike)
+	{
+		return true;
+	}
+	if (f->n_include_only_table > 0 &&
+		!listed(f->include_only_table, f->n_include_only_table, nspname, objname))
+	{
+		return false;
+	}
+	if (listed(f->exclude_table, f->n_exclude_table, nspname, objname))
+	{
+		return false;
+	}
+	/* rows of [exclude-table-data] tables are not copied: do not compare them */
+	if (strcmp(kind, "table-data") == 0 &&
+		listed(f->exclude_table_data, f->n_exclude_table_data, nspname, objname))
+	{
+		return false;
+	}
+	return true;
 }
