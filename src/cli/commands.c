@@ -303,6 +303,11 @@ main(int argc, char **argv)
 		return rc;
 	}
 	cli_setup_logging(&opts);
+	/* what ps and /proc/PID/cmdline show: no password (the values were copied) */
+	for (int i = 1; i < argc; i++)
+	{
+		log_scrub_secrets(argv[i]);
+	}
 	if (cmd->fn == NULL)
 	{
 		log_error("\"pgshift %s\" is not implemented yet", path);

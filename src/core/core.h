@@ -83,6 +83,8 @@ void log_set_role(const char *role);
 void log_register_secret(const char *secret);
 /* Replaces every registered secret in s (in place, same length or shorter). */
 void log_mask_secrets(StrBuf *sb);
+/* Overwrites every registered secret in s with '*', in place (argv scrubbing). */
+void log_scrub_secrets(char *s);
 const char *log_get_role(void);
 
 void log_msg(LogLevel level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

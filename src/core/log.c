@@ -139,6 +139,22 @@ log_mask_secrets(StrBuf *sb)
 	}
 }
 
+void
+log_scrub_secrets(char *s)
+{
+	for (int i = 0; i < g_nsecrets; i++)
+	{
+		size_t sl = strlen(g_secrets[i]);
+		char *p = s;
+		char *hit;
+		while ((hit = strstr(p, g_secrets[i])) != NULL)
+		{
+			memset(hit, '*', sl);
+			p = hit + sl;
+		}
+	}
+}
+
 static bool
 log_use_color(void)
 {
