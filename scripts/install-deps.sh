@@ -85,7 +85,7 @@ if [[ " ${missing[*]} " == *" postgresql-contrib "* ]]; then
 	new_contrib=$(contrib_package)
 	if [[ $new_contrib != postgresql-contrib ]]; then
 		for i in "${!missing[@]}"; do
-			[[ ${missing[$i]} == postgresql-contrib ]] && missing[$i]=$new_contrib
+			[[ ${missing[$i]} == postgresql-contrib ]] && missing[i]=$new_contrib
 		done
 		echo "install-deps: using $new_contrib for the contrib modules"
 	fi

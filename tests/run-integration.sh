@@ -9,6 +9,7 @@
 #   PGSHIFT_BIN      binary under test (default: <repo>/build/pgshift)
 #   PG_BINDIR        PostgreSQL server binaries (default /usr/lib/postgresql/15/bin)
 #   PG_TEST_NOCLEAN  keep the clusters' data directories
+#   PGSHIFT_TEST_KEEP=1  keep the work directory (logs) even when all pass
 #   ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS  passed through to pgshift
 #
 # The tests and the binary are copied to a fresh directory under /tmp; as
@@ -107,7 +108,11 @@ rc=${PIPESTATUS[0]}
 cd / || true
 
 if [[ $rc -eq 0 ]]; then
-	rm -rf "$WORK"
+	if [[ -n ${PGSHIFT_TEST_KEEP:-} ]]; then
+		echo "run-integration: kept $WORK (PGSHIFT_TEST_KEEP)" >&2
+	else
+		rm -rf "$WORK"
+	fi
 	exit 0
 fi
 
@@ -116,15 +121,20 @@ logdir=$WORK/tests/integration/tmp_check/log
 echo
 echo "run-integration: FAILED (prove exit $rc); everything is kept in $WORK"
 shopt -s nullglob
+for f in "$logdir"/regress_log_*; do
+	echo
+	echo "======== tail -n 80 $f"
+	tail -n 80 "$f"
+done
 for f in "$logdir"/*.log; do
 	echo
-	echo "======== tail -n 60 $f"
-	tail -n 60 "$f"
+	echo "======== errors and warnings in $f (last 30)"
+	grep -E 'ERROR|FATAL|PANIC|WARNING' "$f" | tail -n 30
 done
 while IFS= read -r -d '' f; do
 	echo
-	echo "======== tail -n 40 $f"
-	tail -n 40 "$f"
+	echo "======== tail -n 30 $f"
+	tail -n 30 "$f"
 done < <(find "$WORK/tests/integration/tmp_check" -name pgshift.log -print0 2>/dev/null)
 echo
 echo "======== prove summary (repeated)"

@@ -34,6 +34,7 @@ typedef struct Stmt
 	int nparams;
 	int *map;   /* parameter i <- column map[i] (>= ncols: old tuple column - ncols) */
 	int version;
+	char *sql;  /* for error messages */
 } Stmt;
 
 typedef struct Pending
@@ -42,7 +43,9 @@ typedef struct Pending
 	Lsn lsn;    /* source LSN of the change or the commit's end */
 	Lsn commit_end;
 	uint32_t segno;
-	char *desc; /* for error messages (owned) */
+	char *desc;        /* for error messages: owned (rare statements), or NULL */
+	const char *cdesc; /* ... or a constant string */
+	const Stmt *stmt;  /* ... or the prepared statement of a change */
 } Pending;
 
 typedef struct Applier
@@ -61,10 +64,15 @@ typedef struct Applier
 	int64_t rows;
 	int64_t cur_ts;
 	uint32_t confirmed_segno;
+	const char **vals; /* parameter values of one change, reused */
+	int valscap;
+	char *mask;        /* statement shape of one change, reused */
+	int maskcap;
 } Applier;
 
 static void
-q_push(Applier *a, char what, Lsn lsn, Lsn commit_end, uint32_t segno, char *desc)
+q_push(Applier *a, char what, Lsn lsn, Lsn commit_end, uint32_t segno, char *desc,
+	const char *cdesc, const Stmt *stmt)
 {
 	if (a->qlen == a->qcap)
 	{
@@ -85,6 +93,8 @@ q_push(Applier *a, char what, Lsn lsn, Lsn commit_end, uint32_t segno, char *des
 	p->commit_end = commit_end;
 	p->segno = segno;
 	p->desc = desc;
+	p->cdesc = cdesc;
+	p->stmt = stmt;
 	a->qlen++;
 }
 
@@ -167,7 +177,10 @@ pump(Applier *a, bool block)
 				{
 					char lsn[32];
 					lsn_format(p->lsn, lsn, sizeof(lsn));
-					char *ctx = xasprintf("while applying %s (source LSN %s)", p->desc ? p->desc : "a change", lsn);
+					const char *what = p->desc ? p->desc
+											   : (p->stmt ? p->stmt->sql
+														  : (p->cdesc ? p->cdesc : "a change"));
+					char *ctx = xasprintf("while applying %s (source LSN %s)", what, lsn);
 					pg_set_error(&a->c, res, ctx);
 					free(ctx);
 					log_hint(LOG_LEVEL_ERROR, "Fix the cause on the target and run the same command "
@@ -236,17 +249,18 @@ after_send(Applier *a)
 	return pump(a, false);
 }
 
+/* Sends a statement; sql must outlive the result (a constant), or be copied. */
 static bool
-send_query(Applier *a, const char *sql, int n, const char *const *vals, Lsn lsn, char *desc)
+send_query(Applier *a, const char *sql, int n, const char *const *vals, Lsn lsn, bool copy_sql)
 {
 	if (!PQsendQueryParams(a->c.conn, sql, n, NULL, vals, NULL, NULL, 0))
 	{
 		pg_set_error(&a->c, NULL, sql);
 		a->failed = true;
-		free(desc);
 		return false;
 	}
-	q_push(a, 'q', lsn, LSN_INVALID, 0, desc);
+	q_push(a, 'q', lsn, LSN_INVALID, 0, copy_sql ? xstrdup(sql) : NULL, copy_sql ? NULL : sql,
+		NULL);
 	return after_send(a);
 }
 
@@ -431,9 +445,9 @@ get_stmt(Applier *a, CdcRelation *r, char kind, const char *mask, Lsn lsn)
 	}
 	else
 	{
-		q_push(a, 'q', lsn, LSN_INVALID, 0, xasprintf("PREPARE %s", sql.data));
+		q_push(a, 'q', lsn, LSN_INVALID, 0, xasprintf("PREPARE %s", sql.data), NULL, NULL);
 	}
-	sb_free(&sql);
+	s->sql = sb_steal(&sql);
 	s->next = r->stmts;
 	r->stmts = s;
 	return s;
@@ -448,14 +462,19 @@ apply_change(Applier *a, CdcMessage *m, Lsn lsn)
 		return false;
 	}
 	int n = r->ncols;
-	char *mask = xcalloc((size_t) (2 * n + 1), 1);
+	if (2 * n + 1 > a->maskcap)
+	{
+		a->maskcap = 2 * (2 * n + 1);
+		a->mask = xrealloc(a->mask, (size_t) a->maskcap);
+	}
+	char *mask = a->mask;
 	memset(mask, '-', (size_t) (2 * n));
+	mask[2 * n] = '\0';
 	char kind = m->kind == CDC_INSERT ? 'I' : (m->kind == CDC_UPDATE ? 'U' : 'D');
 	const char *what = kind == 'I' ? "INSERT into" : (kind == 'U' ? "UPDATE of" : "DELETE from");
 	if (m->newtup.ncols > n || (m->old_kind && m->oldtup.ncols > n))
 	{
 		log_error("change on %s has more columns than its relation", r->qname);
-		free(mask);
 		a->failed = true;
 		return false;
 	}
@@ -496,32 +515,34 @@ apply_change(Applier *a, CdcMessage *m, Lsn lsn)
 			log_hint(LOG_LEVEL_ERROR, "Add a primary key or run ALTER TABLE %s REPLICA IDENTITY "
 									  "FULL on the source (and on the target), then resume.",
 				r->qname);
-			free(mask);
 			a->failed = true;
 			return false;
 		}
 	}
 	Stmt *s = get_stmt(a, r, kind, mask, lsn);
-	free(mask);
 	if (a->failed)
 	{
 		return false;
 	}
-	const char **vals = xcalloc((size_t) s->nparams + 1, sizeof(char *));
+	if (s->nparams + 1 > a->valscap)
+	{
+		a->valscap = 2 * (s->nparams + 1);
+		a->vals = xrealloc(a->vals, sizeof(char *) * (size_t) a->valscap);
+	}
+	const char **vals = a->vals;
 	for (int i = 0; i < s->nparams; i++)
 	{
 		int c = s->map[i];
 		vals[i] = c >= n ? m->oldtup.values[c - n] : m->newtup.values[c];
 	}
 	int sent = PQsendQueryPrepared(a->c.conn, s->name, s->nparams, vals, NULL, NULL, 0);
-	free(vals);
 	if (!sent)
 	{
 		pg_set_error(&a->c, NULL, "while sending a change");
 		a->failed = true;
 		return false;
 	}
-	q_push(a, 'q', lsn, LSN_INVALID, 0, xasprintf("%s %s", what, r->qname));
+	q_push(a, 'q', lsn, LSN_INVALID, 0, NULL, NULL, s);
 	a->rows++;
 	return after_send(a);
 }
@@ -548,7 +569,7 @@ apply_truncate(Applier *a, CdcMessage *m, Lsn lsn)
 	{
 		sb_append(&sql, " CASCADE");
 	}
-	bool ok = send_query(a, sql.data, 0, NULL, lsn, xasprintf("%s", sql.data));
+	bool ok = send_query(a, sql.data, 0, NULL, lsn, true);
 	sb_free(&sql);
 	return ok;
 }
@@ -565,6 +586,7 @@ free_stmts(CdcDecoder *d)
 			free(s->mask);
 			free(s->name);
 			free(s->map);
+			free(s->sql);
 			free(s);
 			s = next;
 		}
@@ -726,7 +748,7 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 				if (in_txn && !skipping)
 				{
 					/* a transaction cut short in the journal, sent again: drop the partial one */
-					send_query(&a, "ROLLBACK", 0, NULL, f.lsn, xstrdup("ROLLBACK"));
+					send_query(&a, "ROLLBACK", 0, NULL, f.lsn, false);
 				}
 				in_txn = true;
 				txn_first_lsn = f.lsn;
@@ -741,7 +763,7 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 				}
 				if (!skipping)
 				{
-					send_query(&a, "BEGIN", 0, NULL, f.lsn, xstrdup("BEGIN"));
+					send_query(&a, "BEGIN", 0, NULL, f.lsn, false);
 				}
 				break;
 			case CDC_COMMIT:
@@ -760,7 +782,7 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 				bool past_end = sh->endpos != LSN_INVALID && m.commit_lsn >= sh->endpos;
 				if (already || past_end)
 				{
-					send_query(&a, "ROLLBACK", 0, NULL, f.lsn, xstrdup("ROLLBACK"));
+					send_query(&a, "ROLLBACK", 0, NULL, f.lsn, false);
 					if (past_end)
 					{
 						done = true;
@@ -777,12 +799,12 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 				send_query(&a,
 					"SELECT pg_catalog.pg_replication_origin_xact_setup($1::pg_lsn, "
 					"coalesce(pg_catalog.to_timestamp($2::float8 / 1e6), now()))",
-					2, pv, f.lsn, xstrdup("the origin's progress"));
-				send_query(&a, "COMMIT", 0, NULL, f.lsn, xstrdup("COMMIT"));
+					2, pv, f.lsn, false);
+				send_query(&a, "COMMIT", 0, NULL, f.lsn, false);
 				if (!a.failed)
 				{
 					PQpipelineSync(a.c.conn);
-					q_push(&a, 's', f.lsn, m.end_lsn, jr.segno, NULL);
+					q_push(&a, 's', f.lsn, m.end_lsn, jr.segno, NULL, NULL, NULL);
 					after_send(&a);
 				}
 				if (m.commit_ts != 0)
@@ -814,9 +836,9 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 	}
 	if (in_txn && !skipping && !a.failed)
 	{
-		send_query(&a, "ROLLBACK", 0, NULL, LSN_INVALID, xstrdup("ROLLBACK"));
+		send_query(&a, "ROLLBACK", 0, NULL, LSN_INVALID, false);
 		PQpipelineSync(a.c.conn);
-		q_push(&a, 's', LSN_INVALID, LSN_INVALID, jr.segno, NULL);
+		q_push(&a, 's', LSN_INVALID, LSN_INVALID, jr.segno, NULL, NULL, NULL);
 	}
 	if (!a.failed)
 	{
@@ -840,6 +862,8 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 		q_pop(&a);
 	}
 	free(a.q);
+	free(a.vals);
+	free(a.mask);
 	free_stmts(&dec);
 	message_free(&m);
 	decoder_free(&dec);

@@ -24,7 +24,7 @@ our @EXPORT = qw(
   start_pair create_role uri keyword_connstr
   run_pgshift start_pgshift finish_pgshift pgshift_bin
   psql_ok psql_do query_rows query_value load_sql_file
-  work_dir check_no_secrets wait_for_file pgshift_running
+  work_dir check_no_secrets wait_for_file pgshift_running tail_lines
   table_list compare_tables compare_table_data compare_indexes
   compare_constraints compare_sequences compare_large_objects
   compare_objects compare_all
@@ -286,6 +286,8 @@ sub _pgshift_env
 	my ($env) = @_;
 	my %e = %ENV;
 	delete @e{@HERMETIC_UNSET};
+	# every PGSHIFT_* / PGCOPYDB_* setting (option defaults) too
+	delete @e{ grep { /^(?:PGSHIFT|PGCOPYDB)_/ && $_ ne 'PGSHIFT_BIN' } keys %e };
 	if ($env)
 	{
 		while (my ($k, $v) = each %$env)
@@ -468,6 +470,21 @@ sub work_dir
 
 =pod
 
+=head2 tail_lines($text, $n) -> the last $n lines of $text (default 40)
+
+=cut
+
+sub tail_lines
+{
+	my ($text, $n) = @_;
+	$n //= 40;
+	my @l = split /\n/, $text // '';
+	return $text if @l <= $n;
+	return "[... " . (@l - $n) . " lines ...]\n" . join("\n", @l[ -$n .. -1 ]);
+}
+
+=pod
+
 =head2 wait_for_file($path, $timeout_s [, $handle]) -> bool
 
 Polls until $path exists.  With a start_pgshift handle, stops early when
@@ -495,7 +512,7 @@ sub wait_for_file
 
 Asserts that none of the secrets appear in stdout, stderr or
 <dir>/pgshift.log (which must exist when dir is given).  Other files in dir
-are checked as TODO tests (reported, never failing the run).
+are checked too, but only reported with a warning.
 
 =cut
 
@@ -535,12 +552,9 @@ sub check_no_secrets
 				}
 			},
 			$where{dir}) if -d $where{dir};
-	  TODO:
-		{
-			local $TODO = 'other work-dir files should not store passwords';
-			ok(!@others, "$name: no password in other work dir files")
-			  or diag("found in: @others");
-		}
+		# Other files (state, catalogs, dumps) are not part of the contract:
+		# a leak there is reported as a warning, not a failure.
+		diag("WARNING: $name: a password is stored in: @others") if @others;
 	}
 	return $ok;
 }
@@ -569,6 +583,35 @@ sub _run_psql
 		IPC::Run::run(\@cmd, '<', \$sql, '>', \$out, '2>', \$err, $t);
 	}
 	return (_decode_status($?), $out, $err);
+}
+
+# Same query on two nodes at once (source and target work in parallel).
+# Returns ([$rc, $out, $err], [$rc, $out, $err]).
+sub _run_psql_pair
+{
+	my ($n1, $n2, $db, $sql, @extra) = @_;
+	my @jobs;
+	{
+		local %ENV = %ENV;
+		delete @ENV{qw(PGPASSWORD PGUSER PGSERVICE PGOPTIONS)};
+		for my $node ($n1, $n2)
+		{
+			my $job = { out => '', err => '', sql => $sql };
+			my @cmd = _psql_cmd($node, $db, @extra);
+			$job->{h} = IPC::Run::start(\@cmd, '<', \$job->{sql},
+				'>', \$job->{out}, '2>', \$job->{err},
+				IPC::Run::timeout(900, exception => 'psql timed out'));
+			push @jobs, $job;
+		}
+	}
+	my @res;
+	for my $job (@jobs)
+	{
+		$job->{h}->finish;
+		push @res,
+		  [ _decode_status($job->{h}->full_result(0)), $job->{out}, $job->{err} ];
+	}
+	return @res;
 }
 
 =pod
@@ -644,6 +687,27 @@ sub _query_raw
 	my ($node, $db, $sql) = @_;
 	return _run_psql($node, $db, $sql, '--csv', '-t', '-P',
 		"null=$NULL_MARK");
+}
+
+# Run one query on the source and the target at once.  Returns
+# ($src_value, $tgt_value): the first row as ' | '-joined text, or
+# "ERROR: ..." on the target (an error on the source dies).
+sub _value_pair
+{
+	my ($src, $tgt, $db, $sql, $what) = @_;
+	my ($rs, $rt) = _run_psql_pair($src, $tgt, $db, $sql, '--csv', '-t', '-P',
+		"null=$NULL_MARK");
+	die "$what on the source failed: $rs->[2]" if $rs->[0];
+	my $v = sub {
+		my ($r) = @_;
+		if ($r->[0])
+		{
+			(my $err = $r->[2]) =~ s/\s+$//;
+			return "ERROR: $err";
+		}
+		return _row_strings(_parse_csv($r->[1]))->[0] // '<no row>';
+	};
+	return ($v->($rs), $v->($rt));
 }
 
 sub query_value
@@ -779,10 +843,19 @@ sub _compare_query
 	return _guard(
 		"$name ($db)",
 		sub {
+			my $full = "SET search_path = pg_catalog, pg_temp;\n$sql";
+			my ($rs, $rt) = _run_psql_pair($src, $tgt, $db, $full, '--csv',
+				'-t', '-P', "null=$NULL_MARK");
+			for ([ $src, $rs ], [ $tgt, $rt ])
+			{
+				my ($node, $r) = @$_;
+				die "query on " . $node->name . "/$db failed ($r->[0]): $r->[2]\nSQL: $sql"
+				  if $r->[0];
+			}
 			_compare_lists(
 				"$name ($db)",
-				_row_strings(_cat_rows($src, $db, $sql)),
-				_row_strings(_cat_rows($tgt, $db, $sql)));
+				_row_strings(_parse_csv($rs->[1])),
+				_row_strings(_parse_csv($rt->[1])));
 		});
 }
 
@@ -885,13 +958,14 @@ SELECT format('%I.%I', n.nspname, c.relname),
 
 For every ordinary table (relkind 'r') and populated materialized view of the
 source: row count and an order-independent checksum of its rows, equal on
-the target.  A table missing on the target fails.
+the target.  A table missing on the target fails.  only => [names] limits
+the check to those tables (names as table_list gives them).
 
 =cut
 
 sub compare_table_data
 {
-	my ($src, $tgt, $db) = @_;
+	my ($src, $tgt, $db, %opts) = @_;
 	return _subtest "table data ($db)" => sub {
 		my $rels = _cat_rows(
 			$src, $db, qq{
@@ -901,6 +975,11 @@ SELECT format('%I.%I', n.nspname, c.relname)
    AND @{[ _user_ns('n.nspname') ]} AND @{[ _not_ext('pg_class', 'c.oid') ]}
  ORDER BY 1});
 		my @tables = map { $_->[0] } @$rels;
+		if ($opts{only})
+		{
+			my %only = map { $_ => 1 } @{ $opts{only} };
+			@tables = grep { $only{$_} } @tables;
+		}
 		if (!@tables)
 		{
 			pass("no tables in $db");
@@ -911,22 +990,11 @@ SELECT format('%I.%I', n.nspname, c.relname)
 		{
 			# the alias is unlikely to be a column name of the table
 			my $sql =
-			    "SELECT count(*), coalesce(md5(string_agg(md5(_pgshift_row_::text), ''"
-			  . " ORDER BY md5(_pgshift_row_::text) COLLATE \"C\")), '-')"
-			  . " FROM ONLY $tab AS _pgshift_row_";
-			my ($rc, $out, $err) = _query_raw($src, $db, $sql);
-			die "checksum of $tab on the source failed: $err" if $rc;
-			$s{$tab} = _row_strings(_parse_csv($out))->[0];
-			($rc, $out, $err) = _query_raw($tgt, $db, $sql);
-			if ($rc)
-			{
-				$err =~ s/\s+$//;
-				$t{$tab} = "ERROR: $err";
-			}
-			else
-			{
-				$t{$tab} = _row_strings(_parse_csv($out))->[0];
-			}
+			    "SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h COLLATE \"C\")), '-')"
+			  . " FROM (SELECT md5(_pgshift_row_::text) AS h"
+			  . " FROM ONLY $tab AS _pgshift_row_) AS _pgshift_hashes_";
+			($s{$tab}, $t{$tab}) =
+			  _value_pair($src, $tgt, $db, $sql, "checksum of $tab");
 		}
 		my @diff = grep { $s{$_} ne $t{$_} } @tables;
 		ok(!@diff,
@@ -1023,14 +1091,11 @@ SELECT format('%I.%I', n.nspname, c.relname), s.seqtypid::regtype::text,
 		my (@s, @t);
 		for my $seq (sort @seqs)
 		{
-			my $sql = "SELECT last_value, is_called FROM $seq";
-			my ($rc, $out, $err) = _query_raw($src, $db, $sql);
-			die "reading $seq on the source failed: $err" if $rc;
-			push @s, "$seq: " . _row_strings(_parse_csv($out))->[0];
-			($rc, $out, $err) = _query_raw($tgt, $db, $sql);
-			$err =~ s/\s+$//;
-			push @t, "$seq: "
-			  . ($rc ? "ERROR: $err" : _row_strings(_parse_csv($out))->[0]);
+			my ($sv, $tv) =
+			  _value_pair($src, $tgt, $db,
+				"SELECT last_value, is_called FROM $seq", "reading $seq");
+			push @s, "$seq: $sv";
+			push @t, "$seq: $tv";
 		}
 		_compare_lists("sequence values: last_value | is_called ($db)",
 			\@s, \@t);
@@ -1096,15 +1161,10 @@ SELECT format('%I.%I', n.nspname, c.relname)
 		my (@ms, @mt);
 		for my $mv (map { $_->[0] } @$mvs)
 		{
-			my $sql = "SELECT count(*) FROM $mv";
-			my ($rc, $out, $err) = _query_raw($src, $db, $sql);
-			die "counting $mv on the source failed: $err" if $rc;
-			chomp $out;
-			push @ms, "$mv: $out";
-			($rc, $out, $err) = _query_raw($tgt, $db, $sql);
-			chomp $out;
-			$err =~ s/\s+$//;
-			push @mt, "$mv: " . ($rc ? "ERROR: $err" : $out);
+			my ($sv, $tv) = _value_pair($src, $tgt, $db,
+				"SELECT count(*) FROM $mv", "counting $mv");
+			push @ms, "$mv: $sv";
+			push @mt, "$mv: $tv";
 		}
 		_compare_lists("materialized view row counts ($db)", \@ms, \@mt);
 

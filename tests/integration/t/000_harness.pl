@@ -120,24 +120,25 @@ sub on_target
 }
 
 my @c = ($source, $target, 'rich');
+my @small = (only => [ 'public."select"', 'app.all_types', '"Sales Ünïcode"."Order Lines"' ]);
 
 on_target(q{DELETE FROM public."select" WHERE "from" = 7});
-detects('a missing row', sub { compare_table_data(@c) });
+detects('a missing row', sub { compare_table_data(@c, @small) });
 on_target(q{INSERT INTO public."select" SELECT 7, 'to 7 (updated)', 'odd', current_user, 993});
 my $user = query_value($source, 'rich', q{SELECT "user" FROM public."select" WHERE "from" = 7});
 on_target(qq{UPDATE public."select" SET "user" = '$user' WHERE "from" = 7});
-passes('row put back', sub { compare_table_data(@c) });
+passes('row put back', sub { compare_table_data(@c, @small) });
 on_target(q{UPDATE app.all_types SET t = t || ' ' WHERE id = 1});
-detects('a changed value, same row count', sub { compare_table_data(@c) });
+detects('a changed value, same row count', sub { compare_table_data(@c, @small) });
 on_target(q{UPDATE app.all_types SET t = rtrim(t, ' ') WHERE id = 1});
 on_target(q{UPDATE "Sales Ünïcode"."Order Lines" SET "Größe" = 'XXL' WHERE "Line ID" = 3});
-detects('a changed value in a non-ASCII column', sub { compare_table_data(@c) });
+detects('a changed value in a non-ASCII column', sub { compare_table_data(@c, @small) });
 my $g = query_value($source, 'rich',
 	q{SELECT "Größe" FROM "Sales Ünïcode"."Order Lines" WHERE "Line ID" = 3});
 on_target(defined $g
 	? qq{UPDATE "Sales Ünïcode"."Order Lines" SET "Größe" = '$g' WHERE "Line ID" = 3}
 	: q{UPDATE "Sales Ünïcode"."Order Lines" SET "Größe" = NULL WHERE "Line ID" = 3});
-passes('values restored', sub { compare_table_data(@c) });
+passes('values restored', sub { compare_table_data(@c, @small) });
 
 on_target(q{SELECT setval('app.invoice_no', 1500, true)});
 detects('sequence is_called flipped', sub { compare_sequences(@c) });
@@ -227,7 +228,7 @@ for my $change (@object_changes)
 }
 
 on_target(q{DROP TABLE app.no_pk});
-detects('a table missing on the target', sub { compare_table_data(@c) });
+detects('a table missing on the target', sub { compare_table_data(@c, only => ['app.no_pk']) });
 detects('a table missing on the target (definitions)', sub { compare_tables(@c) });
 
 done_testing();
