@@ -57,7 +57,10 @@ static const OptDef g_opts[] = {
 	{ "split-max-parts", 0, OK_INT, OPT_G_JOBS, OFF(split_max_parts), "SPLIT_MAX_PARTS", "N",
 		"at most N parts per table (default: --table-jobs)" },
 	{ "use-copy-binary", 0, OK_BOOL, OPT_G_JOBS, OFF(use_copy_binary), "USE_COPY_BINARY", NULL,
-		"use COPY (FORMAT binary) when both sides' column types allow it" },
+		"binary COPY for tables of built-in types, even across major versions" },
+	{ "no-copy-binary", 0, OK_BOOL, OPT_G_JOBS, OFF(no_copy_binary), "NO_COPY_BINARY", NULL,
+		"text COPY only (default: binary for built-in types when both servers run the same "
+		"major version)" },
 	{ "snapshot", 0, OK_STR, OPT_G_SNAPSHOT, OFF(snapshot), "SNAPSHOT", "ID",
 		"use this exported snapshot (held by another session)" },
 	{ "not-consistent", 0, OK_BOOL, OPT_G_SNAPSHOT, OFF(not_consistent), "NOT_CONSISTENT", NULL,

@@ -28,6 +28,7 @@ typedef struct Options
 	int64_t split_larger_than; /* bytes; 0 = never split */
 	int split_max_parts;
 	bool use_copy_binary;
+	bool no_copy_binary;
 
 	/* snapshot and resume */
 	char *snapshot;

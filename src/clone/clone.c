@@ -826,6 +826,15 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 		run.cat.ntables, run.cat.nindexes, run.cat.nfkeys, run.cat.nsequences,
 		(long long) run.cat.nlargeobjects);
 	run.frozen_ok = true;
+	{
+		/* binary COPY: the same major version on both sides, or asked for */
+		int tv = pg_server_version(&target);
+		run.binary_ok = !opts->no_copy_binary &&
+			(opts->use_copy_binary || run.source_version / 10000 == tv / 10000);
+		log_info("COPY format: %s", run.binary_ok ? "binary (tables of built-in types), text "
+													"otherwise"
+												  : "text");
+	}
 	run.tstats = xcalloc((size_t) run.cat.ntables + 1, sizeof(TableStats));
 	if (run.filters.active && !clone_filter_dependents(&run))
 	{

@@ -118,6 +118,7 @@ struct CloneRun
 	char *target_db;
 	int source_version;
 	bool frozen_ok;      /* COPY FREEZE allowed */
+	bool binary_ok;      /* binary COPY for tables of built-in types */
 	Graph graph;
 	TableStats *tstats;  /* parallel to cat.tables */
 	int64_t progress_bytes;

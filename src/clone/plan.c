@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AUTO_SPLIT_MIN (256LL * 1024 * 1024)
+#define AUTO_SPLIT_MIN (1024LL * 1024 * 1024)
 
 int64_t
 plan_split_threshold(const Options *opts, const Catalog *cat)
@@ -21,8 +21,11 @@ plan_split_threshold(const Options *opts, const Catalog *cat)
 		return opts->split_larger_than; /* 0: never */
 	}
 	/*
-	 * Automatic: a table worth more than a fair share of one worker's work is
-	 * split, so the biggest table does not become the tail of the run.
+	 * Automatic: a table bigger than one worker's fair share of all the data
+	 * (and than 1 GB) is split, so it does not become the tail of the run.
+	 * Below that, one part is cheaper: parts of one table contend on its
+	 * relation extension lock, read through a TID range scan instead of a
+	 * plain COPY, and lose COPY FREEZE (so need a VACUUM afterwards).
 	 */
 	int64_t total = 0;
 	for (int i = 0; i < cat->ntables; i++)
@@ -30,7 +33,7 @@ plan_split_threshold(const Options *opts, const Catalog *cat)
 		total += cat->tables[i].bytes;
 	}
 	int jobs = opts->table_jobs > 0 ? opts->table_jobs : 1;
-	int64_t share = total / (2 * jobs);
+	int64_t share = total / jobs;
 	return share > AUTO_SPLIT_MIN ? share : AUTO_SPLIT_MIN;
 }
 

@@ -130,7 +130,7 @@ task_copy(Worker *w, Task *t)
 		task_fail(t, &w->dst, NULL);
 		return false;
 	}
-	bool binary = run->opts->use_copy_binary && tb->binary_ok;
+	bool binary = run->binary_ok && tb->binary_ok;
 	bool single = t->nparts == 1;
 	bool freeze = single && run->frozen_ok;
 	const char *cols = tb->copy_columns;
