@@ -185,13 +185,35 @@ graph_take(Graph *g, PoolKind pool)
 			return NULL;
 		}
 		Task *best = NULL;
+		int copies_left = 0;
 		for (int i = 0; i < g->ntasks; i++)
 		{
 			Task *t = g->tasks[i];
+			if (t->kind == TASK_COPY && (t->status == TS_WAITING || t->status == TS_READY))
+			{
+				copies_left++;
+			}
 			if (t->pool == pool && t->status == TS_READY &&
 				(best == NULL || t->priority > best->priority))
 			{
 				best = t;
+			}
+		}
+		/*
+		 * Never idle while work remains: once no copy is left to start, a copy
+		 * worker with nothing of its own takes index work (the tail of a run is
+		 * the biggest tables' indexes).
+		 */
+		if (best == NULL && pool == POOL_COPY && copies_left == 0)
+		{
+			for (int i = 0; i < g->ntasks; i++)
+			{
+				Task *t = g->tasks[i];
+				if (t->pool == POOL_INDEX && t->status == TS_READY &&
+					(best == NULL || t->priority > best->priority))
+				{
+					best = t;
+				}
 			}
 		}
 		if (best != NULL)

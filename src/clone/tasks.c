@@ -52,11 +52,12 @@ worker_target(Worker *w)
 		pg_disconnect(&w->dst);
 	}
 	w->dst_ok = pg_connect(&w->dst, w->run->opts->target, "target", w->role, 30);
-	if (w->dst_ok && w->pool == POOL_INDEX)
+	if (w->dst_ok)
 	{
 		/*
-		 * index builds: sort in memory where the server allows it — at least
-		 * 512MB per session, never less than the server's own setting
+		 * index builds (any worker may run them) and VACUUM: sort in memory
+		 * where the server allows it — at least 512MB per session, never less
+		 * than the server's own setting
 		 */
 		pg_exec(&w->dst, "SELECT pg_catalog.set_config('maintenance_work_mem', "
 						 "greatest(pg_catalog.pg_size_bytes(pg_catalog.current_setting("
