@@ -189,4 +189,25 @@ subtest 'work directory in use by another run' => sub {
 		dir => $dir);
 };
 
+subtest 'no password in the process title' => sub {
+	my $dir = work_dir('cmdline');
+	my $h = start_pgshift({ timeout => 300 },
+		'snapshot', '--source', $src_uri, '--dir', $dir);
+	my $held = wait_for_file("$dir/pgshift.pid", 60, $h);
+	ok($held, 'snapshot is running');
+	my $cmdline = '';
+	if (open(my $fh, '<', "/proc/$h->{pid}/cmdline"))
+	{
+		local $/;
+		$cmdline = <$fh> // '';
+		close($fh);
+	}
+	$cmdline =~ s/\0/ /g;
+	like($cmdline, qr/snapshot/, '/proc/PID/cmdline is readable');
+	like($src_uri, qr/s3cr3t-Pa55/, 'the URI given holds the password');
+	unlike($cmdline, qr/s3cr3t-Pa55/, 'the password is not in the process title');
+	$h->{run}->signal('TERM') if pgshift_running($h);
+	finish_pgshift($h);
+};
+
 done_testing();
