@@ -24,6 +24,7 @@ PACKAGES=(
 	cppcheck
 	clang-format
 	time
+	sqlite3
 )
 
 # Is this exact package name installed (not merely provided by another one)?

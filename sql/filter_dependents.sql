@@ -14,7 +14,7 @@ WITH RECURSIVE dep(classid, objid) AS (
             SELECT d.classid, d.objid
               FROM pg_catalog.pg_depend d
              WHERE d.refclassid = dep.classid AND d.refobjid = dep.objid
-               AND d.deptype IN ('n', 'a')
+               AND d.deptype IN ('n', 'a', 'i')
             UNION ALL
             SELECT 'pg_catalog.pg_class'::regclass::oid, r.ev_class
               FROM pg_catalog.pg_rewrite r

@@ -342,6 +342,7 @@ clone_filter_dependents(CloneRun *run)
 	for (int i = 0; i < PQntuples(nres); i++)
 	{
 		const char *nsp = PQgetvalue(nres, i, 0);
+		strlist_add(&run->all_schemas, nsp);
 		if (filters_schema_excluded(&run->filters, nsp) &&
 			!strlist_contains(&run->skip_schemas, nsp))
 		{
@@ -409,18 +410,47 @@ strlist_prefix_of(const StrList *l, const char *rest)
 	return false;
 }
 
+/*
+ * The schema an entry's "rest" starts with. pg_restore -l prints names
+ * unquoted, and a schema name may hold spaces: match the longest known one.
+ * Returns the schema (caller frees) and sets *after past it, or NULL.
+ */
+static char *
+toc_namespace(const CloneRun *run, const char *rest, const char **after)
+{
+	size_t best = 0;
+	for (int i = 0; i < run->all_schemas.n; i++)
+	{
+		size_t n = strlen(run->all_schemas.items[i]);
+		if (n > best && strncmp(rest, run->all_schemas.items[i], n) == 0 && rest[n] == ' ')
+		{
+			best = n;
+		}
+	}
+	if (best == 0)
+	{
+		size_t n = strcspn(rest, " ");
+		if (rest[n] != ' ')
+		{
+			return NULL;
+		}
+		best = n;
+	}
+	*after = rest + best + 1;
+	return xstrndup(rest, best);
+}
+
 /* Does a COMMENT/ACL/SECURITY LABEL entry's tag name an excluded relation? */
 static bool
 toc_names_skipped(const CloneRun *run, const TocEntry *e)
 {
 	/* rest: "<schema> <KIND> <name>[.<column>] <owner>" */
-	const char *sp = strchr(e->rest, ' ');
-	if (sp == NULL)
+	const char *kind = NULL;
+	char *nsp = toc_namespace(run, e->rest, &kind);
+	if (nsp == NULL)
 	{
 		return false;
 	}
-	char *nsp = xstrndup(e->rest, (size_t) (sp - e->rest));
-	const char *kind = sp + 1;
 	const char *name = strchr(kind, ' ');
 	bool hit = false;
 	if (name != NULL)
@@ -434,9 +464,16 @@ toc_names_skipped(const CloneRun *run, const TocEntry *e)
 			{
 				continue;
 			}
+			/* the tag names the relation as fmtId() does: bare, or quoted if needed */
 			const char *rel = full + nl + 1;
-			size_t rl = strlen(rel);
-			hit = strncmp(name, rel, rl) == 0 && (name[rl] == ' ' || name[rl] == '.');
+			char *qrel = pg_quote_ident(rel);
+			const char *forms[] = { rel, qrel };
+			for (int f = 0; f < 2 && !hit; f++)
+			{
+				size_t rl = strlen(forms[f]);
+				hit = strncmp(name, forms[f], rl) == 0 && (name[rl] == ' ' || name[rl] == '.');
+			}
+			free(qrel);
 		}
 	}
 	free(nsp);
@@ -468,10 +505,19 @@ toc_filter_common(CloneRun *run, TocList *l)
 		{
 			e->skip = "--filters: about an excluded table";
 		}
-		else if (e->oid == 0 && strlist_prefix_of(&run->skip_names, e->rest))
+		else if ((e->oid == 0 || strcmp(e->desc, "INDEX ATTACH") == 0 ||
+					 strcmp(e->desc, "TABLE ATTACH") == 0) &&
+			strlist_prefix_of(&run->skip_names, e->rest))
 		{
-			/* SEQUENCE OWNED BY and other entries known by name only */
+			/* SEQUENCE OWNED BY, INDEX ATTACH...: entries known by name only */
 			e->skip = "--filters: about an excluded table";
+		}
+		else if ((strcmp(e->desc, "COMMENT") == 0 || strcmp(e->desc, "ACL") == 0 ||
+					 strcmp(e->desc, "SECURITY LABEL") == 0) &&
+			strncmp(e->rest, "- SCHEMA ", 9) == 0 &&
+			strlist_prefix_of(&run->skip_schemas, e->rest + 9))
+		{
+			e->skip = "--filters: about an excluded schema";
 		}
 		else if (strcmp(e->desc, "EXTENSION") == 0)
 		{
@@ -487,21 +533,14 @@ toc_filter_common(CloneRun *run, TocList *l)
 		{
 			/* "- name owner" */
 			const char *name = e->rest[0] == '-' ? e->rest + 2 : e->rest;
-			char *nsp = xstrndup(name, strcspn(name, " "));
-			if (strlist_contains(&run->skip_schemas, nsp))
+			if (strlist_prefix_of(&run->skip_schemas, name))
 			{
 				e->skip = "--filters: excluded schema";
 			}
-			free(nsp);
 		}
-		else
+		else if (e->rest[0] != '-' && strlist_prefix_of(&run->skip_schemas, e->rest))
 		{
-			char *nsp = xstrndup(e->rest, strcspn(e->rest, " "));
-			if (strcmp(nsp, "-") != 0 && strlist_contains(&run->skip_schemas, nsp))
-			{
-				e->skip = "--filters: in an excluded schema";
-			}
-			free(nsp);
+			e->skip = "--filters: in an excluded schema";
 		}
 		if (e->skip != NULL)
 		{
@@ -548,8 +587,24 @@ toc_filter_postdata(CloneRun *run, TocList *l)
 {
 	/* what the task graph builds itself */
 	Graph *g = &run->graph;
-	SchemaOid *built = xcalloc((size_t) g->ntasks + 1, sizeof(SchemaOid));
+	SchemaOid *built = xcalloc((size_t) g->ntasks + 2 * (size_t) run->cat.nindexes + 1,
+		sizeof(SchemaOid));
 	int nb = 0;
+	SchemaOid *excl = xcalloc(2 * (size_t) run->cat.nindexes + 1, sizeof(SchemaOid));
+	int ne = 0;
+	for (int i = 0; i < run->cat.nindexes; i++)
+	{
+		CatIndex *x = &run->cat.indexes[i];
+		CatTable *t = catalog_table(&run->cat, x->table_oid);
+		if (x->excluded && t != NULL && !t->excluded)
+		{
+			excl[ne++] = x->oid;
+			if (x->conoid != 0)
+			{
+				excl[ne++] = x->conoid;
+			}
+		}
+	}
 	for (int i = 0; i < g->ntasks; i++)
 	{
 		Task *t = g->tasks[i];
@@ -574,14 +629,21 @@ toc_filter_postdata(CloneRun *run, TocList *l)
 		{
 			continue;
 		}
-		if ((strcmp(e->desc, "INDEX") == 0 || strcmp(e->desc, "CONSTRAINT") == 0 ||
-				strcmp(e->desc, "FK CONSTRAINT") == 0) &&
+		if ((strcmp(e->desc, "INDEX") == 0 || strcmp(e->desc, "CONSTRAINT") == 0) &&
+			oid_in(excl, ne, e->oid))
+		{
+			e->skip = "--filters: [exclude-index]";
+			log_notice("filters: leaving out %s %s", e->desc, e->rest);
+		}
+		else if ((strcmp(e->desc, "INDEX") == 0 || strcmp(e->desc, "CONSTRAINT") == 0 ||
+					 strcmp(e->desc, "FK CONSTRAINT") == 0) &&
 			oid_in(built, nb, e->oid))
 		{
 			e->skip = "built by pgshift";
 		}
 	}
 	free(built);
+	free(excl);
 }
 
 static bool
@@ -657,6 +719,7 @@ clone_restore_section(CloneRun *run, const char *dumpfile, const char *section, 
 			.snapshot = run->snapshot,
 			.jobs = o->restore_jobs,
 			.clean = false,
+			.tolerate_existing = run->tolerate_existing,
 			.no_owner = o->no_owner,
 			.no_acl = o->no_acl,
 			.no_comments = o->no_comments,
@@ -935,9 +998,11 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 		bool ok = clone_copy_sequences(&run, &target);
 		step_end(&run, "sequences", ok, t0, &run.t_sequences);
 	}
-	if (steps & STEP_SCHEMA_POST)
+	if ((steps & STEP_SCHEMA_POST) && !(resuming && state_step_is_done(run.state, "post-data")))
 	{
 		t0 = time_now();
+		/* redone after a crash: what the dead run restored already is no error */
+		run.tolerate_existing = resuming && !run.partial;
 		step_begin(&run, "post-data");
 		bool ok = clone_restore_section(&run, dumpfile, "post-data", false);
 		step_end(&run, "post-data", ok, t0, &run.t_postdata);
@@ -986,6 +1051,7 @@ done:
 	free(run.skip_oids);
 	strlist_free(&run.skip_names);
 	strlist_free(&run.skip_schemas);
+	strlist_free(&run.all_schemas);
 	if (state == NULL)
 	{
 		state_close(run.state);
@@ -1183,6 +1249,7 @@ out:
 	free(run.skip_oids);
 	strlist_free(&run.skip_names);
 	strlist_free(&run.skip_schemas);
+	strlist_free(&run.all_schemas);
 	free(run.snapshot);
 	workdir_close(&run.wd);
 	return rc;

@@ -137,6 +137,8 @@ struct CloneRun
 	int nskip_oids;
 	StrList skip_names;   /* "schema.name" of excluded relations, for COMMENT/ACL entries */
 	StrList skip_schemas;
+	StrList all_schemas;  /* the source's schemas, to read pg_restore -l lines */
+	bool tolerate_existing;
 };
 
 /* Steps a command runs. */

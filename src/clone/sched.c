@@ -514,10 +514,12 @@ plan_apply_resume(CloneRun *run, PgConn *target)
 			t->resumed_done = true;
 			ndone++;
 		}
-		else if (status != NULL && strcmp(status, "running") == 0 && xid != NULL &&
-			t->kind == TASK_COPY)
+		else if (status != NULL && xid != NULL && t->kind == TASK_COPY)
 		{
-			/* died between the target's COMMIT and our bookkeeping? ask the target */
+			/*
+			 * running or failed, with a target transaction: it may have committed
+			 * (died before our bookkeeping, or lost the COMMIT reply): ask the target
+			 */
 			state_unlock(run->state);
 			const char *p[] = { xid };
 			char *xs = NULL;

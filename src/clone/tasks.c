@@ -286,30 +286,34 @@ task_index(Worker *w, Task *t)
 	bool ok = true;
 	if (target_has(w, "SELECT pg_catalog.to_regclass($1) IS NOT NULL", qidx, NULL))
 	{
+		/* built by a run that died before recording it */
 		log_info("index %s exists already on the target", qidx);
 	}
 	else
 	{
 		ok = run_sql(w, t, x->indexdef);
-		if (ok && x->isclustered && x->contype == 0)
-		{
-			char *sql = xasprintf("ALTER TABLE %s CLUSTER ON \"%s\"", t->table->qname, x->relname);
-			ok = run_sql(w, t, sql);
-			free(sql);
-		}
-		if (ok && x->isreplident && x->contype == 0)
-		{
-			char *qi = pg_quote_ident(x->relname);
-			char *sql = xasprintf("ALTER TABLE ONLY %s REPLICA IDENTITY USING INDEX %s",
-				t->table->qname, qi);
-			ok = run_sql(w, t, sql);
-			free(sql);
-			free(qi);
-		}
 		if (ok)
 		{
 			log_info("created index %s", qidx);
 		}
+	}
+	/* idempotent, so also after a resume found the index built */
+	if (ok && x->isclustered && x->contype == 0)
+	{
+		char *qi = pg_quote_ident(x->relname);
+		char *sql = xasprintf("ALTER TABLE %s CLUSTER ON %s", t->table->qname, qi);
+		ok = run_sql(w, t, sql);
+		free(sql);
+		free(qi);
+	}
+	if (ok && x->isreplident && x->contype == 0)
+	{
+		char *qi = pg_quote_ident(x->relname);
+		char *sql = xasprintf("ALTER TABLE ONLY %s REPLICA IDENTITY USING INDEX %s",
+			t->table->qname, qi);
+		ok = run_sql(w, t, sql);
+		free(sql);
+		free(qi);
 	}
 	free(qidx);
 	return ok;
@@ -324,22 +328,20 @@ task_constraint(Worker *w, Task *t)
 		task_fail(t, &w->dst, NULL);
 		return false;
 	}
-	char oid[32];
-	snprintf(oid, sizeof(oid), "%u", t->table->oid);
-	if (target_has(w,
-			"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = "
-			"pg_catalog.to_regclass($1) AND conname = $2)",
-			t->table->qname, x->conname))
-	{
-		log_info("constraint \"%s\" of %s exists already on the target", x->conname,
-			t->table->qname);
-		return true;
-	}
 	char *qcon = pg_quote_ident(x->conname);
 	char *qidx = pg_quote_ident(x->relname);
 	StrBuf sql;
 	sb_init(&sql);
-	if (x->contype == 'x')
+	bool exists = target_has(w,
+		"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = "
+		"pg_catalog.to_regclass($1) AND conname = $2)",
+		t->table->qname, x->conname);
+	if (exists)
+	{
+		log_info("constraint \"%s\" of %s exists already on the target", x->conname,
+			t->table->qname);
+	}
+	else if (x->contype == 'x')
 	{
 		sb_printf(&sql, "ALTER TABLE ONLY %s ADD CONSTRAINT %s %s", t->table->qname, qcon,
 			x->condef);
@@ -357,7 +359,7 @@ task_constraint(Worker *w, Task *t)
 			sb_append(&sql, " INITIALLY DEFERRED");
 		}
 	}
-	bool ok = run_sql(w, t, sql.data);
+	bool ok = exists || run_sql(w, t, sql.data);
 	if (ok && x->isclustered)
 	{
 		sb_reset(&sql);
@@ -371,7 +373,7 @@ task_constraint(Worker *w, Task *t)
 			qcon);
 		ok = run_sql(w, t, sql.data);
 	}
-	if (ok)
+	if (ok && !exists)
 	{
 		log_info("added constraint %s on %s", qcon, t->table->qname);
 	}

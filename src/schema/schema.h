@@ -61,6 +61,7 @@ typedef struct SchemaOptions
 	const char *snapshot; /* or NULL */
 	int jobs;
 	bool clean;           /* --clean --if-exists */
+	bool tolerate_existing; /* resume: "already exists" errors are not failures */
 	bool no_owner;
 	bool no_acl;
 	bool no_comments;

@@ -46,7 +46,7 @@ my $NULL_MARK = "\x01NULL\x01";
 # Environment variables that would make pgshift (or libpq inside it) connect
 # somewhere else than the test says: removed for every pgshift run unless the
 # test sets them explicitly.
-my @HERMETIC_UNSET = qw(
+my @HERMETIC_UNSET = qw(PGAPPNAME
   PGSHIFT_SOURCE_PGURI PGSHIFT_TARGET_PGURI
   PGCOPYDB_SOURCE_PGURI PGCOPYDB_TARGET_PGURI
   PGHOST PGHOSTADDR PGPORT PGDATABASE PGUSER PGPASSWORD PGSERVICE
