@@ -369,7 +369,8 @@ get_stmt(Applier *a, CdcRelation *r, char kind, const char *mask, Lsn lsn)
 				sb_append_ident(&sql, r->cols[i].name);
 			}
 		}
-		sb_append(&sql, ") VALUES (");
+		/* identity columns GENERATED ALWAYS take the source's values too */
+		sb_append(&sql, ") OVERRIDING SYSTEM VALUE VALUES (");
 		for (int i = 0; i < r->ncols; i++)
 		{
 			if (mask[i] == 's')
@@ -409,12 +410,17 @@ get_stmt(Applier *a, CdcRelation *r, char kind, const char *mask, Lsn lsn)
 		for (int i = 0; i < r->ncols; i++)
 		{
 			char w = mask[r->ncols + i];
-			if (w != 'k' && w != 'n')
+			if (w != 'k' && w != 'n' && w != 'z')
 			{
 				continue;
 			}
 			sb_append(&cond, nc++ ? " AND " : "");
 			sb_append_ident(&cond, r->cols[i].name);
+			if (w == 'z')
+			{
+				sb_append(&cond, " IS NULL");
+				continue;
+			}
 			if (full)
 			{
 				sb_printf(&cond, "::text IS NOT DISTINCT FROM $%d", np + 1);
@@ -472,7 +478,7 @@ apply_change(Applier *a, CdcMessage *m, Lsn lsn)
 	mask[2 * n] = '\0';
 	char kind = m->kind == CDC_INSERT ? 'I' : (m->kind == CDC_UPDATE ? 'U' : 'D');
 	const char *what = kind == 'I' ? "INSERT into" : (kind == 'U' ? "UPDATE of" : "DELETE from");
-	if (m->newtup.ncols > n || (m->old_kind && m->oldtup.ncols > n))
+	if ((kind != 'D' && m->newtup.ncols > n) || (m->old_kind && m->oldtup.ncols > n))
 	{
 		log_error("change on %s has more columns than its relation", r->qname);
 		a->failed = true;
@@ -482,7 +488,14 @@ apply_change(Applier *a, CdcMessage *m, Lsn lsn)
 	{
 		for (int i = 0; i < m->newtup.ncols; i++)
 		{
-			if (m->newtup.kinds[i] != 'u' && !col_skipped(a, r, i))
+			/*
+			 * An UPDATE that did not change the key (no old tuple) does not set
+			 * it: nothing to write, and an identity column GENERATED ALWAYS
+			 * may not be set.
+			 */
+			bool unchanged_key = kind == 'U' && !m->old_kind && r->cols[i].key &&
+				r->replident != 'f';
+			if (m->newtup.kinds[i] != 'u' && !col_skipped(a, r, i) && !unchanged_key)
 			{
 				mask[i] = 's';
 			}
@@ -499,7 +512,13 @@ apply_change(Applier *a, CdcMessage *m, Lsn lsn)
 			}
 			if (m->old_kind && i < m->oldtup.ncols && m->oldtup.kinds[i] != 'u')
 			{
-				mask[n + i] = 'k';
+				mask[n + i] = m->oldtup.kinds[i] == 'n' ? 'z' : 'k';
+				have_key = true;
+			}
+			else if (m->old_kind && r->replident == 'f')
+			{
+				/* a full old row: test_decoding leaves NULL columns out of it */
+				mask[n + i] = 'z';
 				have_key = true;
 			}
 			else if (!m->old_kind && i < m->newtup.ncols && m->newtup.kinds[i] != 'u')
@@ -679,7 +698,7 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 	CdcMessage m;
 	memset(&m, 0, sizeof(m));
 
-	bool in_txn = false, skipping = false, done = false;
+	bool in_txn = false, skipping = false, done = false, past_progress = false;
 	Lsn txn_first_lsn = LSN_INVALID;
 	double last_sentinel = 0;
 	uint32_t pruned_before = 0;
@@ -708,6 +727,11 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 			if (!in_txn && a.qlen == 0 && sh->endpos != LSN_INVALID && a.applied >= sh->endpos)
 			{
 				done = true;
+				break;
+			}
+			if (__atomic_load_n(&sh->receiver_failed, __ATOMIC_ACQUIRE))
+			{
+				log_error("the receiver stopped on an error: stopping the applier");
 				break;
 			}
 			if (__atomic_load_n(&sh->receiver_done, __ATOMIC_ACQUIRE) && ++idle_rounds > 3)
@@ -754,6 +778,32 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 				txn_first_lsn = f.lsn;
 				skipping = m.final_lsn != LSN_INVALID && a.progress != LSN_INVALID &&
 					m.final_lsn < a.progress;
+				if (dec.test_decoding && a.progress != LSN_INVALID && !past_progress)
+				{
+					/*
+					 * test_decoding's BEGIN does not say where the transaction
+					 * commits: look ahead in the journal. Transactions come in
+					 * commit order, so once one commits past the origin's
+					 * progress, all the next ones do too.
+					 */
+					Lsn commit_end = LSN_INVALID;
+					int pk = journal_peek_commit(&jr, true, &commit_end);
+					if (pk < 0)
+					{
+						a.failed = true;
+						break;
+					}
+					if (pk == 0)
+					{
+						/* its COMMIT is not in the journal yet: read this BEGIN again later */
+						journal_unread(&jr);
+						in_txn = false;
+						usleep(10000);
+						break;
+					}
+					skipping = commit_end <= a.progress;
+					past_progress = !skipping;
+				}
 				if (!skipping && m.final_lsn != LSN_INVALID && sh->endpos != LSN_INVALID &&
 					m.final_lsn >= sh->endpos)
 				{
@@ -779,7 +829,13 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 				}
 				/* test_decoding: the commit LSN is only known now */
 				bool already = a.progress != LSN_INVALID && m.end_lsn <= a.progress;
-				bool past_end = sh->endpos != LSN_INVALID && m.commit_lsn >= sh->endpos;
+				/*
+				 * pgoutput gives the commit record's start; test_decoding's COMMIT
+				 * message comes at its end: a commit ending at the end position
+				 * was made before it.
+				 */
+				bool past_end = sh->endpos != LSN_INVALID &&
+					(dec.test_decoding ? m.commit_lsn > sh->endpos : m.commit_lsn >= sh->endpos);
 				if (already || past_end)
 				{
 					send_query(&a, "ROLLBACK", 0, NULL, f.lsn, false);

@@ -69,6 +69,7 @@ typedef struct JournalReader
 	int fd;
 	uint32_t segno;
 	int64_t offset;
+	int64_t last_offset; /* where the frame just read started */
 	char *buf;
 	uint32_t bufcap;
 } JournalReader;
@@ -79,6 +80,14 @@ bool journal_reader_open(JournalReader *r, const char *dir);
  * segment, or an incomplete frame being written), -1 = corruption.
  */
 int journal_read(JournalReader *r, JournalFrame *f);
+/*
+ * Looks ahead, without moving the reader, for the COMMIT that ends the
+ * transaction just read: 1 found (*commit_end set), 0 not in the journal yet,
+ * -1 damage.
+ */
+int journal_peek_commit(JournalReader *r, bool test_decoding, Lsn *commit_end);
+/* Steps back over the frame just read (to read it again). */
+void journal_unread(JournalReader *r);
 /* Removes every segment numbered below before. */
 void journal_prune(const char *dir, uint32_t before);
 void journal_reader_close(JournalReader *r);

@@ -459,6 +459,7 @@ journal_read(JournalReader *r, JournalFrame *f)
 					(long long) r->offset);
 				return -1;
 			}
+			r->last_offset = r->offset;
 			f->len = len;
 			f->lsn = (Lsn) get32(head + 4) << 32 | get32(head + 8);
 			f->kind = (char) head[12];
@@ -499,6 +500,56 @@ journal_prune(const char *dir, uint32_t before)
 		unlink(path);
 		free(path);
 	}
+}
+
+void
+journal_unread(JournalReader *r)
+{
+	r->offset = r->last_offset;
+}
+
+int
+journal_peek_commit(JournalReader *r, bool test_decoding, Lsn *commit_end)
+{
+	JournalReader p;
+	memset(&p, 0, sizeof(p));
+	p.fd = -1;
+	p.dir = r->dir;
+	p.segno = r->segno;
+	char *path = segment_path(r->dir, r->segno);
+	p.fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (p.fd < 0)
+	{
+		return 0;
+	}
+	p.offset = r->offset;
+	int rc;
+	JournalFrame f;
+	while ((rc = journal_read(&p, &f)) == 1)
+	{
+		if (f.kind != JF_DATA)
+		{
+			continue;
+		}
+		if (test_decoding && f.len >= 6 && strncmp(f.data, "COMMIT", 6) == 0)
+		{
+			*commit_end = f.lsn;
+			break;
+		}
+		if (!test_decoding && f.len >= 26 && f.data[0] == 'C')
+		{
+			const unsigned char *b = (const unsigned char *) f.data + 10;
+			*commit_end = (Lsn) get32(b) << 32 | get32(b + 4);
+			break;
+		}
+	}
+	if (p.fd >= 0)
+	{
+		close(p.fd);
+	}
+	free(p.buf);
+	return rc;
 }
 
 void

@@ -87,8 +87,23 @@ is_commit(bool td, const char *p, uint32_t len, Lsn wal_start, Lsn *end_lsn, Lsn
 	return false;
 }
 
+static bool cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos);
+
 bool
 cdc_receive(const CdcOptions *co, CdcShared *sh, Lsn startpos)
+{
+	bool ok = cdc_receive_loop(co, sh, startpos);
+	/* whatever the way out, the applier must know the receiver is gone */
+	if (!ok)
+	{
+		__atomic_store_n(&sh->receiver_failed, 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&sh->receiver_done, 1, __ATOMIC_RELEASE);
+	return ok;
+}
+
+static bool
+cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos)
 {
 	bool td = strcmp(co->plugin, "test_decoding") == 0;
 	JournalWriter jw;
@@ -312,10 +327,5 @@ cdc_receive(const CdcOptions *co, CdcShared *sh, Lsn startpos)
 	log_info("receiver stopped at %s%s", fb, reached_end ? " (end position reached)" : "");
 	pg_disconnect(&c);
 	journal_writer_close(&jw);
-	if (!ok)
-	{
-		__atomic_store_n(&sh->receiver_failed, 1, __ATOMIC_RELEASE);
-	}
-	__atomic_store_n(&sh->receiver_done, 1, __ATOMIC_RELEASE);
 	return ok;
 }

@@ -29,6 +29,28 @@ cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const char *j
 	co->plugin = o->plugin ? o->plugin : "pgoutput";
 	co->journal_dir = journal_dir;
 	co->state = state;
+	/* a directory set up earlier remembers its plugin and slot */
+	static char saved_plugin[64], saved_slot[128];
+	if (state != NULL && o->plugin == NULL)
+	{
+		char *p = state_get_meta(state, "cdc_plugin");
+		if (p != NULL)
+		{
+			snprintf(saved_plugin, sizeof(saved_plugin), "%s", p);
+			co->plugin = saved_plugin;
+			free(p);
+		}
+	}
+	if (state != NULL && o->slot_name == NULL)
+	{
+		char *p = state_get_meta(state, "cdc_slot");
+		if (p != NULL)
+		{
+			snprintf(saved_slot, sizeof(saved_slot), "%s", p);
+			co->slot = saved_slot;
+			free(p);
+		}
+	}
 }
 
 static char *
@@ -166,8 +188,55 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 		*exit_code = EXIT_PRECONDITION;
 		return false;
 	}
+	pg_disconnect(&src);
+
+	/* the target's origin first: nothing is created on the source if it fails */
+	if (!pg_connect(&tgt, co->target, "target", "setup", 0))
+	{
+		*exit_code = EXIT_TARGET;
+		return false;
+	}
+	const char *op[] = { co->origin };
+	char *progress = query1(&tgt,
+		"SELECT coalesce((SELECT s.remote_lsn::text FROM pg_catalog.pg_replication_origin o "
+		"JOIN pg_catalog.pg_replication_origin_status s ON s.local_id = o.roident "
+		"WHERE o.roname = $1), '')",
+		1, op);
+	if (progress != NULL && create_slot && progress[0] != '\0' && strcmp(progress, "0/0") != 0)
+	{
+		/* a new slot starts a new stream: an origin with progress belongs to another one */
+		log_error("target: replication origin \"%s\" exists already, at %s", co->origin,
+			progress);
+		log_hint(LOG_LEVEL_ERROR, "It tracks another migration into this target: use another "
+								  "--origin, or drop it with pg_replication_origin_drop('%s') if "
+								  "that migration is over.",
+			co->origin);
+		free(progress);
+		pg_disconnect(&tgt);
+		*exit_code = EXIT_PRECONDITION;
+		return false;
+	}
+	free(progress);
+	if (!pg_exec_params(&tgt,
+			"SELECT pg_catalog.pg_replication_origin_create($1) WHERE NOT EXISTS (SELECT 1 FROM "
+			"pg_catalog.pg_replication_origin WHERE roname = $1)",
+			1, op))
+	{
+		log_hint(LOG_LEVEL_ERROR, "Replication origins need a superuser on the target.");
+		pg_disconnect(&tgt);
+		*exit_code = EXIT_PRECONDITION;
+		return false;
+	}
+	pg_disconnect(&tgt);
+
+	bool made_publication = false;
 	if (strcmp(co->plugin, "pgoutput") == 0)
 	{
+		if (!pg_connect(&src, co->source, "source", "setup", 0))
+		{
+			*exit_code = EXIT_SOURCE;
+			return false;
+		}
 		const char *p[] = { co->publication };
 		char *has = query1(&src, "SELECT count(*) FROM pg_catalog.pg_publication WHERE pubname = $1",
 			1, p);
@@ -187,29 +256,12 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 				*exit_code = EXIT_PRECONDITION;
 				return false;
 			}
+			made_publication = true;
 			log_info("created publication \"%s\" for all tables", co->publication);
 		}
 		free(has);
+		pg_disconnect(&src);
 	}
-	pg_disconnect(&src);
-
-	if (!pg_connect(&tgt, co->target, "target", "setup", 0))
-	{
-		*exit_code = EXIT_TARGET;
-		return false;
-	}
-	const char *op[] = { co->origin };
-	if (!pg_exec_params(&tgt,
-			"SELECT pg_catalog.pg_replication_origin_create($1) WHERE NOT EXISTS (SELECT 1 FROM "
-			"pg_catalog.pg_replication_origin WHERE roname = $1)",
-			1, op))
-	{
-		log_hint(LOG_LEVEL_ERROR, "Replication origins need a superuser on the target.");
-		pg_disconnect(&tgt);
-		*exit_code = EXIT_PRECONDITION;
-		return false;
-	}
-	pg_disconnect(&tgt);
 
 	if (!create_slot)
 	{
@@ -232,6 +284,15 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 		PQclear(res);
 		sb_free(&sql);
 		pg_disconnect(&slot->repl);
+		if (made_publication && pg_connect(&src, co->source, "source", "setup", 0))
+		{
+			char *qp = pg_quote_ident(co->publication);
+			char *drop = xasprintf("DROP PUBLICATION IF EXISTS %s", qp);
+			pg_exec(&src, drop);
+			free(drop);
+			free(qp);
+			pg_disconnect(&src);
+		}
 		*exit_code = EXIT_PRECONDITION;
 		return false;
 	}

@@ -226,13 +226,13 @@ follow_run(Options *opts, int what)
 		{
 			rc = EXIT_INTERRUPTED;
 		}
+		else if (!recv_ok || f.sh.receiver_failed)
+		{
+			rc = EXIT_SOURCE;
+		}
 		else if (!ok || f.sh.applier_failed)
 		{
 			rc = EXIT_TARGET;
-		}
-		else if (!recv_ok)
-		{
-			rc = EXIT_SOURCE;
 		}
 		else if (!cdc_sync_sequences(&f.co))
 		{

@@ -974,6 +974,16 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 	{
 		plan_apply_resume(&run, &target);
 	}
+	if ((steps & STEP_TABLE_DATA) &&
+		!pg_exec(&target, "CREATE SCHEMA IF NOT EXISTS " CLONE_PROGRESS_SCHEMA "; "
+						  "CREATE TABLE IF NOT EXISTS " CLONE_PROGRESS_TABLE
+						  " (table_oid oid NOT NULL, part int NOT NULL, "
+						  "PRIMARY KEY (table_oid, part))"))
+	{
+		rc = EXIT_TARGET;
+		free(dumpfile);
+		goto done;
+	}
 	step_begin(&run, "data");
 	bool data_ok = sched_run(&run);
 	step_end(&run, "data", data_ok, t0, &run.t_data);
@@ -1005,7 +1015,16 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 		run.tolerate_existing = resuming && !run.partial;
 		step_begin(&run, "post-data");
 		bool ok = clone_restore_section(&run, dumpfile, "post-data", false);
-		step_end(&run, "post-data", ok, t0, &run.t_postdata);
+		/*
+		 * After failed copies, post-data (materialized view data above all) saw
+		 * incomplete tables: it is not done, and a resume runs it again.
+		 */
+		step_end(&run, "post-data", ok && data_ok, t0, &run.t_postdata);
+		if (ok && !data_ok)
+		{
+			run.failures.n--; /* step_end listed it: the failed copies are the cause */
+			free(run.failures.items[run.failures.n]);
+		}
 	}
 	free(dumpfile);
 
@@ -1013,6 +1032,10 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 	if (signals_interrupted())
 	{
 		rc = EXIT_INTERRUPTED;
+	}
+	if (rc == EXIT_OK && (steps & STEP_TABLE_DATA))
+	{
+		pg_exec(&target, "DROP SCHEMA IF EXISTS " CLONE_PROGRESS_SCHEMA " CASCADE");
 	}
 
 done:

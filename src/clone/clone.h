@@ -23,6 +23,15 @@
 #include "pg/pg.h"
 #include "state/state.h"
 
+/*
+ * On the target while a clone runs, dropped when it ends well: one row per
+ * copied part, inserted in the part's own transaction. Unlike a saved xid
+ * (which a crashed target may hand out again), it says exactly which parts
+ * committed.
+ */
+#define CLONE_PROGRESS_SCHEMA "pgshift_progress"
+#define CLONE_PROGRESS_TABLE "pgshift_progress.copied"
+
 typedef enum TaskKind
 {
 	TASK_COPY = 0,

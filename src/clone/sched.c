@@ -487,59 +487,58 @@ bool
 plan_apply_resume(CloneRun *run, PgConn *target)
 {
 	Graph *g = &run->graph;
+	/* parts committed on the target, whatever state.db says */
+	PGresult *res = NULL;
+	char *has = NULL;
+	if (pg_query_value(target,
+			"SELECT pg_catalog.to_regclass('" CLONE_PROGRESS_TABLE "') IS NOT NULL", 0, NULL,
+			&has) &&
+		has != NULL && strcmp(has, "t") == 0)
+	{
+		res = pg_query(target, "SELECT table_oid, part FROM " CLONE_PROGRESS_TABLE, 0, NULL);
+	}
+	free(has);
 	sqlite3 *db = state_lock(run->state);
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(db,
-		"SELECT status, target_xid FROM tasks WHERE kind = ?1 AND obj_oid = ?2 AND part = ?3", -1,
-		&st, NULL);
-	int ndone = 0, nchecked = 0;
+	sqlite3_prepare_v2(db, "SELECT status FROM tasks WHERE kind = ?1 AND obj_oid = ?2 AND part = ?3",
+		-1, &st, NULL);
+	int ndone = 0, nfound = 0;
 	for (int i = 0; i < g->ntasks; i++)
 	{
 		Task *t = g->tasks[i];
+		bool done = false;
+		/* recorded done: its COMMIT (or DDL) returned success */
 		sqlite3_bind_text(st, 1, task_kind_name(t->kind), -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, task_obj_oid(t));
 		sqlite3_bind_int(st, 3, t->part);
-		char *status = NULL, *xid = NULL;
-		if (sqlite3_step(st) == SQLITE_ROW)
+		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
 		{
-			status = sqlite3_column_text(st, 0) ? xstrdup((const char *) sqlite3_column_text(st, 0))
-												: NULL;
-			xid = sqlite3_column_text(st, 1) ? xstrdup((const char *) sqlite3_column_text(st, 1))
-											 : NULL;
+			done = strcmp((const char *) sqlite3_column_text(st, 0), "done") == 0;
 		}
 		sqlite3_reset(st);
-		if (status != NULL && strcmp(status, "done") == 0)
+		if (!done && t->kind == TASK_COPY)
+		{
+			for (int r = 0; res != NULL && r < PQntuples(res); r++)
+			{
+				if ((Oid) strtoul(PQgetvalue(res, r, 0), NULL, 10) == t->table->oid &&
+					atoi(PQgetvalue(res, r, 1)) == t->part)
+				{
+					done = true;
+					nfound++;
+				}
+			}
+		}
+		if (done)
 		{
 			t->status = TS_DONE;
 			t->resumed_done = true;
 			ndone++;
 		}
-		else if (status != NULL && xid != NULL && t->kind == TASK_COPY)
-		{
-			/*
-			 * running or failed, with a target transaction: it may have committed
-			 * (died before our bookkeeping, or lost the COMMIT reply): ask the target
-			 */
-			state_unlock(run->state);
-			const char *p[] = { xid };
-			char *xs = NULL;
-			pg_query_value(target, "SELECT pg_catalog.txid_status($1::bigint)", 1, p, &xs);
-			db = state_lock(run->state);
-			nchecked++;
-			if (xs != NULL && strcmp(xs, "committed") == 0)
-			{
-				t->status = TS_DONE;
-				t->resumed_done = true;
-				ndone++;
-			}
-			free(xs);
-		}
-		free(status);
-		free(xid);
 	}
 	sqlite3_finalize(st);
 	state_unlock(run->state);
-	log_info("resuming: %d of %d tasks already done (%d in-flight copies checked on the target)",
-		ndone, g->ntasks, nchecked);
+	PQclear(res);
+	log_info("resuming: %d of %d tasks already done (%d copies found committed on the target)",
+		ndone, g->ntasks, nfound);
 	return true;
 }

@@ -3,8 +3,9 @@
  *
  * Copy workers hold a source connection inside the run's snapshot (one
  * REPEATABLE READ READ ONLY transaction for their whole life) and a target
- * connection. A part is one target transaction; its xid is saved before the
- * COPY so a resume can ask the target whether it committed.
+ * connection. A part is one target transaction, which also inserts the part's
+ * row in the target's progress table (CLONE_PROGRESS_TABLE): a resume reads
+ * it to know exactly which parts committed.
  */
 #include "clone/clone.h"
 
@@ -182,22 +183,6 @@ task_copy(Worker *w, Task *t)
 		}
 		free(sql);
 	}
-	char *xid = NULL;
-	if (ok)
-	{
-		ok = pg_query_value(&w->dst, "SELECT pg_catalog.txid_current()::text", 0, NULL, &xid);
-	}
-	if (ok && xid != NULL)
-	{
-		char oid[32], part[16];
-		snprintf(oid, sizeof(oid), "%u", tb->oid);
-		snprintf(part, sizeof(part), "%d", t->part);
-		const char *p[] = { xid, oid, part };
-		state_exec(run->state,
-			"UPDATE tasks SET target_xid = ?1 WHERE kind = 'copy' AND obj_oid = ?2 AND part = ?3",
-			3, p);
-	}
-	free(xid);
 	if (ok)
 	{
 		CopyStats st;
@@ -214,6 +199,26 @@ task_copy(Worker *w, Task *t)
 			{
 				task_fail(t, &w->src, out.data);
 			}
+		}
+	}
+	if (ok)
+	{
+		/*
+		 * The part's marker commits with its rows: a resume that finds it knows
+		 * the part is on the target, whatever happened to pgshift or the
+		 * target after the COMMIT.
+		 */
+		char oid[32], part[16];
+		snprintf(oid, sizeof(oid), "%u", tb->oid);
+		snprintf(part, sizeof(part), "%d", t->part);
+		const char *p[] = { oid, part };
+		ok = pg_exec_params(&w->dst,
+			"INSERT INTO " CLONE_PROGRESS_TABLE " (table_oid, part) VALUES ($1, $2) "
+			"ON CONFLICT DO NOTHING",
+			2, p);
+		if (!ok)
+		{
+			task_fail(t, &w->dst, NULL);
 		}
 	}
 	if (ok)

@@ -176,6 +176,7 @@ log_child_errors(const char *log_path, size_t offset, const char *what, bool tol
 		return 0;
 	}
 	int nerr = 0;
+	bool tolerated = false;
 	char *save = NULL;
 	for (char *line = strtok_r(text + offset, "\n", &save); line != NULL;
 		 line = strtok_r(NULL, "\n", &save))
@@ -185,10 +186,12 @@ log_child_errors(const char *log_path, size_t offset, const char *what, bool tol
 		if (is_error && tolerate_existing && error_is_existing(line))
 		{
 			log_info("%s: %s (restored by the earlier run)", what, line);
+			tolerated = true;
 			continue;
 		}
 		if (is_error)
 		{
+			tolerated = false;
 			if (nerr < 50)
 			{
 				log_error("%s: %s", what, line);
@@ -198,7 +201,7 @@ log_child_errors(const char *log_path, size_t offset, const char *what, bool tol
 		else if (strstr(line, "Command was:") != NULL || strstr(line, "DETAIL:") != NULL ||
 			strstr(line, "HINT:") != NULL)
 		{
-			if (nerr <= 50)
+			if (nerr <= 50 && !tolerated)
 			{
 				log_detail(LOG_LEVEL_ERROR, "%s", line);
 			}

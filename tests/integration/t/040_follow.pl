@@ -15,18 +15,22 @@
 # (INSERT/UPDATE/DELETE/TRUNCATE, a rolled-back transaction, savepoints,
 # hundreds of one-row transactions, one transaction of 1,000,000 rows).
 #
-# Why TRUNCATE waits for the end of the copy: pgshift holds ACCESS SHARE on
-# every table in one idle-in-transaction session for the whole copy.  A
-# TRUNCATE of a table not copied yet queues behind that lock, and the COPY of
-# that table then queues behind the TRUNCATE: both wait forever, and the
-# server sees no deadlock (one side is waiting in the client).  Reported;
-# this test does not exercise it.  Then a last one-row transaction, `stream sentinel set
+# Why the TRUNCATEs wait for the end of the copy: the copy's snapshot
+# session holds ACCESS SHARE on every sequence (it read their values) until
+# the copy ends.  TRUNCATE ... RESTART IDENTITY of a table not copied yet
+# takes ACCESS EXCLUSIVE on the table, then queues behind that session for
+# the sequence; the COPY of the table then queues behind the TRUNCATE: both
+# wait forever, and the server sees no deadlock (one side waits in the
+# client).  The last subtest exercises exactly that, with a lock_timeout.  Then a last one-row transaction, `stream sentinel set
 # endpos --current`, and the follower must exit 0 with every table (count +
 # checksum) and sequence equal.  Finally `stream cleanup` must drop the slot,
 # publication and origin.
 #
 # Done twice: --plugin pgoutput, then --plugin test_decoding (other
-# databases, slot, origin and work directory).
+# databases, slot, origin and work directory).  Then a TRUNCATE ... RESTART
+# IDENTITY issued while the copy runs (see below).
+#
+# PGSHIFT_TEST_BIG_ROWS overrides the size of the large transaction.
 use strict;
 use warnings;
 
@@ -266,9 +270,95 @@ sub scenario
 	return;
 }
 
+# A psql session on $node/$db holding SHARE lock on pg_class: the copy cannot
+# create tables on the target until gate_open (see t/041_follow_resume.pl).
+sub gate_close
+{
+	my ($node, $db) = @_;
+	my %g = (in => '', out => '', err => '');
+	local %ENV = %ENV;
+	delete @ENV{qw(PGPASSWORD PGUSER PGSERVICE PGOPTIONS PGDATABASE)};
+	$g{h} = IPC::Run::start(
+		[ 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr($db) ],
+		'<', \$g{in}, '>', \$g{out}, '2>', \$g{err}, IPC::Run::timeout(900));
+	$g{in} .= "BEGIN;\nLOCK TABLE pg_catalog.pg_class IN SHARE MODE;\nSELECT 'gate closed';\n";
+	my $deadline = time + 60;
+	while (time < $deadline && $g{out} !~ /gate closed/)
+	{
+		$g{h}->pump_nb;
+		sleep 0.05;
+	}
+	die "could not take the lock on the target: $g{err}" unless $g{out} =~ /gate closed/;
+	return \%g;
+}
+
+sub gate_open
+{
+	my ($g) = @_;
+	$g->{in} .= "COMMIT;\n\\q\n";
+	$g->{h}->finish;
+	return;
+}
+
+# TRUNCATE ... RESTART IDENTITY of a table not copied yet, issued while
+# clone --follow copies.  The application's statement may wait for the copy,
+# but neither side may wait forever: the TRUNCATE (with lock_timeout 30s)
+# must go through, and the follower must replay it.
+sub truncate_during_copy
+{
+	my $db = 'follow_truncate';
+	psql_do($source, 'postgres', qq{CREATE DATABASE "$db"});
+	psql_do($target, 'postgres', qq{CREATE DATABASE "$db"});
+	psql_do($source, $db, q{
+CREATE TABLE public.ser (id serial PRIMARY KEY, v text);
+INSERT INTO public.ser (v) SELECT 'row ' || g FROM generate_series(1, 1000) g;
+CREATE TABLE public.other (id int PRIMARY KEY, v text);
+INSERT INTO public.other SELECT g, 'o' || g FROM generate_series(1, 1000) g;
+});
+	my $dir = work_dir('follow_truncate');
+	my @conn = ('--source', uri($source, $db), '--target', uri($target, $db), '--dir', $dir);
+	my @cdc = ('--slot-name', 'slot_truncate', '--origin', 'origin_truncate');
+
+	# the gate holds the copy before it creates anything on the target, after
+	# the source's catalog (and sequences) have been read
+	my $gate = gate_close($target, $db);
+	my $h = start_pgshift({ timeout => 300 }, 'clone', '--follow', @conn, @cdc,
+		'--table-jobs', '2', '--index-jobs', '2');
+	my $deadline = time + 60;
+	sleep 0.05
+	  while time < $deadline && pgshift_running($h) && ${ $h->{err} } !~ /pre-data/;
+	like(${ $h->{err} }, qr/pre-data/, 'clone --follow reached the schema restore');
+
+	my $trunc = bg('psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $source->connstr($db),
+		'-c', q{SET lock_timeout = '30s'},
+		'-c', 'TRUNCATE public.ser RESTART IDENTITY',
+		'-c', q{INSERT INTO public.ser (v) VALUES ('after truncate')});
+	sleep 1;
+	gate_open($gate);
+	my $trc = bg_finish($trunc);
+	is($trc, 0, 'TRUNCATE ... RESTART IDENTITY during the copy went through (no lock timeout)')
+	  or diag($trunc->{err});
+
+	$deadline = time + 120;
+	sleep 0.1
+	  while time < $deadline && pgshift_running($h) && ${ $h->{err} } !~ /base copy done/;
+	psql_do($source, $db, q{UPDATE public.other SET v = 'last' WHERE id = 1});
+	my ($rc, $out, $err) = run_pgshift('stream', 'sentinel', 'set', 'endpos',
+		'--current', '--source', uri($source, $db), '--dir', $dir);
+	is($rc, 0, 'sentinel set endpos exits 0') or diag($err);
+	ok(wait_exit($h, 120), 'the follower exits') or stop_hard($h);
+	($rc, $out, $err) = finish_pgshift($h);
+	is($rc, 0, 'clone --follow exits 0') or diag(tail_lines($err, 30));
+	compare_table_data($source, $target, $db);
+	compare_sequences($source, $target, $db);
+	run_pgshift('stream', 'cleanup', @conn, @cdc);
+	return;
+}
+
 for my $plugin (qw(pgoutput test_decoding))
 {
 	subtest "clone --follow --plugin $plugin" => sub { scenario($plugin) };
 }
+subtest 'TRUNCATE ... RESTART IDENTITY while the copy runs' => \&truncate_during_copy;
 
 done_testing();

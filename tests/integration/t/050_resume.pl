@@ -8,7 +8,7 @@
 #   copy           app.big (4 parts): two parts done, one in flight; one of
 #                  the done parts is then marked "running" in state.db, as
 #                  if the run died between the target's COMMIT and its own
-#                  bookkeeping: the resume must find it committed (txid_status)
+#                  bookkeeping: the resume must find it committed (its row in the target's progress table)
 #   index          an index built, and the CREATE INDEX in flight is the one
 #                  of app.big's replica identity or CLUSTER index
 #   large objects  one batch done, the next one in its target transaction
@@ -402,27 +402,30 @@ my $FILLERS = q{SELECT count(*) FROM pg_views
 		is(task_table($dir), $before, "$name: the refused runs left the tasks as they were");
 
 		# A part whose target transaction committed but which the run did not
-		# record as done (killed between COMMIT and the bookkeeping): its
-		# target_xid tells the resume that it committed.
+		# record as done (killed between COMMIT and the bookkeeping): its row in
+		# the target's progress table, committed with its data, tells the resume.
 		my ($flip) = @{
 			state_rows($dir,
 				"SELECT obj_oid, part FROM tasks WHERE $BIG_PARTS AND status = 'done' "
-				  . "AND target_xid IS NOT NULL ORDER BY part LIMIT 1")
+				  . "ORDER BY part LIMIT 1")
 		};
-		ok($flip, "$name: a part copied before the kill has its target transaction id");
+		ok($flip, "$name: a part copied before the kill is recorded done");
+		is(query_value($target, $DB,
+				"SELECT count(*) FROM pgshift_progress.copied WHERE table_oid = $flip->[0] AND part = $flip->[1]"),
+			'1', "$name: the target's progress table has that part") if $flip;
 		ok(state_exec($dir,
 				"UPDATE tasks SET status = 'running' WHERE kind = 'copy' AND obj_oid = $flip->[0] AND part = $flip->[1]"),
 			"$name: state.db now has that part as running") if $flip;
 
 		my $att_before = attempts_of($dir, $BIG_PARTS);
 		($rc, $out, $err) = resume_ok($name, $dir, @RESUME);
-		my ($n_done, $n_checked) =
-		  $err =~ /resuming: (\d+) of \d+ tasks already done \((\d+) in-flight/;
+		my ($n_done, $n_found) =
+		  $err =~ /resuming: (\d+) of \d+ tasks already done \((\d+) copies found committed/;
 		ok(defined $n_done, "$name: the resumed run reports the tasks done already");
 		cmp_ok($n_done // 0, '>=', scalar(keys %done_before),
 			"$name: every task done before the kill counts as done");
-		cmp_ok($n_checked // 0, '>=', 1,
-			"$name: the parts in flight were checked on the target");
+		cmp_ok($n_found // 0, '>=', 1,
+			"$name: the parts committed on the target were found there");
 		my $att = attempts_of($dir, $BIG_PARTS);
 		my @redone = grep { $done_before{$_} && $att->{$_} != $att_before->{$_} } sort keys %$att;
 		is("@redone", '',
@@ -603,7 +606,8 @@ SELECT lo_unlink(min(oid)) FROM pg_largeobject_metadata;
 
 ###########################################################################
 # 7. a part whose COMMIT reached the target although the client saw it fail
-#    (the connection broke): recorded failed, with its target_xid.
+#    (the connection broke): recorded failed, its row in the target's
+#    progress table committed with its data.
 #    White-box: the kill leaves a part done; state.db is changed to say the
 #    part failed, as it would after a lost COMMIT reply.
 ###########################################################################
@@ -620,14 +624,15 @@ SELECT lo_unlink(min(oid)) FROM pg_largeobject_metadata;
 	{
 		my ($flip) = @{
 			state_rows($dir,
-				"SELECT obj_oid, part, target_xid FROM tasks WHERE $BIG_PARTS AND status = 'done' "
-				  . "AND target_xid IS NOT NULL ORDER BY part LIMIT 1")
+				"SELECT obj_oid, part FROM tasks WHERE $BIG_PARTS AND status = 'done' "
+				  . "ORDER BY part LIMIT 1")
 		};
-		ok($flip, "$name: a part copied before the kill has its target transaction id");
+		ok($flip, "$name: a part copied before the kill is recorded done");
 		if ($flip)
 		{
-			is(query_value($target, $DB, "SELECT txid_status($flip->[2])"), 'committed',
-				"$name: the target says that part's transaction committed");
+			is(query_value($target, $DB,
+					"SELECT count(*) FROM pgshift_progress.copied WHERE table_oid = $flip->[0] AND part = $flip->[1]"),
+				'1', "$name: the target's progress table says that part committed");
 			ok(state_exec($dir,
 					"UPDATE tasks SET status = 'failed', error = 'target: server closed the connection unexpectedly' "
 					  . "WHERE kind = 'copy' AND obj_oid = $flip->[0] AND part = $flip->[1]"),
