@@ -15,7 +15,7 @@ SELECT i.indexrelid AS oid,
        CASE WHEN con.oid IS NOT NULL THEN pg_catalog.pg_get_constraintdef(con.oid) END AS condef,
        coalesce(con.condeferrable, false) AS condeferrable,
        coalesce(con.condeferred, false) AS condeferred,
-       pg_catalog.pg_relation_size(i.indexrelid) AS bytes,
+       0 AS bytes,
        i.indisclustered,
        i.indisreplident
   FROM pg_catalog.pg_index i

@@ -2,7 +2,10 @@
 -- Ordinary tables (r) and partitioned tables (p), partitions and inheritance
 -- children included; not system schemas, not extension members.
 -- copy_columns: the quoted column list for COPY, generated columns left out.
--- bytes: heap + TOAST size, what a COPY of the table reads.
+-- Sizes are read apart (catalog_sizes.sql, outside the snapshot's
+-- transaction): reading them takes a lock on each table, and a lock held by
+-- the long snapshot transaction would make a TRUNCATE on the source wait for
+-- the whole copy, and our own COPY of that table wait behind the TRUNCATE.
 -- No parameters. PostgreSQL 12 or later (attgenerated).
 SELECT c.oid,
        n.nspname,
@@ -10,9 +13,9 @@ SELECT c.oid,
        c.relkind,
        c.relpersistence,
        coalesce((SELECT min(i.inhparent) FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid), 0) AS parent_oid,
-       CASE WHEN c.relkind = 'r' THEN pg_catalog.pg_table_size(c.oid) ELSE 0 END AS bytes,
+       0 AS bytes,
        c.reltuples,
-       CASE WHEN c.relkind = 'r' THEN (pg_catalog.pg_relation_size(c.oid) / current_setting('block_size')::int) ELSE 0 END AS relpages,
+       0 AS relpages,
        (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
           FROM pg_catalog.pg_attribute a
          WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '') AS copy_columns,
@@ -30,4 +33,4 @@ SELECT c.oid,
    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                     WHERE d.classid = 'pg_catalog.pg_class'::regclass
                       AND d.objid = c.oid AND d.deptype = 'e')
- ORDER BY bytes DESC, n.nspname, c.relname
+ ORDER BY n.nspname, c.relname

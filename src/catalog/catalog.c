@@ -182,6 +182,9 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		}
 		int n = PQntuples(res);
 		cat->nlargeobjects = n;
+		/* about 32 batches (some to share among workers, small ones to resume), 10 to max each */
+		int want = n / 32;
+		lo_batch_size = want < 10 ? 10 : (want > lo_batch_size ? lo_batch_size : want);
 		cat->nlo_batches = (n + lo_batch_size - 1) / lo_batch_size;
 		cat->lo_batches = xcalloc((size_t) cat->nlo_batches + 1, sizeof(CatLoBatch));
 		for (int b = 0; b < cat->nlo_batches; b++)
@@ -232,6 +235,70 @@ catalog_fetch_sequence_values(PgConn *src, Catalog *cat)
 		}
 		PQclear(res);
 	}
+	return true;
+}
+
+static int
+table_cmp(const void *a, const void *b)
+{
+	const CatTable *x = a, *y = b;
+	if (x->bytes != y->bytes)
+	{
+		return x->bytes < y->bytes ? 1 : -1;
+	}
+	int c = strcmp(x->nspname, y->nspname);
+	return c != 0 ? c : strcmp(x->relname, y->relname);
+}
+
+bool
+catalog_fetch_sizes(PgConn *c, Catalog *cat)
+{
+	StrBuf oids;
+	sb_init(&oids);
+	sb_append_char(&oids, '{');
+	int n = 0;
+	for (int i = 0; i < cat->ntables; i++)
+	{
+		if (cat->tables[i].relkind == 'r')
+		{
+			sb_printf(&oids, "%s%u", n++ ? "," : "", cat->tables[i].oid);
+		}
+	}
+	for (int i = 0; i < cat->nindexes; i++)
+	{
+		sb_printf(&oids, "%s%u", n++ ? "," : "", cat->indexes[i].oid);
+	}
+	sb_append_char(&oids, '}');
+	const char *p[] = { oids.data };
+	PGresult *res = pg_query(c, SQL_CATALOG_SIZES, 1, p);
+	sb_free(&oids);
+	if (res == NULL)
+	{
+		return false;
+	}
+	for (int r = 0; r < PQntuples(res); r++)
+	{
+		Oid oid = (Oid) ival(res, r, 0);
+		int64_t bytes = ival(res, r, 1);
+		int64_t pages = ival(res, r, 2);
+		CatTable *t = catalog_table(cat, oid);
+		if (t != NULL)
+		{
+			t->bytes = bytes;
+			t->relpages = pages;
+			continue;
+		}
+		for (int i = 0; i < cat->nindexes; i++)
+		{
+			if (cat->indexes[i].oid == oid)
+			{
+				cat->indexes[i].bytes = bytes;
+			}
+		}
+	}
+	PQclear(res);
+	/* the catalog's pointers into tables[] are taken later (planner): sorting is safe here */
+	qsort(cat->tables, (size_t) cat->ntables, sizeof(CatTable), table_cmp);
 	return true;
 }
 

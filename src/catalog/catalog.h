@@ -123,10 +123,20 @@ typedef struct Catalog
 
 /*
  * Reads the catalog from the source (the connection already in the run's
- * snapshot). lo_batch_size: large objects per batch (0 = skip them).
+ * snapshot). lo_batch_size: at most that many large objects per batch (0 =
+ * skip them); batches aim at 32 per run, 10 objects at least.
  */
 bool catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size);
-/* Reads every sequence's last_value/is_called (under the same snapshot). */
+/*
+ * Reads the tables' and indexes' sizes, then sorts the tables biggest first.
+ * Use a connection outside the snapshot's transaction (see catalog_sizes.sql).
+ */
+bool catalog_fetch_sizes(PgConn *c, Catalog *cat);
+/*
+ * Reads every sequence's last_value/is_called. Sequences are not
+ * transactional: use a connection outside the snapshot's transaction, so no
+ * lock on them outlives the read.
+ */
 bool catalog_fetch_sequence_values(PgConn *src, Catalog *cat);
 /* Saves into state.db (replacing what was there) / loads it back. */
 bool catalog_save(StateDb *db, const Catalog *cat);

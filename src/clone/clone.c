@@ -863,9 +863,17 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 	else
 	{
 		step_begin(&run, "catalog");
-		int lo_batch = opts->skip_large_objects ? 0 : 100;
-		bool ok = catalog_fetch(&run.snap_conn, &run.cat, lo_batch) &&
-			catalog_fetch_sequence_values(&run.snap_conn, &run.cat);
+		int lo_batch = opts->skip_large_objects ? 0 : 1000;
+		bool ok = catalog_fetch(&run.snap_conn, &run.cat, lo_batch);
+		if (ok)
+		{
+			/* sizes and sequence values: outside the snapshot, no lock kept */
+			PgConn side;
+			ok = pg_connect(&side, opts->source, "source", "catalog", 10) &&
+				catalog_fetch_sizes(&side, &run.cat) &&
+				catalog_fetch_sequence_values(&side, &run.cat);
+			pg_disconnect(&side);
+		}
 		if (!ok)
 		{
 			step_end(&run, "catalog", false, t0, NULL);
