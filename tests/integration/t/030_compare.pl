@@ -399,13 +399,21 @@ subtest 'servers that cannot be reached, --filters accepted' => sub {
 		check_no_secrets("compare $what, wrong password", [ $TEST_PASSWORD, 'wrongpw' ],
 			stdout => $out, stderr => $err);
 	}
+	# --filters leaves out what it excludes: a table only on the target is a
+	# difference, unless the filters exclude it
+	on_target('CREATE TABLE public.filtered_out (x int)');
 	my $filters = PostgreSQL::Test::Utils::tempdir() . '/filters.ini';
 	open my $fh, '>', $filters or die "$filters: $!";
-	print $fh "[exclude-schema]\nfoo\n";
+	print $fh "[exclude-table]\npublic.filtered_out\n";
 	close $fh;
-	my ($rc, $out, $err) = compare('schema', '--filters', $filters);
-	is($rc, 0, '--filters is accepted');
-	like($err, qr/--filters is accepted but not applied/, 'and says it is not applied yet');
+	my ($rc, $out, $err) = compare('schema');
+	is($rc, 8, 'without --filters, the extra table is a difference');
+	($rc, $out, $err) = compare('schema', '--filters', $filters);
+	is($rc, 0, 'with --filters excluding it, the schemas are equal')
+	  or diag($out . $err);
+	($rc, $out, $err) = compare('data', '--filters', $filters);
+	is($rc, 0, 'compare data with the same --filters: equal') or diag($out . $err);
+	on_target('DROP TABLE public.filtered_out');
 };
 
 # ------------------------------------------------------- schema differences
