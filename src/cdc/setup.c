@@ -154,6 +154,20 @@ cdc_check_source(const CdcOptions *co, PgConn *src, bool *slot_exists)
 	return EXIT_OK;
 }
 
+/* Undoes the origin this setup created, when a later step fails. */
+static void
+drop_new_origin(const CdcOptions *co, bool made_origin)
+{
+	PgConn tgt;
+	if (!made_origin || !pg_connect(&tgt, co->target, "target", "setup", 0))
+	{
+		return;
+	}
+	const char *p[] = { co->origin };
+	pg_exec_params(&tgt, "SELECT pg_catalog.pg_replication_origin_drop($1)", 1, p);
+	pg_disconnect(&tgt);
+}
+
 bool
 cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 {
@@ -216,6 +230,10 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 		*exit_code = EXIT_PRECONDITION;
 		return false;
 	}
+	char *existed = query1(&tgt,
+		"SELECT count(*) FROM pg_catalog.pg_replication_origin WHERE roname = $1", 1, op);
+	bool made_origin = existed != NULL && strcmp(existed, "0") == 0;
+	free(existed);
 	free(progress);
 	if (!pg_exec_params(&tgt,
 			"SELECT pg_catalog.pg_replication_origin_create($1) WHERE NOT EXISTS (SELECT 1 FROM "
@@ -234,6 +252,7 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 	{
 		if (!pg_connect(&src, co->source, "source", "setup", 0))
 		{
+			drop_new_origin(co, made_origin);
 			*exit_code = EXIT_SOURCE;
 			return false;
 		}
@@ -253,6 +272,7 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 										  "on the source.");
 				free(has);
 				pg_disconnect(&src);
+				drop_new_origin(co, made_origin);
 				*exit_code = EXIT_PRECONDITION;
 				return false;
 			}
@@ -269,6 +289,7 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 	}
 	if (!pg_connect_replication(&slot->repl, co->source, "source", "slot"))
 	{
+		drop_new_origin(co, made_origin);
 		*exit_code = EXIT_SOURCE;
 		return false;
 	}
@@ -293,6 +314,7 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 			free(qp);
 			pg_disconnect(&src);
 		}
+		drop_new_origin(co, made_origin);
 		*exit_code = EXIT_PRECONDITION;
 		return false;
 	}
