@@ -216,7 +216,7 @@ catalog_fetch_sequence_values(PgConn *src, Catalog *cat)
 			CatSequence *s = &cat->sequences[i];
 			char *q = pg_qualname(s->nspname, s->relname);
 			sb_printf(&sql, "%sSELECT %d, last_value, is_called FROM %s",
-				i > start ? " UNION ALL " : "", i, q);
+					  i > start ? " UNION ALL " : "", i, q);
 			free(q);
 		}
 		PGresult *res = pg_query(src, sql.data, 0, NULL);
@@ -302,6 +302,48 @@ catalog_fetch_sizes(PgConn *c, Catalog *cat)
 	return true;
 }
 
+bool
+catalog_apply_sequences(PgConn *target, const Catalog *cat, int *count)
+{
+	StrBuf names, values, called;
+	sb_init(&names);
+	sb_init(&values);
+	sb_init(&called);
+	int n = 0;
+	for (int i = 0; i < cat->nsequences; i++)
+	{
+		const CatSequence *s = &cat->sequences[i];
+		if (s->excluded || s->last_value == NULL)
+		{
+			continue;
+		}
+		char *q = pg_qualname(s->nspname, s->relname);
+		sb_append(&names, n ? "," : "{");
+		sb_append_array_elem(&names, q);
+		sb_printf(&values, "%s%s", n ? "," : "{", s->last_value);
+		sb_printf(&called, "%s%s", n ? "," : "{", s->is_called ? "t" : "f");
+		free(q);
+		n++;
+	}
+	bool ok = true;
+	if (n > 0)
+	{
+		sb_append_char(&names, '}');
+		sb_append_char(&values, '}');
+		sb_append_char(&called, '}');
+		const char *p[] = { names.data, values.data, called.data };
+		ok = pg_exec_params(target,
+							"SELECT pg_catalog.setval(s.name::regclass, s.v, s.c) "
+							"FROM unnest($1::text[], $2::bigint[], $3::bool[]) AS s(name, v, c)",
+							3, p);
+	}
+	sb_free(&names);
+	sb_free(&values);
+	sb_free(&called);
+	*count = n;
+	return ok;
+}
+
 CatTable *
 catalog_table(const Catalog *cat, Oid oid)
 {
@@ -366,11 +408,12 @@ bool
 catalog_save(StateDb *sdb, const Catalog *cat)
 {
 	sqlite3 *db = state_lock(sdb);
-	bool ok = sqlite3_exec(db,
-				  "BEGIN; DELETE FROM tables; DELETE FROM indexes; DELETE FROM constraints;"
-				  "DELETE FROM sequences; DELETE FROM extensions; DELETE FROM collations;"
-				  "DELETE FROM large_objects;",
-				  NULL, NULL, NULL) == SQLITE_OK;
+	bool ok =
+		sqlite3_exec(db,
+					 "BEGIN; DELETE FROM tables; DELETE FROM indexes; DELETE FROM constraints;"
+					 "DELETE FROM sequences; DELETE FROM extensions; DELETE FROM collations;"
+					 "DELETE FROM large_objects;",
+					 NULL, NULL, NULL) == SQLITE_OK;
 	char *c[16] = { 0 };
 	for (int i = 0; ok && i < cat->ntables; i++)
 	{
@@ -389,7 +432,8 @@ catalog_save(StateDb *sdb, const Catalog *cat)
 		c[11] = fmt_i(t->excluded);
 		c[12] = fmt_i(t->exclude_data);
 		c[13] = fmt_i(t->nparts);
-		ok = run_rows(db,
+		ok = run_rows(
+			db,
 			"INSERT INTO tables(oid, nspname, relname, relkind, persistence, parent_oid, bytes,"
 			" reltuples, relpages, copy_columns, binary_ok, excluded, exclude_data, nparts)"
 			" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
@@ -414,7 +458,8 @@ catalog_save(StateDb *sdb, const Catalog *cat)
 		c[12] = fmt_i(x->excluded);
 		c[13] = fmt_i(x->isclustered);
 		c[14] = fmt_i(x->isreplident);
-		ok = run_rows(db,
+		ok = run_rows(
+			db,
 			"INSERT INTO indexes(oid, table_oid, nspname, relname, indexdef, conoid, conname,"
 			" contype, condef, condeferrable, condeferred, bytes, excluded, isclustered,"
 			" isreplident) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
@@ -430,7 +475,8 @@ catalog_save(StateDb *sdb, const Catalog *cat)
 		c[3] = xstrdup(f->condef);
 		c[4] = fmt_i(f->ref_table_oid);
 		c[5] = fmt_i(f->excluded);
-		ok = run_rows(db,
+		ok = run_rows(
+			db,
 			"INSERT INTO constraints(oid, table_oid, conname, contype, condef, ref_table_oid,"
 			" excluded) VALUES (?1,?2,?3,'f',?4,?5,?6)",
 			6, c);
@@ -449,10 +495,10 @@ catalog_save(StateDb *sdb, const Catalog *cat)
 		c[7] = fmt_i(s->is_identity);
 		c[8] = fmt_i(s->excluded);
 		ok = run_rows(db,
-			"INSERT INTO sequences(oid, nspname, relname, last_value, is_called,"
-			" owner_table_oid, owner_column, is_identity, excluded)"
-			" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-			9, c);
+					  "INSERT INTO sequences(oid, nspname, relname, last_value, is_called,"
+					  " owner_table_oid, owner_column, is_identity, excluded)"
+					  " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+					  9, c);
 		free_cols(c, 9);
 	}
 	for (int i = 0; ok && i < cat->nextensions; i++)
@@ -462,8 +508,8 @@ catalog_save(StateDb *sdb, const Catalog *cat)
 		c[1] = xstrdup(e->extname);
 		c[2] = xstrdup(e->extversion);
 		c[3] = xstrdup(e->nspname);
-		ok = run_rows(db,
-			"INSERT INTO extensions(oid, extname, extversion, nspname) VALUES (?1,?2,?3,?4)", 4,
+		ok = run_rows(
+			db, "INSERT INTO extensions(oid, extname, extversion, nspname) VALUES (?1,?2,?3,?4)", 4,
 			c);
 		free_cols(c, 4);
 	}
@@ -474,8 +520,8 @@ catalog_save(StateDb *sdb, const Catalog *cat)
 		c[1] = xstrdup(k->nspname);
 		c[2] = xstrdup(k->collname);
 		c[3] = xstrdup(k->provider);
-		ok = run_rows(db,
-			"INSERT INTO collations(oid, nspname, collname, provider) VALUES (?1,?2,?3,?4)", 4,
+		ok = run_rows(
+			db, "INSERT INTO collations(oid, nspname, collname, provider) VALUES (?1,?2,?3,?4)", 4,
 			c);
 		free_cols(c, 4);
 	}
@@ -486,8 +532,8 @@ catalog_save(StateDb *sdb, const Catalog *cat)
 		c[1] = fmt_i(b->min_oid);
 		c[2] = fmt_i(b->max_oid);
 		c[3] = fmt_i(b->count);
-		ok = run_rows(db,
-			"INSERT INTO large_objects(batch, min_oid, max_oid, count) VALUES (?1,?2,?3,?4)", 4,
+		ok = run_rows(
+			db, "INSERT INTO large_objects(batch, min_oid, max_oid, count) VALUES (?1,?2,?3,?4)", 4,
 			c);
 		free_cols(c, 4);
 	}
@@ -502,17 +548,19 @@ catalog_save(StateDb *sdb, const Catalog *cat)
 		}
 		c[0] = xstrdup("db_settings");
 		c[1] = sb_steal(&js);
-		ok = run_rows(db,
+		ok = run_rows(
+			db,
 			"INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value "
 			"= excluded.value",
 			2, c);
 		free_cols(c, 2);
 		c[0] = xstrdup("large_objects");
 		c[1] = fmt_i(cat->nlargeobjects);
-		ok = ok && run_rows(db,
-					   "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE "
-					   "SET value = excluded.value",
-					   2, c);
+		ok = ok &&
+			 run_rows(db,
+					  "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE "
+					  "SET value = excluded.value",
+					  2, c);
 		free_cols(c, 2);
 	}
 	ok = sqlite3_exec(db, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK && ok;
@@ -523,8 +571,9 @@ catalog_save(StateDb *sdb, const Catalog *cat)
 static char *
 col_text(sqlite3_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? NULL
-													 : xstrdup((const char *) sqlite3_column_text(st, i));
+	return sqlite3_column_type(st, i) == SQLITE_NULL
+			   ? NULL
+			   : xstrdup((const char *) sqlite3_column_text(st, i));
 }
 
 static char
@@ -688,30 +737,33 @@ catalog_load(StateDb *sdb, Catalog *cat)
 	cat->lo_batches = xcalloc((size_t) cat->nlo_batches + 1, sizeof(CatLoBatch));
 	bool ok =
 		each_row(db,
-			"SELECT oid, nspname, relname, relkind, persistence, parent_oid, bytes, reltuples,"
-			" relpages, copy_columns, binary_ok, excluded, exclude_data, nparts FROM tables"
-			" ORDER BY bytes DESC, nspname, relname",
-			load_table, cat) >= 0 &&
-		each_row(db,
+				 "SELECT oid, nspname, relname, relkind, persistence, parent_oid, bytes, reltuples,"
+				 " relpages, copy_columns, binary_ok, excluded, exclude_data, nparts FROM tables"
+				 " ORDER BY bytes DESC, nspname, relname",
+				 load_table, cat) >= 0 &&
+		each_row(
+			db,
 			"SELECT oid, table_oid, nspname, relname, indexdef, conoid, conname, contype, condef,"
 			" condeferrable, condeferred, bytes, excluded, isclustered, isreplident FROM indexes"
 			" ORDER BY table_oid, relname",
 			load_index, cat) >= 0 &&
 		each_row(db,
-			"SELECT oid, table_oid, conname, condef, ref_table_oid, excluded FROM constraints"
-			" ORDER BY table_oid, conname",
-			load_fkey, cat) >= 0 &&
-		each_row(db,
+				 "SELECT oid, table_oid, conname, condef, ref_table_oid, excluded FROM constraints"
+				 " ORDER BY table_oid, conname",
+				 load_fkey, cat) >= 0 &&
+		each_row(
+			db,
 			"SELECT oid, nspname, relname, last_value, is_called, owner_table_oid, owner_column,"
 			" is_identity, excluded FROM sequences ORDER BY nspname, relname",
 			load_sequence, cat) >= 0 &&
 		each_row(db, "SELECT oid, extname, extversion, nspname FROM extensions ORDER BY extname",
-			load_extension, cat) >= 0 &&
-		each_row(db,
+				 load_extension, cat) >= 0 &&
+		each_row(
+			db,
 			"SELECT oid, nspname, collname, provider FROM collations ORDER BY nspname, collname",
 			load_collation, cat) >= 0 &&
 		each_row(db, "SELECT batch, min_oid, max_oid, count FROM large_objects ORDER BY batch",
-			load_lo_batch, cat) >= 0;
+				 load_lo_batch, cat) >= 0;
 	state_unlock(sdb);
 	char *settings = state_get_meta(sdb, "db_settings");
 	if (settings != NULL)

@@ -21,11 +21,11 @@ typedef struct CatTable
 	Oid oid;
 	char *nspname;
 	char *relname;
-	char *qname;        /* "nsp"."rel", quoted */
-	char relkind;       /* 'r' or 'p' */
-	char persistence;   /* 'p', 'u' */
-	Oid parent_oid;     /* partition parent or inheritance parent, 0 if none */
-	int64_t bytes;      /* heap + TOAST */
+	char *qname;      /* "nsp"."rel", quoted */
+	char relkind;     /* 'r' or 'p' */
+	char persistence; /* 'p', 'u' */
+	Oid parent_oid;   /* partition parent or inheritance parent, 0 if none */
+	int64_t bytes;    /* heap + TOAST */
 	double reltuples;
 	int64_t relpages;
 	char *copy_columns; /* quoted, generated columns excluded; NULL if none */
@@ -41,11 +41,11 @@ typedef struct CatIndex
 	Oid table_oid;
 	char *nspname;
 	char *relname;
-	char *indexdef;   /* pg_get_indexdef */
-	Oid conoid;       /* backing constraint, 0 if none */
+	char *indexdef; /* pg_get_indexdef */
+	Oid conoid;     /* backing constraint, 0 if none */
 	char *conname;
-	char contype;     /* 'p', 'u', 'x' or 0 */
-	char *condef;     /* pg_get_constraintdef */
+	char contype; /* 'p', 'u', 'x' or 0 */
+	char *condef; /* pg_get_constraintdef */
 	bool condeferrable;
 	bool condeferred;
 	int64_t bytes;
@@ -144,6 +144,8 @@ bool catalog_load(StateDb *db, Catalog *cat);
 void catalog_free(Catalog *cat);
 
 CatTable *catalog_table(const Catalog *cat, Oid oid);
+/* setval() of every (not excluded) sequence on the target, in one statement. */
+bool catalog_apply_sequences(PgConn *target, const Catalog *cat, int *count);
 
 /* ---- filters (src/catalog/filters.c) ---- */
 typedef struct QualName

@@ -27,8 +27,9 @@ typedef enum Section
 } Section;
 
 static const char *const g_sections[SEC_N] = { "include-only-schema", "exclude-schema",
-	"include-only-table", "exclude-table", "exclude-index", "exclude-table-data",
-	"exclude-extension", "include-only-extension" };
+											   "include-only-table",  "exclude-table",
+											   "exclude-index",       "exclude-table-data",
+											   "exclude-extension",   "include-only-extension" };
 
 static QualName **
 section_list(Filters *f, Section s, int **count)
@@ -204,7 +205,7 @@ filters_load(const char *path, Filters *f)
 				if (other != SEC_NONE && first_line[other] != 0)
 				{
 					log_error("%s:%d: section [%s] contradicts [%s] at line %d", path, lineno,
-						g_sections[cur], g_sections[other], first_line[other]);
+							  g_sections[cur], g_sections[other], first_line[other]);
 					log_hint(LOG_LEVEL_ERROR, "Use either the include-only or the exclude form.");
 					ok = false;
 				}
@@ -219,7 +220,7 @@ filters_load(const char *path, Filters *f)
 			break;
 		}
 		bool qualified = cur != SEC_INCLUDE_ONLY_SCHEMA && cur != SEC_EXCLUDE_SCHEMA &&
-			cur != SEC_EXCLUDE_EXTENSION && cur != SEC_INCLUDE_ONLY_EXTENSION;
+						 cur != SEC_EXCLUDE_EXTENSION && cur != SEC_INCLUDE_ONLY_EXTENSION;
 		char *a = NULL, *b = NULL;
 		const char *q = parse_name(p, &a);
 		if (q != NULL && qualified)
@@ -347,8 +348,8 @@ filters_apply(const Filters *f, Catalog *cat)
 	{
 		CatTable *t = &cat->tables[i];
 		t->excluded = table_excluded(f, t);
-		t->exclude_data = !t->excluded &&
-			in_list(f->exclude_table_data, f->n_exclude_table_data, t->nspname, t->relname);
+		t->exclude_data = !t->excluded && in_list(f->exclude_table_data, f->n_exclude_table_data,
+												  t->nspname, t->relname);
 	}
 	/* partitions and children follow their parent, whatever their own name says */
 	for (int pass = 0; pass < 8; pass++)
@@ -383,7 +384,7 @@ filters_apply(const Filters *f, Catalog *cat)
 		CatIndex *x = &cat->indexes[i];
 		CatTable *t = catalog_table(cat, x->table_oid);
 		x->excluded = (t != NULL && t->excluded) ||
-			in_list(f->exclude_index, f->n_exclude_index, x->nspname, x->relname);
+					  in_list(f->exclude_index, f->n_exclude_index, x->nspname, x->relname);
 	}
 	for (int i = 0; i < cat->nfkeys; i++)
 	{

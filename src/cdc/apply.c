@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #define PG_EPOCH_OFFSET_US 946684800000000LL
-#define MAX_IN_FLIGHT 20000
+#define MAX_IN_FLIGHT      20000
 
 typedef struct Stmt
 {
@@ -32,15 +32,15 @@ typedef struct Stmt
 	char *mask; /* which columns take part: one char per column */
 	char *name;
 	int nparams;
-	int *map;   /* parameter i <- column map[i] (>= ncols: old tuple column - ncols) */
+	int *map; /* parameter i <- column map[i] (>= ncols: old tuple column - ncols) */
 	int version;
-	char *sql;  /* for error messages */
+	char *sql; /* for error messages */
 } Stmt;
 
 typedef struct Pending
 {
-	char what;  /* 'q' query, 's' sync */
-	Lsn lsn;    /* source LSN of the change or the commit's end */
+	char what; /* 'q' query, 's' sync */
+	Lsn lsn;   /* source LSN of the change or the commit's end */
 	Lsn commit_end;
 	uint32_t segno;
 	char *desc;        /* for error messages: owned (rare statements), or NULL */
@@ -58,7 +58,7 @@ typedef struct Applier
 	int qcap, qhead, qlen;
 	bool failed;
 	int nstmts;
-	Lsn progress;    /* origin progress at start */
+	Lsn progress; /* origin progress at start */
 	Lsn applied;
 	int64_t txns;
 	int64_t rows;
@@ -66,13 +66,13 @@ typedef struct Applier
 	uint32_t confirmed_segno;
 	const char **vals; /* parameter values of one change, reused */
 	int valscap;
-	char *mask;        /* statement shape of one change, reused */
+	char *mask; /* statement shape of one change, reused */
 	int maskcap;
 } Applier;
 
 static void
 q_push(Applier *a, char what, Lsn lsn, Lsn commit_end, uint32_t segno, char *desc,
-	const char *cdesc, const Stmt *stmt)
+	   const char *cdesc, const Stmt *stmt)
 {
 	if (a->qlen == a->qcap)
 	{
@@ -177,15 +177,16 @@ pump(Applier *a, bool block)
 				{
 					char lsn[32];
 					lsn_format(p->lsn, lsn, sizeof(lsn));
-					const char *what = p->desc ? p->desc
-											   : (p->stmt ? p->stmt->sql
-														  : (p->cdesc ? p->cdesc : "a change"));
+					const char *what =
+						p->desc ? p->desc
+								: (p->stmt ? p->stmt->sql : (p->cdesc ? p->cdesc : "a change"));
 					char *ctx = xasprintf("while applying %s (source LSN %s)", what, lsn);
 					pg_set_error(&a->c, res, ctx);
 					free(ctx);
-					log_hint(LOG_LEVEL_ERROR, "Fix the cause on the target and run the same command "
-											  "again (with --resume): it continues from this "
-											  "transaction, nothing is applied twice.");
+					log_hint(LOG_LEVEL_ERROR,
+							 "Fix the cause on the target and run the same command "
+							 "again (with --resume): it continues from this "
+							 "transaction, nothing is applied twice.");
 				}
 				a->failed = true;
 			}
@@ -260,7 +261,7 @@ send_query(Applier *a, const char *sql, int n, const char *const *vals, Lsn lsn,
 		return false;
 	}
 	q_push(a, 'q', lsn, LSN_INVALID, 0, copy_sql ? xstrdup(sql) : NULL, copy_sql ? NULL : sql,
-		NULL);
+		   NULL);
 	return after_send(a);
 }
 
@@ -278,15 +279,16 @@ lookup_keys(Applier *a, CdcRelation *r)
 		return false;
 	}
 	const char *p[] = { r->qname };
-	PGresult *res = pg_query(&a->meta,
-		"SELECT a.attname, "
-		" coalesce(a.attnum = ANY ((SELECT i.indkey FROM pg_catalog.pg_index i"
-		"   WHERE i.indrelid = c.oid AND (i.indisreplident OR (c.relreplident = 'd' AND"
-		"   i.indisprimary)) ORDER BY i.indisreplident DESC LIMIT 1)::int2[]), false),"
-		" c.relreplident, a.attgenerated <> '' "
-		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
-		"WHERE c.oid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
-		1, p);
+	PGresult *res =
+		pg_query(&a->meta,
+				 "SELECT a.attname, "
+				 " coalesce(a.attnum = ANY ((SELECT i.indkey FROM pg_catalog.pg_index i"
+				 "   WHERE i.indrelid = c.oid AND (i.indisreplident OR (c.relreplident = 'd' AND"
+				 "   i.indisprimary)) ORDER BY i.indisreplident DESC LIMIT 1)::int2[]), false),"
+				 " c.relreplident, a.attgenerated <> '' "
+				 "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+				 "WHERE c.oid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+				 1, p);
 	if (res == NULL)
 	{
 		a->failed = true;
@@ -435,7 +437,7 @@ get_stmt(Applier *a, CdcRelation *r, char kind, const char *mask, Lsn lsn)
 		if (full)
 		{
 			sb_printf(&sql, " WHERE ctid = (SELECT ctid FROM %s WHERE %s LIMIT 1)", r->qname,
-				nc ? cond.data : "true");
+					  nc ? cond.data : "true");
 		}
 		else
 		{
@@ -493,8 +495,8 @@ apply_change(Applier *a, CdcMessage *m, Lsn lsn)
 			 * it: nothing to write, and an identity column GENERATED ALWAYS
 			 * may not be set.
 			 */
-			bool unchanged_key = kind == 'U' && !m->old_kind && r->cols[i].key &&
-				r->replident != 'f';
+			bool unchanged_key =
+				kind == 'U' && !m->old_kind && r->cols[i].key && r->replident != 'f';
 			if (m->newtup.kinds[i] != 'u' && !col_skipped(a, r, i) && !unchanged_key)
 			{
 				mask[i] = 's';
@@ -529,11 +531,11 @@ apply_change(Applier *a, CdcMessage *m, Lsn lsn)
 		}
 		if (!have_key)
 		{
-			log_error("%s %s cannot be applied: the table has no replica identity", what,
-				r->qname);
-			log_hint(LOG_LEVEL_ERROR, "Add a primary key or run ALTER TABLE %s REPLICA IDENTITY "
-									  "FULL on the source (and on the target), then resume.",
-				r->qname);
+			log_error("%s %s cannot be applied: the table has no replica identity", what, r->qname);
+			log_hint(LOG_LEVEL_ERROR,
+					 "Add a primary key or run ALTER TABLE %s REPLICA IDENTITY "
+					 "FULL on the source (and on the target), then resume.",
+					 r->qname);
 			a->failed = true;
 			return false;
 		}
@@ -619,7 +621,7 @@ origin_progress(Applier *a)
 	const char *p[] = { a->co->origin };
 	char *v = NULL;
 	if (!pg_query_value(&a->c, "SELECT pg_catalog.pg_replication_origin_progress($1, true)", 1, p,
-			&v))
+						&v))
 	{
 		return LSN_INVALID;
 	}
@@ -777,7 +779,7 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 				in_txn = true;
 				txn_first_lsn = f.lsn;
 				skipping = m.final_lsn != LSN_INVALID && a.progress != LSN_INVALID &&
-					m.final_lsn < a.progress;
+						   m.final_lsn < a.progress;
 				if (dec.test_decoding && a.progress != LSN_INVALID && !past_progress)
 				{
 					/*
@@ -834,7 +836,8 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 				 * message comes at its end: a commit ending at the end position
 				 * was made before it.
 				 */
-				bool past_end = sh->endpos != LSN_INVALID &&
+				bool past_end =
+					sh->endpos != LSN_INVALID &&
 					(dec.test_decoding ? m.commit_lsn > sh->endpos : m.commit_lsn >= sh->endpos);
 				if (already || past_end)
 				{
@@ -853,9 +856,9 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 				}
 				const char *pv[] = { lsn, m.commit_ts != 0 ? ts : NULL };
 				send_query(&a,
-					"SELECT pg_catalog.pg_replication_origin_xact_setup($1::pg_lsn, "
-					"coalesce(pg_catalog.to_timestamp($2::float8 / 1e6), now()))",
-					2, pv, f.lsn, false);
+						   "SELECT pg_catalog.pg_replication_origin_xact_setup($1::pg_lsn, "
+						   "coalesce(pg_catalog.to_timestamp($2::float8 / 1e6), now()))",
+						   2, pv, f.lsn, false);
 				send_query(&a, "COMMIT", 0, NULL, f.lsn, false);
 				if (!a.failed)
 				{
@@ -865,7 +868,8 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 				}
 				if (m.commit_ts != 0)
 				{
-					double lag = (double) (time_wall_us() - (m.commit_ts + PG_EPOCH_OFFSET_US)) / 1e6;
+					double lag =
+						(double) (time_wall_us() - (m.commit_ts + PG_EPOCH_OFFSET_US)) / 1e6;
 					sh->last_commit_ts_lag = lag;
 				}
 				break;
@@ -912,7 +916,7 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 	char ab[32];
 	lsn_format(a.applied, ab, sizeof(ab));
 	log_info("applier stopped at %s: %lld transactions, %lld changes applied%s", ab,
-		(long long) a.txns, (long long) a.rows, done ? " (end position reached)" : "");
+			 (long long) a.txns, (long long) a.rows, done ? " (end position reached)" : "");
 	while (a.qlen > 0)
 	{
 		q_pop(&a);

@@ -39,10 +39,10 @@ typedef enum JournalKind
 
 typedef struct JournalFrame
 {
-	Lsn lsn;       /* wal_start of the message, or the keepalive's position */
-	char kind;     /* JournalKind */
-	uint32_t len;  /* payload length */
-	char *data;    /* payload (owned by the reader's buffer) */
+	Lsn lsn;      /* wal_start of the message, or the keepalive's position */
+	char kind;    /* JournalKind */
+	uint32_t len; /* payload length */
+	char *data;   /* payload (owned by the reader's buffer) */
 } JournalFrame;
 
 typedef struct JournalWriter
@@ -124,8 +124,8 @@ typedef struct CdcRelation
 	char replident; /* 'd' default, 'n' nothing, 'f' full, 'i' index */
 	int ncols;
 	CdcColumn *cols;
-	int version;  /* bumped when the definition changes */
-	void *stmts;  /* applier's prepared statement cache */
+	int version;         /* bumped when the definition changes */
+	void *stmts;         /* applier's prepared statement cache */
 	bool keys_looked_up; /* test_decoding: key columns taken from the target */
 } CdcRelation;
 
@@ -145,9 +145,9 @@ typedef struct CdcMessage
 {
 	CdcKind kind;
 	uint32_t xid;
-	Lsn final_lsn;  /* BEGIN: the commit record's LSN */
-	Lsn commit_lsn; /* COMMIT */
-	Lsn end_lsn;    /* COMMIT: end of the commit record */
+	Lsn final_lsn;     /* BEGIN: the commit record's LSN */
+	Lsn commit_lsn;    /* COMMIT */
+	Lsn end_lsn;       /* COMMIT: end of the commit record */
 	int64_t commit_ts; /* microseconds since 2000-01-01 */
 	CdcRelation *rel;  /* INSERT/UPDATE/DELETE/RELATION */
 	char old_kind;     /* UPDATE/DELETE: 'K' key, 'O' old row, 0 none */
@@ -192,7 +192,7 @@ void cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const ch
 
 typedef struct CdcSlot
 {
-	PgConn repl;        /* replication connection holding the exported snapshot */
+	PgConn repl; /* replication connection holding the exported snapshot */
 	char *snapshot;
 	Lsn consistent_lsn;
 } CdcSlot;
@@ -209,11 +209,11 @@ typedef struct CdcShared
 	volatile int receiver_done; /* the receiver exited (endpos reached or error) */
 	volatile int receiver_failed;
 	volatile int applier_failed;
-	Lsn endpos;                 /* 0: none (sentinel may set it) */
-	Lsn received_lsn;           /* receiver: stream position */
+	Lsn endpos;       /* 0: none (sentinel may set it) */
+	Lsn received_lsn; /* receiver: stream position */
 	Lsn flushed_lsn;
 	Lsn applied_lsn;
-	double last_commit_ts_lag;  /* seconds, applier */
+	double last_commit_ts_lag; /* seconds, applier */
 	int64_t applied_txns;
 	int64_t applied_rows;
 } CdcShared;
@@ -225,7 +225,7 @@ bool cdc_apply(const CdcOptions *co, CdcShared *sh);
 
 /* sentinel (state.db) */
 bool sentinel_get(StateDb *db, Lsn *startpos, Lsn *endpos, bool *apply, Lsn *write_lsn,
-	Lsn *flush_lsn, Lsn *replay_lsn);
+				  Lsn *flush_lsn, Lsn *replay_lsn);
 bool sentinel_set(StateDb *db, const char *column, const char *value);
 bool sentinel_update_positions(StateDb *db, Lsn write_lsn, Lsn flush_lsn, Lsn replay_lsn);
 

@@ -173,8 +173,8 @@ rd32(Buf *b)
 		b->bad = true;
 		return 0;
 	}
-	uint32_t v = (uint32_t) b->p[0] << 24 | (uint32_t) b->p[1] << 16 | (uint32_t) b->p[2] << 8 |
-		b->p[3];
+	uint32_t v =
+		(uint32_t) b->p[0] << 24 | (uint32_t) b->p[1] << 16 | (uint32_t) b->p[2] << 8 | b->p[3];
 	b->p += 4;
 	return v;
 }
@@ -407,8 +407,7 @@ decode_pgoutput(CdcDecoder *d, const char *data, uint32_t len, CdcMessage *m)
 		log_error("malformed pgoutput message of type '%c' (%u bytes)", type, len);
 		return false;
 	}
-	if ((m->kind == CDC_INSERT || m->kind == CDC_UPDATE || m->kind == CDC_DELETE) &&
-		m->rel == NULL)
+	if ((m->kind == CDC_INSERT || m->kind == CDC_UPDATE || m->kind == CDC_DELETE) && m->rel == NULL)
 	{
 		log_error("pgoutput change for a relation not described by a Relation message");
 		return false;
@@ -723,11 +722,11 @@ decode_test_decoding(CdcDecoder *d, const char *data, uint32_t len, Lsn wal_star
 		p += 8;
 		if (strncmp(p, "(no-tuple-data)", 15) == 0)
 		{
-			log_error("DELETE on %s without replica identity: it cannot be applied",
-				first->qname);
-			log_hint(LOG_LEVEL_ERROR, "ALTER TABLE %s REPLICA IDENTITY FULL (or add a primary "
-									  "key) on the source.",
-				first->qname);
+			log_error("DELETE on %s without replica identity: it cannot be applied", first->qname);
+			log_hint(LOG_LEVEL_ERROR,
+					 "ALTER TABLE %s REPLICA IDENTITY FULL (or add a primary "
+					 "key) on the source.",
+					 first->qname);
 			return false;
 		}
 		StrList oldnames = { 0 };

@@ -19,10 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FRAME_HEAD 13
-#define FRAME_TAIL 4
+#define FRAME_HEAD  13
+#define FRAME_TAIL  4
 #define SEGMENT_MAX (64LL * 1024 * 1024)
-#define MAX_FRAME (1U << 30)
+#define MAX_FRAME   (1U << 30)
 
 static uint32_t g_crc_table[8][256];
 static int g_crc_ready = 0;
@@ -47,7 +47,8 @@ crc_init(void)
 	{
 		for (int t = 1; t < 8; t++)
 		{
-			g_crc_table[t][i] = (g_crc_table[t - 1][i] >> 8) ^ g_crc_table[0][g_crc_table[t - 1][i] & 0xFF];
+			g_crc_table[t][i] =
+				(g_crc_table[t - 1][i] >> 8) ^ g_crc_table[0][g_crc_table[t - 1][i] & 0xFF];
 		}
 	}
 	__atomic_store_n(&g_crc_ready, 1, __ATOMIC_RELEASE);
@@ -61,11 +62,10 @@ crc32c(uint32_t crc, const void *data, size_t len)
 	while (len >= 8)
 	{
 		uint32_t lo = crc ^ ((uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 |
-								(uint32_t) p[3] << 24);
+							 (uint32_t) p[3] << 24);
 		crc = g_crc_table[7][lo & 0xFF] ^ g_crc_table[6][(lo >> 8) & 0xFF] ^
-			g_crc_table[5][(lo >> 16) & 0xFF] ^ g_crc_table[4][lo >> 24] ^
-			g_crc_table[3][p[4]] ^ g_crc_table[2][p[5]] ^ g_crc_table[1][p[6]] ^
-			g_crc_table[0][p[7]];
+			  g_crc_table[5][(lo >> 16) & 0xFF] ^ g_crc_table[4][lo >> 24] ^ g_crc_table[3][p[4]] ^
+			  g_crc_table[2][p[5]] ^ g_crc_table[1][p[6]] ^ g_crc_table[0][p[7]];
 		p += 8;
 		len -= 8;
 	}
@@ -155,7 +155,7 @@ read_full(int fd, void *buf, size_t len, int64_t off)
 /* Scans a segment; returns the offset after its last valid frame. */
 static int64_t
 segment_scan(int fd, Lsn *last_lsn, Lsn *last_commit_end, bool *pgoutput_commit_seen,
-	int64_t *boundary)
+			 int64_t *boundary)
 {
 	int64_t off = 0;
 	*boundary = 0;
@@ -207,8 +207,8 @@ segment_scan(int fd, Lsn *last_lsn, Lsn *last_commit_end, bool *pgoutput_commit_
 		}
 		off += FRAME_HEAD + len + FRAME_TAIL;
 		bool is_commit = kind == JF_KEEPALIVE ||
-			(kind == JF_DATA && ((len >= 26 && buf[0] == 'C') ||
-									(len >= 6 && strncmp(buf, "COMMIT", 6) == 0)));
+						 (kind == JF_DATA && ((len >= 26 && buf[0] == 'C') ||
+											  (len >= 6 && strncmp(buf, "COMMIT", 6) == 0)));
 		if (is_commit)
 		{
 			*boundary = off;
@@ -259,7 +259,7 @@ journal_writer_open(JournalWriter *w, const char *dir, Lsn *last_lsn, Lsn *last_
 				log_warn("journal segment \"%s\": cutting %lld bytes after offset %lld (a "
 						 "transaction not completely received when the previous run stopped); "
 						 "it will be received again",
-					path, (long long) (st.st_size - good), (long long) good);
+						 path, (long long) (st.st_size - good), (long long) good);
 				if (ftruncate(fd, good) != 0)
 				{
 					log_error("could not truncate \"%s\": %s", path, strerror(errno));
@@ -439,7 +439,7 @@ journal_read(JournalReader *r, JournalFrame *f)
 			if (len > MAX_FRAME)
 			{
 				log_error("journal segment %u: bad frame length at offset %lld", r->segno,
-					(long long) r->offset);
+						  (long long) r->offset);
 				return -1;
 			}
 			if (len + FRAME_TAIL > r->bufcap)
@@ -456,7 +456,7 @@ journal_read(JournalReader *r, JournalFrame *f)
 			{
 				/* a frame is visible only once written whole: a bad checksum is damage */
 				log_error("journal segment %u: checksum mismatch at offset %lld", r->segno,
-					(long long) r->offset);
+						  (long long) r->offset);
 				return -1;
 			}
 			r->last_offset = r->offset;

@@ -151,7 +151,7 @@ cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos)
 	}
 	PQclear(res);
 	log_info("receiving changes from slot \"%s\" (%s) from %s into \"%s\"", co->slot, co->plugin,
-		startbuf, co->journal_dir);
+			 startbuf, co->journal_dir);
 	sb_free(&sql);
 
 	bool ok = true;
@@ -182,7 +182,7 @@ cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos)
 		{
 			Lsn applied = __atomic_load_n(&sh->applied_lsn, __ATOMIC_ACQUIRE);
 			if (!send_status(&c, stream_pos > flushed ? stream_pos : flushed, flushed,
-					applied ? applied : flushed, false))
+							 applied ? applied : flushed, false))
 			{
 				ok = false;
 				break;

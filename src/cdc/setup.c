@@ -82,7 +82,8 @@ cdc_check_source(const CdcOptions *co, PgConn *src, bool *slot_exists)
 		return EXIT_PRECONDITION;
 	}
 	free(wal);
-	char *priv = query1(src,
+	char *priv = query1(
+		src,
 		"SELECT rolreplication OR rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user",
 		0, NULL);
 	if (priv == NULL)
@@ -98,15 +99,16 @@ cdc_check_source(const CdcOptions *co, PgConn *src, bool *slot_exists)
 	}
 	free(priv);
 	const char *p[] = { co->slot };
-	char *exists = query1(src,
-		"SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, p);
+	char *exists = query1(
+		src, "SELECT count(*) FROM pg_catalog.pg_replication_slots WHERE slot_name = $1", 1, p);
 	*slot_exists = exists != NULL && strcmp(exists, "0") != 0;
 	free(exists);
-	char *free_slots = query1(src,
-		"SELECT current_setting('max_replication_slots')::int - count(*) FROM "
-		"pg_catalog.pg_replication_slots",
-		0, NULL);
-	if (!*slot_exists && free_slots != NULL && atoi(free_slots) <= 0)
+	char *free_slots =
+		query1(src,
+			   "SELECT current_setting('max_replication_slots')::int - count(*) FROM "
+			   "pg_catalog.pg_replication_slots",
+			   0, NULL);
+	if (!*slot_exists && free_slots != NULL && strtol(free_slots, NULL, 10) <= 0)
 	{
 		log_error("source: no free replication slot (max_replication_slots is reached)");
 		log_hint(LOG_LEVEL_ERROR, "Drop an unused slot (pg_drop_replication_slot) or raise "
@@ -118,7 +120,8 @@ cdc_check_source(const CdcOptions *co, PgConn *src, bool *slot_exists)
 	if (strcmp(co->plugin, "pgoutput") == 0 || strcmp(co->plugin, "test_decoding") == 0)
 	{
 		/* UPDATE/DELETE on a published table without replica identity fail ON THE SOURCE */
-		PGresult *res = pg_query(src,
+		PGresult *res = pg_query(
+			src,
 			"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
 			"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 			"WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
@@ -142,7 +145,7 @@ cdc_check_source(const CdcOptions *co, PgConn *src, bool *slot_exists)
 			}
 			log_error("source: %d table(s) have no replica identity, so their UPDATEs and DELETEs "
 					  "cannot be replayed: %s%s",
-				PQntuples(res), names.data, PQntuples(res) > 10 ? ", ..." : "");
+					  PQntuples(res), names.data, PQntuples(res) > 10 ? ", ..." : "");
 			log_hint(LOG_LEVEL_ERROR, "Add a primary key, or run ALTER TABLE ... REPLICA "
 									  "IDENTITY FULL on each of them, then run again.");
 			sb_free(&names);
@@ -211,31 +214,33 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 		return false;
 	}
 	const char *op[] = { co->origin };
-	char *progress = query1(&tgt,
-		"SELECT coalesce((SELECT s.remote_lsn::text FROM pg_catalog.pg_replication_origin o "
-		"JOIN pg_catalog.pg_replication_origin_status s ON s.local_id = o.roident "
-		"WHERE o.roname = $1), '')",
-		1, op);
+	char *progress =
+		query1(&tgt,
+			   "SELECT coalesce((SELECT s.remote_lsn::text FROM pg_catalog.pg_replication_origin o "
+			   "JOIN pg_catalog.pg_replication_origin_status s ON s.local_id = o.roident "
+			   "WHERE o.roname = $1), '')",
+			   1, op);
 	if (progress != NULL && create_slot && progress[0] != '\0' && strcmp(progress, "0/0") != 0)
 	{
 		/* a new slot starts a new stream: an origin with progress belongs to another one */
-		log_error("target: replication origin \"%s\" exists already, at %s", co->origin,
-			progress);
-		log_hint(LOG_LEVEL_ERROR, "It tracks another migration into this target: use another "
-								  "--origin, or drop it with pg_replication_origin_drop('%s') if "
-								  "that migration is over.",
-			co->origin);
+		log_error("target: replication origin \"%s\" exists already, at %s", co->origin, progress);
+		log_hint(LOG_LEVEL_ERROR,
+				 "It tracks another migration into this target: use another "
+				 "--origin, or drop it with pg_replication_origin_drop('%s') if "
+				 "that migration is over.",
+				 co->origin);
 		free(progress);
 		pg_disconnect(&tgt);
 		*exit_code = EXIT_PRECONDITION;
 		return false;
 	}
-	char *existed = query1(&tgt,
-		"SELECT count(*) FROM pg_catalog.pg_replication_origin WHERE roname = $1", 1, op);
+	char *existed = query1(
+		&tgt, "SELECT count(*) FROM pg_catalog.pg_replication_origin WHERE roname = $1", 1, op);
 	bool made_origin = existed != NULL && strcmp(existed, "0") == 0;
 	free(existed);
 	free(progress);
-	if (!pg_exec_params(&tgt,
+	if (!pg_exec_params(
+			&tgt,
 			"SELECT pg_catalog.pg_replication_origin_create($1) WHERE NOT EXISTS (SELECT 1 FROM "
 			"pg_catalog.pg_replication_origin WHERE roname = $1)",
 			1, op))
@@ -257,8 +262,8 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 			return false;
 		}
 		const char *p[] = { co->publication };
-		char *has = query1(&src, "SELECT count(*) FROM pg_catalog.pg_publication WHERE pubname = $1",
-			1, p);
+		char *has =
+			query1(&src, "SELECT count(*) FROM pg_catalog.pg_publication WHERE pubname = $1", 1, p);
 		if (has != NULL && strcmp(has, "0") == 0)
 		{
 			char *qp = pg_quote_ident(co->publication);
@@ -322,7 +327,7 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 	lsn_parse(PQgetvalue(res, 0, 1), &slot->consistent_lsn);
 	slot->snapshot = xstrdup(PQgetvalue(res, 0, 2));
 	log_info("created replication slot \"%s\" (%s) at %s with snapshot \"%s\"", co->slot,
-		co->plugin, PQgetvalue(res, 0, 1), slot->snapshot);
+			 co->plugin, PQgetvalue(res, 0, 1), slot->snapshot);
 	if (co->state != NULL)
 	{
 		state_set_meta(co->state, "cdc_slot", co->slot);
@@ -354,10 +359,10 @@ cdc_cleanup(const CdcOptions *co)
 	{
 		const char *p[] = { co->slot };
 		ok = pg_exec_params(&src,
-				 "SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM "
-				 "pg_catalog.pg_replication_slots WHERE slot_name = $1",
-				 1, p) &&
-			ok;
+							"SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM "
+							"pg_catalog.pg_replication_slots WHERE slot_name = $1",
+							1, p) &&
+			 ok;
 		char *qp = pg_quote_ident(co->publication);
 		char *sql = xasprintf("DROP PUBLICATION IF EXISTS %s", qp);
 		ok = pg_exec(&src, sql) && ok;
@@ -373,10 +378,10 @@ cdc_cleanup(const CdcOptions *co)
 	{
 		const char *p[] = { co->origin };
 		ok = pg_exec_params(&tgt,
-				 "SELECT pg_catalog.pg_replication_origin_drop(roname) FROM "
-				 "pg_catalog.pg_replication_origin WHERE roname = $1",
-				 1, p) &&
-			ok;
+							"SELECT pg_catalog.pg_replication_origin_drop(roname) FROM "
+							"pg_catalog.pg_replication_origin WHERE roname = $1",
+							1, p) &&
+			 ok;
 		pg_disconnect(&tgt);
 	}
 	journal_remove_all(co->journal_dir);
@@ -387,7 +392,7 @@ cdc_cleanup(const CdcOptions *co)
 	if (ok)
 	{
 		log_info("dropped slot \"%s\", publication \"%s\", origin \"%s\" and the journal", co->slot,
-			co->publication, co->origin);
+				 co->publication, co->origin);
 	}
 	return ok;
 }
@@ -407,15 +412,16 @@ col_lsn(sqlite3_stmt *st, int i)
 }
 
 bool
-sentinel_get(StateDb *db, Lsn *startpos, Lsn *endpos, bool *apply, Lsn *write_lsn,
-	Lsn *flush_lsn, Lsn *replay_lsn)
+sentinel_get(StateDb *db, Lsn *startpos, Lsn *endpos, bool *apply, Lsn *write_lsn, Lsn *flush_lsn,
+			 Lsn *replay_lsn)
 {
 	sqlite3 *s = state_lock(db);
 	sqlite3_stmt *st;
 	bool found = false;
 	*startpos = *endpos = *write_lsn = *flush_lsn = *replay_lsn = LSN_INVALID;
 	*apply = false;
-	if (sqlite3_prepare_v2(s,
+	if (sqlite3_prepare_v2(
+			s,
 			"SELECT startpos, endpos, apply, write_lsn, flush_lsn, replay_lsn FROM sentinel "
 			"WHERE id = 1",
 			-1, &st, NULL) == SQLITE_OK)
@@ -468,7 +474,8 @@ sentinel_update_positions(StateDb *db, Lsn write_lsn, Lsn flush_lsn, Lsn replay_
 	lsn_format(replay_lsn, r, sizeof(r));
 	const char *p[] = { write_lsn ? w : NULL, flush_lsn ? f : NULL, replay_lsn ? r : NULL };
 	state_exec(db, "INSERT INTO sentinel(id) VALUES (1) ON CONFLICT(id) DO NOTHING", 0, NULL);
-	return state_exec(db,
+	return state_exec(
+		db,
 		"UPDATE sentinel SET write_lsn = coalesce(?1, write_lsn), flush_lsn = coalesce(?2, "
 		"flush_lsn), replay_lsn = coalesce(?3, replay_lsn) WHERE id = 1",
 		3, p);
@@ -495,47 +502,12 @@ cdc_sync_sequences(const CdcOptions *co)
 		catalog_free(&cat);
 		return false;
 	}
-	StrBuf names, values, called;
-	sb_init(&names);
-	sb_init(&values);
-	sb_init(&called);
-	sb_append_char(&names, '{');
-	sb_append_char(&values, '{');
-	sb_append_char(&called, '{');
 	int n = 0;
-	for (int i = 0; i < cat.nsequences; i++)
+	ok = catalog_apply_sequences(&tgt, &cat, &n);
+	if (ok)
 	{
-		CatSequence *s = &cat.sequences[i];
-		if (s->last_value == NULL)
-		{
-			continue;
-		}
-		char *q = pg_qualname(s->nspname, s->relname);
-		sb_append(&names, n ? "," : "");
-		sb_append_array_elem(&names, q);
-		sb_printf(&values, "%s%s", n ? "," : "", s->last_value);
-		sb_printf(&called, "%s%s", n ? "," : "", s->is_called ? "t" : "f");
-		free(q);
-		n++;
+		log_info("set %d sequences to the source's current values", n);
 	}
-	sb_append_char(&names, '}');
-	sb_append_char(&values, '}');
-	sb_append_char(&called, '}');
-	if (n > 0)
-	{
-		const char *p[] = { names.data, values.data, called.data };
-		ok = pg_exec_params(&tgt,
-			"SELECT pg_catalog.setval(s.name::regclass, s.v, s.c) "
-			"FROM unnest($1::text[], $2::bigint[], $3::bool[]) AS s(name, v, c)",
-			3, p);
-		if (ok)
-		{
-			log_info("set %d sequences to the source's current values", n);
-		}
-	}
-	sb_free(&names);
-	sb_free(&values);
-	sb_free(&called);
 	pg_disconnect(&tgt);
 	catalog_free(&cat);
 	return ok;

@@ -27,7 +27,7 @@ int
 cmd_copy_data(Options *opts)
 {
 	return clone_main(opts, STEP_TABLE_DATA | STEP_INDEXES | STEP_CONSTRAINTS | STEP_SEQUENCES |
-			STEP_BLOBS | STEP_VACUUM | STEP_SCHEMA_POST);
+								STEP_BLOBS | STEP_VACUUM | STEP_SCHEMA_POST);
 }
 
 int

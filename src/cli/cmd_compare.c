@@ -38,8 +38,8 @@ compare_open(const Options *opts, PgConn *src, PgConn *tgt)
 		if (opts->snapshot != NULL && pg_is_connected(src))
 		{
 			log_hint(LOG_LEVEL_ERROR,
-				"A snapshot lives as long as the session that exported it: keep that session "
-				"open (its transaction too) for the whole compare.");
+					 "A snapshot lives as long as the session that exported it: keep that session "
+					 "open (its transaction too) for the whole compare.");
 			return EXIT_PRECONDITION;
 		}
 		return EXIT_SOURCE;
@@ -145,8 +145,8 @@ cmd_compare_data(Options *opts)
 	 * The workers share one view of each server: the source's in --snapshot's
 	 * snapshot or one exported here, the target's in one exported here.
 	 */
-	char *src_snap = opts->snapshot != NULL ? xstrdup(opts->snapshot)
-											: compare_export_snapshot(&src);
+	char *src_snap =
+		opts->snapshot != NULL ? xstrdup(opts->snapshot) : compare_export_snapshot(&src);
 	if (!pg_is_connected(&src))
 	{
 		free(src_snap);

@@ -472,7 +472,8 @@ list_fetch_catalog(const Options *opts, PgConn *c, Catalog *cat, int lo_batch, b
 		filters_free(&filters);
 		return rc;
 	}
-	if (!catalog_fetch(c, cat, lo_batch) || !catalog_fetch_sizes(c, cat) || (seq_values && !catalog_fetch_sequence_values(c, cat)))
+	if (!catalog_fetch(c, cat, lo_batch) || !catalog_fetch_sizes(c, cat) ||
+		(seq_values && !catalog_fetch_sequence_values(c, cat)))
 	{
 		filters_free(&filters);
 		catalog_free(cat);

@@ -28,7 +28,7 @@ ping_one(const char *side, const char *conninfo)
 	pg_query_value(&c, "SELECT current_database()", 0, NULL, &db);
 	pg_query_value(&c, "SELECT current_user", 0, NULL, &user);
 	printf("%s: %s (database \"%s\", user \"%s\")\n", side, version ? version : "unknown version",
-		db ? db : "?", user ? user : "?");
+		   db ? db : "?", user ? user : "?");
 	fflush(stdout);
 	free(version);
 	free(db);
@@ -76,8 +76,9 @@ cmd_version(Options *opts)
 {
 	if (opts->json)
 	{
-		json_t *o = json_pack("{s:s, s:i, s:s, s:s}", "version", PGSHIFT_VERSION, "libpq",
-			PQlibVersion(), "sqlite", sqlite3_libversion(), "jansson", JANSSON_VERSION);
+		json_t *o =
+			json_pack("{s:s, s:i, s:s, s:s}", "version", PGSHIFT_VERSION, "libpq", PQlibVersion(),
+					  "sqlite", sqlite3_libversion(), "jansson", JANSSON_VERSION);
 		char *s = json_dumps(o, JSON_INDENT(2));
 		printf("%s\n", s);
 		free(s);

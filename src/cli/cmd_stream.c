@@ -87,8 +87,9 @@ slot_position(const CdcOptions *co, Lsn *pos)
 	const char *p[] = { co->slot };
 	char *v = NULL;
 	bool ok = pg_query_value(&c,
-		"SELECT confirmed_flush_lsn::text FROM pg_catalog.pg_replication_slots WHERE slot_name = $1",
-		1, p, &v);
+							 "SELECT confirmed_flush_lsn::text FROM "
+							 "pg_catalog.pg_replication_slots WHERE slot_name = $1",
+							 1, p, &v);
 	pg_disconnect(&c);
 	if (!ok)
 	{
@@ -243,7 +244,7 @@ follow_run(Options *opts, int what)
 	{
 		/* receive only: until the end position or an interrupt */
 		while (f.running && !signals_interrupted() &&
-			!__atomic_load_n(&f.sh.receiver_done, __ATOMIC_ACQUIRE))
+			   !__atomic_load_n(&f.sh.receiver_done, __ATOMIC_ACQUIRE))
 		{
 			Lsn s, e, w, fl, r;
 			bool apply;
@@ -301,8 +302,8 @@ cmd_clone(Options *opts)
 static int
 with_state(Options *opts, bool lock, WorkDir *wd, StateDb **state)
 {
-	bool ok = lock ? workdir_open(wd, opts->dir) : (file_mkdir_p(opts->dir, 0700) &&
-														workdir_open_readonly(wd, opts->dir));
+	bool ok = lock ? workdir_open(wd, opts->dir)
+				   : (file_mkdir_p(opts->dir, 0700) && workdir_open_readonly(wd, opts->dir));
 	if (!ok)
 	{
 		workdir_close(wd);
@@ -467,13 +468,13 @@ cmd_sentinel_get(Options *opts)
 	{
 		printf("{\"startpos\": \"%s\", \"endpos\": \"%s\", \"apply\": %s, \"write_lsn\": \"%s\", "
 			   "\"flush_lsn\": \"%s\", \"replay_lsn\": \"%s\"}\n",
-			bs, be, apply ? "true" : "false", bw, bf, br);
+			   bs, be, apply ? "true" : "false", bw, bf, br);
 	}
 	else
 	{
 		printf("startpos    %s\nendpos      %s\napply       %s\nwrite_lsn   %s\nflush_lsn   "
 			   "%s\nreplay_lsn  %s\n",
-			bs, be, apply ? "enabled" : "disabled", bw, bf, br);
+			   bs, be, apply ? "enabled" : "disabled", bw, bf, br);
 	}
 	state_close(state);
 	workdir_close(&wd);
@@ -515,7 +516,7 @@ sentinel_set_pos(Options *opts, const char *column)
 	if (value == NULL || !lsn_parse(value, &l))
 	{
 		log_error("expected an LSN (such as 0/1A2B3C4D) or --current, got \"%s\"",
-			value ? value : "");
+				  value ? value : "");
 		free(current);
 		return EXIT_USAGE;
 	}
@@ -607,8 +608,8 @@ cmd_snapshot(Options *opts)
 		}
 	}
 	else if (!pg_connect(&c, opts->source, "source", "snapshot", 0) ||
-		!pg_exec(&c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") ||
-		!pg_query_value(&c, "SELECT pg_catalog.pg_export_snapshot()", 0, NULL, &snap))
+			 !pg_exec(&c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") ||
+			 !pg_query_value(&c, "SELECT pg_catalog.pg_export_snapshot()", 0, NULL, &snap))
 	{
 		rc = EXIT_SOURCE;
 	}

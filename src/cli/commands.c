@@ -24,100 +24,100 @@ struct Command
 	const char *usage;       /* positional arguments */
 };
 
-#define G_CLONE_ALL \
+#define G_CLONE_ALL                                                                         \
 	(OPT_G_CONN | OPT_G_JOBS | OPT_G_SNAPSHOT | OPT_G_RESUME | OPT_G_SCHEMA | OPT_G_CLONE | \
-		OPT_G_FILTER | OPT_G_FOLLOW | OPT_G_CDC)
-#define G_COPY (OPT_G_CONN | OPT_G_JOBS | OPT_G_SNAPSHOT | OPT_G_RESUME | OPT_G_SCHEMA | OPT_G_CLONE | OPT_G_FILTER)
-#define G_LIST (OPT_G_SOURCE | OPT_G_DIR | OPT_G_JSON | OPT_G_FILTER | OPT_G_LIST | OPT_G_SNAPSHOT)
+	 OPT_G_FILTER | OPT_G_FOLLOW | OPT_G_CDC)
+#define G_COPY                                                                              \
+	(OPT_G_CONN | OPT_G_JOBS | OPT_G_SNAPSHOT | OPT_G_RESUME | OPT_G_SCHEMA | OPT_G_CLONE | \
+	 OPT_G_FILTER)
+#define G_LIST   (OPT_G_SOURCE | OPT_G_DIR | OPT_G_JSON | OPT_G_FILTER | OPT_G_LIST | OPT_G_SNAPSHOT)
 #define G_STREAM (OPT_G_CONN | OPT_G_CDC | OPT_G_RESUME | OPT_G_FILTER | OPT_G_SNAPSHOT)
 
 static const Command copy_cmds[] = {
 	{ "db", "copy a whole database (same as clone)", G_CLONE_ALL, cmd_clone, NULL, NULL },
 	{ "roles", "copy the roles of the source cluster", OPT_G_CONN | OPT_G_SCHEMA, cmd_copy_roles,
-		NULL, NULL },
+	  NULL, NULL },
 	{ "extensions", "create the source's extensions on the target", G_COPY, cmd_copy_extensions,
-		NULL, NULL },
-	{ "schema", "create the schema (pre-data section) on the target", G_COPY, cmd_copy_schema,
-		NULL, NULL },
+	  NULL, NULL },
+	{ "schema", "create the schema (pre-data section) on the target", G_COPY, cmd_copy_schema, NULL,
+	  NULL },
 	{ "data", "copy rows, indexes, constraints, sequences, large objects, then post-data", G_COPY,
-		cmd_copy_data, NULL, NULL },
+	  cmd_copy_data, NULL, NULL },
 	{ "table-data", "copy table data only", G_COPY, cmd_copy_table_data, NULL, NULL },
 	{ "blobs", "copy large objects' contents", G_COPY, cmd_copy_blobs, NULL, NULL },
 	{ "sequences", "set every sequence's value on the target", G_COPY, cmd_copy_sequences, NULL,
-		NULL },
+	  NULL },
 	{ "indexes", "create the indexes on the target", G_COPY, cmd_copy_indexes, NULL, NULL },
 	{ "constraints", "add primary keys, unique, exclusion and foreign keys on the target", G_COPY,
-		cmd_copy_constraints, NULL, NULL },
+	  cmd_copy_constraints, NULL, NULL },
 	{ NULL }
 };
 
 static const Command dump_cmds[] = {
 	{ "schema", "dump the source schema (pre-data and post-data) into the work directory",
-		OPT_G_SOURCE | OPT_G_DIR | OPT_G_SNAPSHOT | OPT_G_RESUME | OPT_G_FILTER, cmd_dump_schema,
-		NULL, NULL },
+	  OPT_G_SOURCE | OPT_G_DIR | OPT_G_SNAPSHOT | OPT_G_RESUME | OPT_G_FILTER, cmd_dump_schema,
+	  NULL, NULL },
 	{ "roles", "dump the source cluster's roles into the work directory",
-		OPT_G_SOURCE | OPT_G_DIR | OPT_G_SCHEMA, cmd_dump_roles, NULL, NULL },
+	  OPT_G_SOURCE | OPT_G_DIR | OPT_G_SCHEMA, cmd_dump_roles, NULL, NULL },
 	{ NULL }
 };
 
 static const Command restore_cmds[] = {
-	{ "schema", "restore the dumped schema on the target", G_COPY, cmd_restore_schema, NULL,
-		NULL },
-	{ "pre-data", "restore the dumped pre-data section on the target", G_COPY,
-		cmd_restore_pre_data, NULL, NULL },
+	{ "schema", "restore the dumped schema on the target", G_COPY, cmd_restore_schema, NULL, NULL },
+	{ "pre-data", "restore the dumped pre-data section on the target", G_COPY, cmd_restore_pre_data,
+	  NULL, NULL },
 	{ "post-data", "restore the dumped post-data section on the target", G_COPY,
-		cmd_restore_post_data, NULL, NULL },
+	  cmd_restore_post_data, NULL, NULL },
 	{ "roles", "create the dumped roles on the target", OPT_G_CONN | OPT_G_SCHEMA,
-		cmd_restore_roles, NULL, NULL },
+	  cmd_restore_roles, NULL, NULL },
 	{ "parse-list", "show the pg_restore list pgshift would use, with what it leaves out",
-		G_COPY | OPT_G_JSON, cmd_restore_parse_list, NULL, NULL },
+	  G_COPY | OPT_G_JSON, cmd_restore_parse_list, NULL, NULL },
 	{ NULL }
 };
 
 static const Command list_cmds[] = {
-	{ "databases", "list the source cluster's databases", G_LIST, cmd_list_databases, NULL,
-		NULL },
+	{ "databases", "list the source cluster's databases", G_LIST, cmd_list_databases, NULL, NULL },
 	{ "extensions", "list the source database's extensions", G_LIST, cmd_list_extensions, NULL,
-		NULL },
+	  NULL },
 	{ "collations", "list the source database's collations", G_LIST, cmd_list_collations, NULL,
-		NULL },
+	  NULL },
 	{ "tables", "list the tables pgshift would copy", G_LIST | OPT_G_JOBS, cmd_list_tables, NULL,
-		NULL },
+	  NULL },
 	{ "table-parts", "list how tables would be split into parts", G_LIST | OPT_G_JOBS,
-		cmd_list_table_parts, NULL, NULL },
-	{ "sequences", "list the sequences and their values", G_LIST, cmd_list_sequences, NULL,
-		NULL },
-	{ "indexes", "list the indexes and the constraints they back", G_LIST, cmd_list_indexes,
-		NULL, NULL },
-	{ "depends", "list the objects that depend on a table", G_LIST, cmd_list_depends, NULL,
-		NULL },
-	{ "schema", "list everything pgshift reads from the source catalog", G_LIST,
-		cmd_list_schema, NULL, NULL },
-	{ "progress", "show the progress of the running (or last) run",
-		OPT_G_DIR | OPT_G_JSON, cmd_list_progress, NULL, NULL },
+	  cmd_list_table_parts, NULL, NULL },
+	{ "sequences", "list the sequences and their values", G_LIST, cmd_list_sequences, NULL, NULL },
+	{ "indexes", "list the indexes and the constraints they back", G_LIST, cmd_list_indexes, NULL,
+	  NULL },
+	{ "depends", "list the objects that depend on a table", G_LIST, cmd_list_depends, NULL, NULL },
+	{ "schema", "list everything pgshift reads from the source catalog", G_LIST, cmd_list_schema,
+	  NULL, NULL },
+	{ "progress", "show the progress of the running (or last) run", OPT_G_DIR | OPT_G_JSON,
+	  cmd_list_progress, NULL, NULL },
 	{ NULL }
 };
 
 static const Command sentinel_set_cmds[] = {
-	{ "startpos", "set the sentinel start position", OPT_G_CONN | OPT_G_SENTINEL, cmd_sentinel_set_startpos, NULL,
-		"LSN" },
-	{ "endpos", "set the end position (LSN, or --current)", OPT_G_CONN | OPT_G_SENTINEL, cmd_sentinel_set_endpos,
-		NULL, "[LSN]" },
-	{ "apply", "allow the applier to start", OPT_G_CONN | OPT_G_SENTINEL, cmd_sentinel_set_apply, NULL, NULL },
+	{ "startpos", "set the sentinel start position", OPT_G_CONN | OPT_G_SENTINEL,
+	  cmd_sentinel_set_startpos, NULL, "LSN" },
+	{ "endpos", "set the end position (LSN, or --current)", OPT_G_CONN | OPT_G_SENTINEL,
+	  cmd_sentinel_set_endpos, NULL, "[LSN]" },
+	{ "apply", "allow the applier to start", OPT_G_CONN | OPT_G_SENTINEL, cmd_sentinel_set_apply,
+	  NULL, NULL },
 	{ NULL }
 };
 
 static const Command sentinel_cmds[] = {
 	{ "setup", "create the sentinel", OPT_G_CONN | OPT_G_SENTINEL, cmd_sentinel_setup, NULL, NULL },
-	{ "get", "show the sentinel's positions", OPT_G_CONN | OPT_G_SENTINEL | OPT_G_JSON, cmd_sentinel_get,
-		NULL, NULL },
+	{ "get", "show the sentinel's positions", OPT_G_CONN | OPT_G_SENTINEL | OPT_G_JSON,
+	  cmd_sentinel_get, NULL, NULL },
 	{ "set", "set a sentinel position", 0, NULL, sentinel_set_cmds, NULL },
 	{ NULL }
 };
 
 static const Command stream_cmds[] = {
 	{ "setup", "create the publication, slot and origin", G_STREAM, cmd_stream_setup, NULL, NULL },
-	{ "cleanup", "drop the slot, publication, origin and journal", G_STREAM, cmd_stream_cleanup, NULL, NULL },
+	{ "cleanup", "drop the slot, publication, origin and journal", G_STREAM, cmd_stream_cleanup,
+	  NULL, NULL },
 	{ "prune", "remove journal segments already applied", G_STREAM, cmd_stream_prune, NULL, NULL },
 	{ "receive", "receive changes into the journal", G_STREAM, cmd_stream_receive, NULL, NULL },
 	{ "apply", "apply the journal to the target", G_STREAM, cmd_stream_apply, NULL, NULL },
@@ -128,29 +128,28 @@ static const Command stream_cmds[] = {
 
 static const Command compare_cmds[] = {
 	{ "schema", "compare the schemas of source and target",
-		OPT_G_CONN | OPT_G_JSON | OPT_G_FILTER | OPT_G_SNAPSHOT, cmd_compare_schema, NULL, NULL },
+	  OPT_G_CONN | OPT_G_JSON | OPT_G_FILTER | OPT_G_SNAPSHOT, cmd_compare_schema, NULL, NULL },
 	{ "data", "compare row counts and checksums of every table",
-		OPT_G_CONN | OPT_G_JSON | OPT_G_FILTER | OPT_G_JOBS | OPT_G_COMPARE | OPT_G_SNAPSHOT,
-		cmd_compare_data, NULL, NULL },
+	  OPT_G_CONN | OPT_G_JSON | OPT_G_FILTER | OPT_G_JOBS | OPT_G_COMPARE | OPT_G_SNAPSHOT,
+	  cmd_compare_data, NULL, NULL },
 	{ NULL }
 };
 
 static const Command root_cmds[] = {
 	{ "clone", "copy a database from source to target (schema, data, indexes, ...)", G_CLONE_ALL,
-		cmd_clone, NULL, NULL },
+	  cmd_clone, NULL, NULL },
 	{ "fork", "same as clone", G_CLONE_ALL, cmd_clone, NULL, NULL },
 	{ "follow", "replay the changes made on the source since the copy's snapshot", G_STREAM,
-		cmd_follow, NULL, NULL },
+	  cmd_follow, NULL, NULL },
 	{ "snapshot", "export a snapshot on the source and hold it until interrupted",
-		OPT_G_SOURCE | OPT_G_DIR | OPT_G_CDC | OPT_G_FOLLOW, cmd_snapshot, NULL, NULL },
+	  OPT_G_SOURCE | OPT_G_DIR | OPT_G_CDC | OPT_G_FOLLOW, cmd_snapshot, NULL, NULL },
 	{ "compare", "compare source and target", 0, NULL, compare_cmds, NULL },
 	{ "copy", "run one step of a clone", 0, NULL, copy_cmds, NULL },
 	{ "dump", "dump the schema or roles of the source", 0, NULL, dump_cmds, NULL },
 	{ "restore", "restore a dumped schema or roles on the target", 0, NULL, restore_cmds, NULL },
 	{ "list", "list what pgshift sees on the source", 0, NULL, list_cmds, NULL },
 	{ "stream", "change data capture, step by step", 0, NULL, stream_cmds, NULL },
-	{ "ping", "check that the source and target can be reached", OPT_G_CONN, cmd_ping, NULL,
-		NULL },
+	{ "ping", "check that the source and target can be reached", OPT_G_CONN, cmd_ping, NULL, NULL },
 	{ "help", "show the commands", 0, NULL, NULL, NULL },
 	{ "version", "show the version", OPT_G_JSON, cmd_version, NULL, NULL },
 	{ NULL }
@@ -171,9 +170,9 @@ print_children(const char *path, const Command *children, int depth)
 		else
 		{
 			printf("  %-34s %s%s\n", full, c->summary,
-				c->fn == NULL && c->children == NULL && strcmp(c->name, "help") != 0
-					? " (not built yet)"
-					: "");
+				   c->fn == NULL && c->children == NULL && strcmp(c->name, "help") != 0
+					   ? " (not built yet)"
+					   : "");
 		}
 	}
 }
@@ -183,7 +182,7 @@ print_root_help(void)
 {
 	printf("pgshift %s — copy a live PostgreSQL database to another server, fast, and keep it "
 		   "in sync until cut-over\n\n",
-		PGSHIFT_VERSION);
+		   PGSHIFT_VERSION);
 	printf("Usage: pgshift COMMAND [SUBCOMMAND] [OPTIONS]\n\nCommands:\n");
 	print_children("", root_cmds, 0);
 	printf("\nRun \"pgshift COMMAND --help\" for a command's options.\n");
@@ -202,7 +201,7 @@ print_command_help(const char *path, const Command *c)
 		return;
 	}
 	printf("pgshift %s — %s\n\nUsage: pgshift %s [OPTIONS]%s%s\n\nOptions:\n", path, c->summary,
-		path, c->usage ? " " : "", c->usage ? c->usage : "");
+		   path, c->usage ? " " : "", c->usage ? c->usage : "");
 	options_print_help(c->groups);
 	if (c->fn == NULL)
 	{
@@ -266,8 +265,8 @@ main(int argc, char **argv)
 	}
 	if (cmd->children != NULL)
 	{
-		bool want_help = argi < argc &&
-			(strcmp(argv[argi], "--help") == 0 || strcmp(argv[argi], "-h") == 0);
+		bool want_help =
+			argi < argc && (strcmp(argv[argi], "--help") == 0 || strcmp(argv[argi], "-h") == 0);
 		if (want_help)
 		{
 			print_command_help(path, cmd);

@@ -38,98 +38,98 @@ typedef struct OptDef
 
 static const OptDef g_opts[] = {
 	{ "source", 'S', OK_STR, OPT_G_SOURCE, OFF(source), "SOURCE_PGURI", "URI",
-		"source database connection string (URI or key=value)" },
+	  "source database connection string (URI or key=value)" },
 	{ "target", 'T', OK_STR, OPT_G_TARGET, OFF(target), "TARGET_PGURI", "URI",
-		"target database connection string (URI or key=value)" },
+	  "target database connection string (URI or key=value)" },
 	{ "dir", 'D', OK_STR, OPT_G_DIR, OFF(dir), "DIR", "DIR",
-		"work directory (default ${TMPDIR:-/tmp}/pgshift)" },
+	  "work directory (default ${TMPDIR:-/tmp}/pgshift)" },
 	{ "table-jobs", 'J', OK_INT, OPT_G_JOBS, OFF(table_jobs), "TABLE_JOBS", "N",
-		"concurrent COPY jobs (default 4)" },
+	  "concurrent COPY jobs (default 4)" },
 	{ "index-jobs", 'I', OK_INT, OPT_G_JOBS, OFF(index_jobs), "INDEX_JOBS", "N",
-		"concurrent CREATE INDEX / constraint jobs (default 4)" },
+	  "concurrent CREATE INDEX / constraint jobs (default 4)" },
 	{ "restore-jobs", 0, OK_INT, OPT_G_JOBS, OFF(restore_jobs), "RESTORE_JOBS", "N",
-		"pg_restore --jobs for the schema sections (default 4)" },
+	  "pg_restore --jobs for the schema sections (default 4)" },
 	{ "large-objects-jobs", 'b', OK_INT, OPT_G_JOBS, OFF(lo_jobs), "LARGE_OBJECTS_JOBS", "N",
-		"concurrent large-object copy jobs (default 4)" },
+	  "concurrent large-object copy jobs (default 4)" },
 	{ "split-tables-larger-than", 0, OK_SIZE, OPT_G_JOBS, OFF(split_larger_than),
-		"SPLIT_TABLES_LARGER_THAN", "SIZE",
-		"copy tables larger than SIZE in parallel parts (e.g. 1GB; 0 = never)" },
+	  "SPLIT_TABLES_LARGER_THAN", "SIZE",
+	  "copy tables larger than SIZE in parallel parts (e.g. 1GB; 0 = never)" },
 	{ "split-max-parts", 0, OK_INT, OPT_G_JOBS, OFF(split_max_parts), "SPLIT_MAX_PARTS", "N",
-		"at most N parts per table (default: --table-jobs)" },
+	  "at most N parts per table (default: --table-jobs)" },
 	{ "use-copy-binary", 0, OK_BOOL, OPT_G_JOBS, OFF(use_copy_binary), "USE_COPY_BINARY", NULL,
-		"binary COPY for tables of built-in types, even across major versions" },
+	  "binary COPY for tables of built-in types, even across major versions" },
 	{ "no-copy-binary", 0, OK_BOOL, OPT_G_JOBS, OFF(no_copy_binary), "NO_COPY_BINARY", NULL,
-		"text COPY only (default: binary for built-in types when both servers run the same "
-		"major version)" },
+	  "text COPY only (default: binary for built-in types when both servers run the same "
+	  "major version)" },
 	{ "snapshot", 0, OK_STR, OPT_G_SNAPSHOT, OFF(snapshot), "SNAPSHOT", "ID",
-		"use this exported snapshot (held by another session)" },
+	  "use this exported snapshot (held by another session)" },
 	{ "not-consistent", 0, OK_BOOL, OPT_G_SNAPSHOT, OFF(not_consistent), "NOT_CONSISTENT", NULL,
-		"allow a new snapshot when resuming (the copy is then not consistent)" },
+	  "allow a new snapshot when resuming (the copy is then not consistent)" },
 	{ "resume", 0, OK_BOOL, OPT_G_RESUME, OFF(resume), "RESUME", NULL,
-		"resume a previous run from its work directory" },
+	  "resume a previous run from its work directory" },
 	{ "restart", 0, OK_BOOL, OPT_G_RESUME, OFF(restart), "RESTART", NULL,
-		"discard a previous run's state in the work directory and start over" },
+	  "discard a previous run's state in the work directory and start over" },
 	{ "drop-if-exists", 0, OK_BOOL, OPT_G_SCHEMA, OFF(drop_if_exists), "DROP_IF_EXISTS", NULL,
-		"drop target objects that exist already before creating them" },
+	  "drop target objects that exist already before creating them" },
 	{ "no-owner", 'O', OK_BOOL, OPT_G_SCHEMA, OFF(no_owner), "NO_OWNER", NULL,
-		"do not set object ownership on the target" },
+	  "do not set object ownership on the target" },
 	{ "no-acl", 'x', OK_BOOL, OPT_G_SCHEMA, OFF(no_acl), "NO_ACL", NULL,
-		"do not restore privileges (GRANT/REVOKE)" },
+	  "do not restore privileges (GRANT/REVOKE)" },
 	{ "no-comments", 0, OK_BOOL, OPT_G_SCHEMA, OFF(no_comments), "NO_COMMENTS", NULL,
-		"do not restore comments" },
+	  "do not restore comments" },
 	{ "no-tablespaces", 0, OK_BOOL, OPT_G_SCHEMA, OFF(no_tablespaces), "NO_TABLESPACES", NULL,
-		"do not restore tablespace assignments" },
+	  "do not restore tablespace assignments" },
 	{ "skip-extensions", 0, OK_BOOL, OPT_G_SCHEMA, OFF(skip_extensions), "SKIP_EXTENSIONS", NULL,
-		"do not create extensions on the target" },
+	  "do not create extensions on the target" },
 	{ "skip-collations", 0, OK_BOOL, OPT_G_SCHEMA, OFF(skip_collations), "SKIP_COLLATIONS", NULL,
-		"do not create collations on the target" },
-	{ "skip-db-properties", 0, OK_BOOL, OPT_G_SCHEMA, OFF(skip_db_properties),
-		"SKIP_DB_PROPERTIES", NULL, "do not copy ALTER DATABASE ... SET settings" },
+	  "do not create collations on the target" },
+	{ "skip-db-properties", 0, OK_BOOL, OPT_G_SCHEMA, OFF(skip_db_properties), "SKIP_DB_PROPERTIES",
+	  NULL, "do not copy ALTER DATABASE ... SET settings" },
 	{ "roles", 0, OK_BOOL, OPT_G_SCHEMA, OFF(roles), "ROLES", NULL,
-		"also copy the roles of the source cluster (pg_dumpall --roles-only)" },
+	  "also copy the roles of the source cluster (pg_dumpall --roles-only)" },
 	{ "no-role-passwords", 0, OK_BOOL, OPT_G_SCHEMA, OFF(no_role_passwords), "NO_ROLE_PASSWORDS",
-		NULL, "copy roles without their passwords" },
-	{ "skip-large-objects", 0, OK_BOOL, OPT_G_CLONE, OFF(skip_large_objects),
-		"SKIP_LARGE_OBJECTS", NULL, "do not copy large objects" },
+	  NULL, "copy roles without their passwords" },
+	{ "skip-large-objects", 0, OK_BOOL, OPT_G_CLONE, OFF(skip_large_objects), "SKIP_LARGE_OBJECTS",
+	  NULL, "do not copy large objects" },
 	{ "skip-vacuum", 0, OK_BOOL, OPT_G_CLONE, OFF(skip_vacuum), "SKIP_VACUUM", NULL,
-		"do not VACUUM the copied tables" },
+	  "do not VACUUM the copied tables" },
 	{ "skip-analyze", 0, OK_BOOL, OPT_G_CLONE, OFF(skip_analyze), "SKIP_ANALYZE", NULL,
-		"do not ANALYZE the copied tables" },
+	  "do not ANALYZE the copied tables" },
 	{ "fail-fast", 0, OK_BOOL, OPT_G_CLONE, OFF(fail_fast), "FAIL_FAST", NULL,
-		"stop the whole run at the first failure" },
+	  "stop the whole run at the first failure" },
 	{ "follow", 0, OK_BOOL, OPT_G_FOLLOW, OFF(follow), "FOLLOW", NULL,
-		"after the copy, replay the changes made since its snapshot (change data capture)" },
+	  "after the copy, replay the changes made since its snapshot (change data capture)" },
 	{ "filters", 'F', OK_STR, OPT_G_FILTER, OFF(filters), "FILTERS", "FILE",
-		"copy only what the filters file selects (pgcopydb ini format)" },
+	  "copy only what the filters file selects (pgcopydb ini format)" },
 	{ "plugin", 'p', OK_STR, OPT_G_CDC, OFF(plugin), "OUTPUT_PLUGIN", "NAME",
-		"logical decoding plugin: pgoutput (default) or test_decoding" },
+	  "logical decoding plugin: pgoutput (default) or test_decoding" },
 	{ "slot-name", 's', OK_STR, OPT_G_CDC, OFF(slot_name), "SLOT_NAME", "NAME",
-		"replication slot name (default pgshift)" },
+	  "replication slot name (default pgshift)" },
 	{ "origin", 'o', OK_STR, OPT_G_CDC, OFF(origin), "ORIGIN", "NAME",
-		"replication origin on the target (default pgshift)" },
+	  "replication origin on the target (default pgshift)" },
 	{ "publication", 0, OK_STR, OPT_G_CDC, OFF(publication), "PUBLICATION", "NAME",
-		"publication name (default pgshift)" },
+	  "publication name (default pgshift)" },
 	{ "create-slot", 0, OK_BOOL, OPT_G_CDC, OFF(create_slot), "CREATE_SLOT", NULL,
-		"create the replication slot" },
+	  "create the replication slot" },
 	{ "endpos", 'E', OK_STR, OPT_G_CDC, OFF(endpos), "ENDPOS", "LSN",
-		"stop replaying at the first commit at or past this LSN" },
+	  "stop replaying at the first commit at or past this LSN" },
 	{ "startpos", 0, OK_STR, OPT_G_SENTINEL, OFF(startpos), NULL, "LSN",
-		"start position (sentinel)" },
+	  "start position (sentinel)" },
 	{ "current", 0, OK_BOOL, OPT_G_SENTINEL, OFF(current), NULL, NULL,
-		"use the source's current WAL position" },
+	  "use the source's current WAL position" },
 	{ "json", 0, OK_BOOL, OPT_G_JSON, OFF(json), "JSON", NULL, "print JSON" },
 	{ "list-skipped", 0, OK_BOOL, OPT_G_LIST, OFF(list_skipped), NULL, NULL,
-		"list the objects the filters leave out" },
+	  "list the objects the filters leave out" },
 	{ "schema-name", 0, OK_STR, OPT_G_LIST, OFF(schema_name), NULL, "NAME",
-		"only objects of this schema" },
+	  "only objects of this schema" },
 	{ "table-name", 0, OK_STR, OPT_G_LIST, OFF(table_name), NULL, "NAME", "only this table" },
 	{ "show-rows", 0, OK_BOOL, OPT_G_COMPARE, OFF(show_rows), NULL, NULL,
-		"list the rows that differ" },
+	  "list the rows that differ" },
 	{ "verbose", 'v', OK_BOOL, OPT_G_LOG, OFF(verbose), "VERBOSE", NULL, "more messages" },
 	{ "debug", 'd', OK_BOOL, OPT_G_LOG, OFF(debug), "DEBUG", NULL, "debug messages" },
 	{ "quiet", 'q', OK_BOOL, OPT_G_LOG, OFF(quiet), "QUIET", NULL, "errors only" },
 	{ "log-json", 0, OK_BOOL, OPT_G_LOG, OFF(log_json), "LOG_JSON", NULL,
-		"log lines as JSON objects" },
+	  "log lines as JSON objects" },
 };
 
 #define N_OPTS ((int) (sizeof(g_opts) / sizeof(g_opts[0])))
@@ -234,8 +234,8 @@ opt_set(Options *o, const OptDef *d, const char *val, const char *from)
 			long v = strtol(val, &end, 10);
 			if (*val == '\0' || *end != '\0' || v < 0 || v > 1024)
 			{
-				log_error("invalid value \"%s\" for %s: expected a number between 0 and 1024",
-					val, from);
+				log_error("invalid value \"%s\" for %s: expected a number between 0 and 1024", val,
+						  from);
 				return false;
 			}
 			*(int *) field = (int) v;
@@ -248,7 +248,7 @@ opt_set(Options *o, const OptDef *d, const char *val, const char *from)
 			{
 				log_error("invalid size \"%s\" for %s: expected a number with an optional unit "
 						  "(kB, MB, GB, TB)",
-					val, from);
+						  val, from);
 				return false;
 			}
 			*(int64_t *) field = bytes;
@@ -406,12 +406,12 @@ options_print_help(int groups)
 		if (d->shortopt)
 		{
 			snprintf(left, sizeof(left), "-%c, --%s%s%s", d->shortopt, d->name,
-				d->argname ? " " : "", d->argname ? d->argname : "");
+					 d->argname ? " " : "", d->argname ? d->argname : "");
 		}
 		else
 		{
 			snprintf(left, sizeof(left), "    --%s%s%s", d->name, d->argname ? " " : "",
-				d->argname ? d->argname : "");
+					 d->argname ? d->argname : "");
 		}
 		printf("  %-36s %s", left, d->help);
 		if (d->env != NULL)

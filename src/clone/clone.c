@@ -28,9 +28,9 @@ run_settings(const Options *o)
 	char *s = xasprintf("source=%s\ntarget=%s\nsplit-tables-larger-than=%lld\n"
 						"split-max-parts=%d\nfilters=%s\nskip-large-objects=%d\n"
 						"use-copy-binary=%d\nno-owner=%d\nno-acl=%d\n",
-		ms, mt, (long long) o->split_larger_than, o->split_max_parts,
-		o->filters ? o->filters : "", o->skip_large_objects, o->use_copy_binary, o->no_owner,
-		o->no_acl);
+						ms, mt, (long long) o->split_larger_than, o->split_max_parts,
+						o->filters ? o->filters : "", o->skip_large_objects, o->use_copy_binary,
+						o->no_owner, o->no_acl);
 	free(ms);
 	free(mt);
 	return s;
@@ -48,8 +48,7 @@ settings_diff(const char *saved, const char *now)
 	{
 		if (la == NULL || lb == NULL || strcmp(la, lb) != 0)
 		{
-			diff = xasprintf("previous run: \"%s\", this run: \"%s\"", la ? la : "",
-				lb ? lb : "");
+			diff = xasprintf("previous run: \"%s\", this run: \"%s\"", la ? la : "", lb ? lb : "");
 			break;
 		}
 		la = strtok_r(NULL, "\n", &sa);
@@ -86,7 +85,7 @@ clone_prepare_state(CloneRun *run, bool *resuming)
 	{
 		char *status = state_get_meta(run->state, "run_status");
 		log_error("work directory \"%s\" holds a previous run (status: %s)", run->wd.path,
-			status ? status : "unfinished");
+				  status ? status : "unfinished");
 		log_hint(LOG_LEVEL_ERROR, "Use --resume to continue it, --restart to discard its state "
 								  "and start over, or another --dir.");
 		free(status);
@@ -173,9 +172,9 @@ clone_snapshot(CloneRun *run, bool resuming)
 		{
 			log_error("could not use snapshot \"%s\": %s", want, c->errmsg ? c->errmsg : "");
 			log_hint(LOG_LEVEL_ERROR,
-				"A snapshot lives as long as the session that exported it. Keep `pgshift "
-				"snapshot` running for the whole run, or resume with --not-consistent to "
-				"take a new snapshot (rows changed since the first run may then differ).");
+					 "A snapshot lives as long as the session that exported it. Keep `pgshift "
+					 "snapshot` running for the whole run, or resume with --not-consistent to "
+					 "take a new snapshot (rows changed since the first run may then differ).");
 			free(want);
 			return EXIT_PRECONDITION;
 		}
@@ -183,7 +182,7 @@ clone_snapshot(CloneRun *run, bool resuming)
 		{
 			log_warn("snapshot \"%s\" is gone: taking a new one (--not-consistent): tables "
 					 "copied before and after it may not be consistent with each other",
-				want);
+					 want);
 		}
 		free(want);
 		pg_exec(c, "ROLLBACK");
@@ -208,7 +207,8 @@ static int
 clone_check_servers(CloneRun *run, PgConn *target, int steps, bool resuming)
 {
 	Options *o = run->opts;
-	PGresult *res = pg_query(&run->snap_conn,
+	PGresult *res = pg_query(
+		&run->snap_conn,
 		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
 		"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') "
 		"AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_toast' "
@@ -221,7 +221,7 @@ clone_check_servers(CloneRun *run, PgConn *target, int steps, bool resuming)
 	if (PQntuples(res) > 0)
 	{
 		log_error("source: the connecting role cannot read %d table(s), among them %s",
-			PQntuples(res), PQgetvalue(res, 0, 0));
+				  PQntuples(res), PQgetvalue(res, 0, 0));
 		log_hint(LOG_LEVEL_ERROR, "Connect as the owner or a role with SELECT on every table "
 								  "(e.g. a member of pg_read_all_data).");
 		PQclear(res);
@@ -231,8 +231,8 @@ clone_check_servers(CloneRun *run, PgConn *target, int steps, bool resuming)
 
 	char *can = NULL;
 	if (!pg_query_value(target,
-			"SELECT pg_catalog.has_database_privilege(current_database(), 'CREATE')", 0, NULL,
-			&can))
+						"SELECT pg_catalog.has_database_privilege(current_database(), 'CREATE')", 0,
+						NULL, &can))
 	{
 		return EXIT_TARGET;
 	}
@@ -296,7 +296,7 @@ clone_check_servers(CloneRun *run, PgConn *target, int steps, bool resuming)
 		}
 		log_error("target: the target database already holds %d of the objects to copy "
 				  "(%s%s); nothing was changed",
-			n, names.data, n > 5 ? ", ..." : "");
+				  n, names.data, n > 5 ? ", ..." : "");
 		log_hint(LOG_LEVEL_ERROR, "Use an empty target database, or --drop-if-exists to drop "
 								  "and recreate those objects.");
 		sb_free(&names);
@@ -330,10 +330,11 @@ clone_filter_dependents(CloneRun *run)
 		}
 	}
 	sb_append_char(&oids, '}');
-	PGresult *nres = pg_query(&run->snap_conn,
-		"SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT IN ('pg_catalog', "
-		"'information_schema') AND nspname !~ '^pg_toast' AND nspname !~ '^pg_temp'",
-		0, NULL);
+	PGresult *nres =
+		pg_query(&run->snap_conn,
+				 "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT IN ('pg_catalog', "
+				 "'information_schema') AND nspname !~ '^pg_toast' AND nspname !~ '^pg_temp'",
+				 0, NULL);
 	if (nres == NULL)
 	{
 		sb_free(&oids);
@@ -500,22 +501,22 @@ toc_filter_common(CloneRun *run, TocList *l)
 			e->skip = "--filters: depends on an excluded table";
 		}
 		else if ((strcmp(e->desc, "COMMENT") == 0 || strcmp(e->desc, "ACL") == 0 ||
-					 strcmp(e->desc, "SECURITY LABEL") == 0) &&
-			toc_names_skipped(run, e))
+				  strcmp(e->desc, "SECURITY LABEL") == 0) &&
+				 toc_names_skipped(run, e))
 		{
 			e->skip = "--filters: about an excluded table";
 		}
 		else if ((e->oid == 0 || strcmp(e->desc, "INDEX ATTACH") == 0 ||
-					 strcmp(e->desc, "TABLE ATTACH") == 0) &&
-			strlist_prefix_of(&run->skip_names, e->rest))
+				  strcmp(e->desc, "TABLE ATTACH") == 0) &&
+				 strlist_prefix_of(&run->skip_names, e->rest))
 		{
 			/* SEQUENCE OWNED BY, INDEX ATTACH...: entries known by name only */
 			e->skip = "--filters: about an excluded table";
 		}
 		else if ((strcmp(e->desc, "COMMENT") == 0 || strcmp(e->desc, "ACL") == 0 ||
-					 strcmp(e->desc, "SECURITY LABEL") == 0) &&
-			strncmp(e->rest, "- SCHEMA ", 9) == 0 &&
-			strlist_prefix_of(&run->skip_schemas, e->rest + 9))
+				  strcmp(e->desc, "SECURITY LABEL") == 0) &&
+				 strncmp(e->rest, "- SCHEMA ", 9) == 0 &&
+				 strlist_prefix_of(&run->skip_schemas, e->rest + 9))
 		{
 			e->skip = "--filters: about an excluded schema";
 		}
@@ -563,8 +564,8 @@ toc_filter_predata(CloneRun *run, TocList *l)
 		}
 		bool on_ext = strncmp(e->rest, "- EXTENSION ", 12) == 0;
 		bool on_lo = strstr(e->rest, "LARGE OBJECT ") != NULL;
-		if (o->skip_extensions && (strcmp(e->desc, "EXTENSION") == 0 ||
-									  (strcmp(e->desc, "COMMENT") == 0 && on_ext)))
+		if (o->skip_extensions &&
+			(strcmp(e->desc, "EXTENSION") == 0 || (strcmp(e->desc, "COMMENT") == 0 && on_ext)))
 		{
 			e->skip = "--skip-extensions";
 		}
@@ -573,9 +574,9 @@ toc_filter_predata(CloneRun *run, TocList *l)
 			e->skip = "--skip-collations";
 		}
 		else if (o->skip_large_objects &&
-			(strcmp(e->desc, "BLOB") == 0 || strcmp(e->desc, "BLOB METADATA") == 0 ||
-				strcmp(e->desc, "LARGE OBJECT") == 0 ||
-				((strcmp(e->desc, "ACL") == 0 || strcmp(e->desc, "COMMENT") == 0) && on_lo)))
+				 (strcmp(e->desc, "BLOB") == 0 || strcmp(e->desc, "BLOB METADATA") == 0 ||
+				  strcmp(e->desc, "LARGE OBJECT") == 0 ||
+				  ((strcmp(e->desc, "ACL") == 0 || strcmp(e->desc, "COMMENT") == 0) && on_lo)))
 		{
 			e->skip = "--skip-large-objects";
 		}
@@ -587,8 +588,8 @@ toc_filter_postdata(CloneRun *run, TocList *l)
 {
 	/* what the task graph builds itself */
 	Graph *g = &run->graph;
-	SchemaOid *built = xcalloc((size_t) g->ntasks + 2 * (size_t) run->cat.nindexes + 1,
-		sizeof(SchemaOid));
+	SchemaOid *built =
+		xcalloc((size_t) g->ntasks + 2 * (size_t) run->cat.nindexes + 1, sizeof(SchemaOid));
 	int nb = 0;
 	SchemaOid *excl = xcalloc(2 * (size_t) run->cat.nindexes + 1, sizeof(SchemaOid));
 	int ne = 0;
@@ -636,8 +637,8 @@ toc_filter_postdata(CloneRun *run, TocList *l)
 			log_notice("filters: leaving out %s %s", e->desc, e->rest);
 		}
 		else if ((strcmp(e->desc, "INDEX") == 0 || strcmp(e->desc, "CONSTRAINT") == 0 ||
-					 strcmp(e->desc, "FK CONSTRAINT") == 0) &&
-			oid_in(built, nb, e->oid))
+				  strcmp(e->desc, "FK CONSTRAINT") == 0) &&
+				 oid_in(built, nb, e->oid))
 		{
 			e->skip = "built by pgshift";
 		}
@@ -671,7 +672,7 @@ clone_restore_section(CloneRun *run, const char *dumpfile, const char *section, 
 			nskip += toc.entries[i].skip != NULL;
 		}
 		log_info("restoring %s: %d objects (%d handled by pgshift or left out, see \"%s\")",
-			section, toc.n - nskip, nskip, list_path);
+				 section, toc.n - nskip, nskip, list_path);
 		schema_toc_free(&toc);
 	}
 	if (ok && clean)
@@ -681,7 +682,7 @@ clone_restore_section(CloneRun *run, const char *dumpfile, const char *section, 
 		char *all_path = xasprintf("%s/clean.list", run->wd.schema_dir);
 		char *script = xasprintf("%s/clean.sql", run->wd.schema_dir);
 		ok = schema_toc_read(dumpfile, "pre-data", log_path, &pre) &&
-			schema_toc_read(dumpfile, "post-data", log_path, &post);
+			 schema_toc_read(dumpfile, "post-data", log_path, &post);
 		if (ok)
 		{
 			toc_filter_common(run, &pre);
@@ -715,16 +716,16 @@ clone_restore_section(CloneRun *run, const char *dumpfile, const char *section, 
 	if (ok)
 	{
 		SchemaOptions so = { .source = o->source,
-			.target = o->target,
-			.snapshot = run->snapshot,
-			.jobs = o->restore_jobs,
-			.clean = false,
-			.tolerate_existing = run->tolerate_existing,
-			.no_owner = o->no_owner,
-			.no_acl = o->no_acl,
-			.no_comments = o->no_comments,
-			.no_tablespaces = o->no_tablespaces,
-			.log_path = log_path };
+							 .target = o->target,
+							 .snapshot = run->snapshot,
+							 .jobs = o->restore_jobs,
+							 .clean = false,
+							 .tolerate_existing = run->tolerate_existing,
+							 .no_owner = o->no_owner,
+							 .no_acl = o->no_acl,
+							 .no_comments = o->no_comments,
+							 .no_tablespaces = o->no_tablespaces,
+							 .log_path = log_path };
 		ok = schema_restore(&so, dumpfile, section, list_path);
 	}
 	free(log_path);
@@ -790,7 +791,8 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 	memset(&run, 0, sizeof(run));
 	run.opts = opts;
 	run.t_start = time_now();
-	run.partial = (steps & STEP_ALL) != STEP_ALL && (steps & ~STEP_SEQUENCES) != (STEP_ALL & ~STEP_SEQUENCES);
+	run.partial =
+		(steps & STEP_ALL) != STEP_ALL && (steps & ~STEP_SEQUENCES) != (STEP_ALL & ~STEP_SEQUENCES);
 	int rc = EXIT_OK;
 	PgConn target;
 	memset(&target, 0, sizeof(target));
@@ -811,7 +813,7 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 	char *ms = pg_conninfo_mask(opts->source);
 	char *mt = pg_conninfo_mask(opts->target);
 	log_info("pgshift %s: copying from %s to %s (work directory \"%s\")", PGSHIFT_VERSION, ms, mt,
-		run.wd.path);
+			 run.wd.path);
 	free(ms);
 	free(mt);
 
@@ -870,8 +872,8 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 			/* sizes and sequence values: outside the snapshot, no lock kept */
 			PgConn side;
 			ok = pg_connect(&side, opts->source, "source", "catalog", 10) &&
-				catalog_fetch_sizes(&side, &run.cat) &&
-				catalog_fetch_sequence_values(&side, &run.cat);
+				 catalog_fetch_sizes(&side, &run.cat) &&
+				 catalog_fetch_sequence_values(&side, &run.cat);
 			pg_disconnect(&side);
 		}
 		if (!ok)
@@ -894,14 +896,14 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 		}
 	}
 	log_info("catalog: %d tables, %d indexes, %d foreign keys, %d sequences, %lld large objects",
-		run.cat.ntables, run.cat.nindexes, run.cat.nfkeys, run.cat.nsequences,
-		(long long) run.cat.nlargeobjects);
+			 run.cat.ntables, run.cat.nindexes, run.cat.nfkeys, run.cat.nsequences,
+			 (long long) run.cat.nlargeobjects);
 	run.frozen_ok = true;
 	{
 		/* binary COPY: the same major version on both sides, or asked for */
 		int tv = pg_server_version(&target);
 		run.binary_ok = !opts->no_copy_binary &&
-			(opts->use_copy_binary || run.source_version / 10000 == tv / 10000);
+						(opts->use_copy_binary || run.source_version / 10000 == tv / 10000);
 		log_info("COPY format: %s", run.binary_ok ? "binary (tables of built-in types), text "
 													"otherwise"
 												  : "text");
@@ -936,9 +938,7 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 	{
 		t0 = time_now();
 		step_begin(&run, "dump-schema");
-		SchemaOptions so = { .source = opts->source,
-			.snapshot = run.snapshot,
-			.log_path = NULL };
+		SchemaOptions so = { .source = opts->source, .snapshot = run.snapshot, .log_path = NULL };
 		char *log_path = xasprintf("%s/pg_dump.log", run.wd.schema_dir);
 		so.log_path = log_path;
 		bool ok = schema_dump(&so, dumpfile);
@@ -956,8 +956,8 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 		t0 = time_now();
 		step_begin(&run, "pre-data");
 		/* a pre-data step redone on resume starts from a clean slate: no data yet */
-		bool ok = clone_restore_section(&run, dumpfile, "pre-data",
-			opts->drop_if_exists || resuming);
+		bool ok =
+			clone_restore_section(&run, dumpfile, "pre-data", opts->drop_if_exists || resuming);
 		step_end(&run, "pre-data", ok, t0, &run.t_predata);
 		if (!ok)
 		{
@@ -1063,12 +1063,13 @@ done:
 	if (run.started)
 	{
 		state_set_meta(run.state, "run_status",
-			rc == EXIT_OK ? "done" : (rc == EXIT_INTERRUPTED ? "interrupted" : "failed"));
+					   rc == EXIT_OK ? "done"
+									 : (rc == EXIT_INTERRUPTED ? "interrupted" : "failed"));
 	}
 	if (rc == EXIT_OK)
 	{
 		log_info("done: the target is a copy of the source as of snapshot \"%s\" (%.1fs)",
-			run.snapshot ? run.snapshot : "?", run.t_total);
+				 run.snapshot ? run.snapshot : "?", run.t_total);
 	}
 	pg_disconnect(&target);
 	pg_disconnect(&run.snap_conn);
@@ -1102,8 +1103,8 @@ done:
 int
 clone_schema_command(Options *opts, int what)
 {
-	bool need_target = (what & (SCHEMA_CMD_RESTORE_PRE | SCHEMA_CMD_RESTORE_POST |
-						   SCHEMA_CMD_EXTENSIONS)) != 0;
+	bool need_target =
+		(what & (SCHEMA_CMD_RESTORE_PRE | SCHEMA_CMD_RESTORE_POST | SCHEMA_CMD_EXTENSIONS)) != 0;
 	bool need_source = (what & SCHEMA_CMD_DUMP) != 0 || opts->filters != NULL;
 	if (!cli_require_uris(opts, need_source, need_target))
 	{
@@ -1141,8 +1142,8 @@ clone_schema_command(Options *opts, int what)
 			}
 			run.snapshot = xstrdup(opts->snapshot);
 		}
-		else if (!pg_query_value(&run.snap_conn, "SELECT pg_catalog.pg_export_snapshot()", 0,
-					 NULL, &run.snapshot))
+		else if (!pg_query_value(&run.snap_conn, "SELECT pg_catalog.pg_export_snapshot()", 0, NULL,
+								 &run.snapshot))
 		{
 			rc = EXIT_SOURCE;
 			goto out;
@@ -1238,8 +1239,9 @@ clone_schema_command(Options *opts, int what)
 			{
 				TocEntry *e = &toc.entries[i];
 				bool ext = strcmp(e->desc, "EXTENSION") == 0 ||
-					(strcmp(e->desc, "COMMENT") == 0 && strncmp(e->rest, "- EXTENSION ", 12) == 0) ||
-					(strcmp(e->desc, "SCHEMA") == 0);
+						   (strcmp(e->desc, "COMMENT") == 0 &&
+							strncmp(e->rest, "- EXTENSION ", 12) == 0) ||
+						   (strcmp(e->desc, "SCHEMA") == 0);
 				if (!ext && e->skip == NULL)
 				{
 					e->skip = "not an extension";
@@ -1248,8 +1250,9 @@ clone_schema_command(Options *opts, int what)
 			ok = schema_toc_write(&toc, list_path);
 			schema_toc_free(&toc);
 		}
-		SchemaOptions so = { .source = opts->source, .target = opts->target, .jobs = 1,
-			.log_path = log_path };
+		SchemaOptions so = {
+			.source = opts->source, .target = opts->target, .jobs = 1, .log_path = log_path
+		};
 		if (ok)
 		{
 			ok = schema_restore(&so, dumpfile, "pre-data", list_path);

@@ -30,7 +30,7 @@
  * committed.
  */
 #define CLONE_PROGRESS_SCHEMA "pgshift_progress"
-#define CLONE_PROGRESS_TABLE "pgshift_progress.copied"
+#define CLONE_PROGRESS_TABLE  "pgshift_progress.copied"
 
 typedef enum TaskKind
 {
@@ -71,8 +71,8 @@ struct Task
 	CatIndex *index;
 	CatFkey *fkey;
 	CatLoBatch *lob;
-	int part;     /* COPY: 0-based part number */
-	int nparts;   /* COPY: parts of the table */
+	int part;                     /* COPY: 0-based part number */
+	int nparts;                   /* COPY: parts of the table */
 	int64_t min_block, max_block; /* COPY of a split table: [min, max) blocks; max -1 = end */
 	int64_t priority;
 	TaskStatus status;
@@ -92,7 +92,7 @@ struct Task
 
 typedef struct TableStats
 {
-	double copy_seconds;  /* sum over parts */
+	double copy_seconds; /* sum over parts */
 	double copy_start;
 	double copy_end;
 	int64_t bytes;
@@ -122,31 +122,31 @@ struct CloneRun
 	WorkDir wd;
 	StateDb *state;
 	Catalog cat;
-	PgConn snap_conn;    /* holds the exported snapshot for the whole run */
+	PgConn snap_conn; /* holds the exported snapshot for the whole run */
 	char *snapshot;
 	char *target_db;
 	int source_version;
-	bool frozen_ok;      /* COPY FREEZE allowed */
-	bool binary_ok;      /* binary COPY for tables of built-in types */
+	bool frozen_ok; /* COPY FREEZE allowed */
+	bool binary_ok; /* binary COPY for tables of built-in types */
 	Graph graph;
-	TableStats *tstats;  /* parallel to cat.tables */
+	TableStats *tstats; /* parallel to cat.tables */
 	int64_t progress_bytes;
 	double t_start;
 	/* step timings (seconds) */
 	double t_catalog, t_dump, t_predata, t_data, t_sequences, t_postdata, t_roles, t_total;
 	double cum_copy, cum_index, cum_vacuum, cum_blobs;
 	int64_t lo_copied;
-	StrList failures;    /* one line per failed object */
+	StrList failures; /* one line per failed object */
 	bool schema_failed;
 	bool started; /* the run is recorded in state.db (resume/restart from now on) */
 	bool partial; /* a `copy ...` step command: continues the directory's run */
 	/* --filters */
 	Filters filters;
-	uint32_t *skip_oids;  /* objects depending on excluded tables */
+	uint32_t *skip_oids; /* objects depending on excluded tables */
 	int nskip_oids;
-	StrList skip_names;   /* "schema.name" of excluded relations, for COMMENT/ACL entries */
+	StrList skip_names; /* "schema.name" of excluded relations, for COMMENT/ACL entries */
 	StrList skip_schemas;
-	StrList all_schemas;  /* the source's schemas, to read pg_restore -l lines */
+	StrList all_schemas; /* the source's schemas, to read pg_restore -l lines */
 	bool tolerate_existing;
 };
 

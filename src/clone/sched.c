@@ -15,10 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const g_kind_names[] = { "copy", "index", "constraint", "foreign-key",
-	"vacuum", "blobs" };
-static const char *const g_status_names[] = { "waiting", "ready", "running", "done", "failed",
-	"skipped" };
+static const char *const g_kind_names[] = { "copy",        "index",  "constraint",
+											"foreign-key", "vacuum", "blobs" };
+static const char *const g_status_names[] = { "waiting", "ready",  "running",
+											  "done",    "failed", "skipped" };
 
 const char *
 task_kind_name(TaskKind k)
@@ -75,7 +75,7 @@ task_label(const Task *t)
 			return xasprintf("%s \"%s\"", t->table->qname, t->fkey->conname);
 		case TASK_BLOBS:
 			return xasprintf("large objects %u..%u (%d)", t->lob->min_oid, t->lob->max_oid,
-				t->lob->count);
+							 t->lob->count);
 		case TASK_NKINDS:
 			break;
 	}
@@ -88,7 +88,8 @@ state_record_tasks(CloneRun *run)
 	sqlite3 *db = state_lock(run->state);
 	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(db,
+	sqlite3_prepare_v2(
+		db,
 		"INSERT INTO tasks(kind, obj_oid, part, label, status) VALUES (?1, ?2, ?3, ?4, ?5) "
 		"ON CONFLICT(kind, obj_oid, part) DO UPDATE SET label = excluded.label, "
 		"status = CASE WHEN tasks.status = 'done' THEN 'done' ELSE excluded.status END",
@@ -125,16 +126,18 @@ state_task_update(CloneRun *run, const Task *t, const char *status, const char *
 	{
 		const char *p[] = { task_kind_name(t->kind), oid, part, now, worker };
 		state_exec(run->state,
-			"UPDATE tasks SET status = 'running', started_at = ?4, finished_at = NULL, "
-			"worker = ?5, attempts = attempts + 1, error = NULL "
-			"WHERE kind = ?1 AND obj_oid = ?2 AND part = ?3",
-			5, p);
+				   "UPDATE tasks SET status = 'running', started_at = ?4, finished_at = NULL, "
+				   "worker = ?5, attempts = attempts + 1, error = NULL "
+				   "WHERE kind = ?1 AND obj_oid = ?2 AND part = ?3",
+				   5, p);
 	}
 	else
 	{
-		const char *p[] = { task_kind_name(t->kind), oid, part, now, status, dur, bytes, rows,
-			t->error, t->sql };
-		state_exec(run->state,
+		const char *p[] = {
+			task_kind_name(t->kind), oid, part, now, status, dur, bytes, rows, t->error, t->sql
+		};
+		state_exec(
+			run->state,
 			"UPDATE tasks SET status = ?5, finished_at = ?4, duration = ?6, bytes = ?7, "
 			"rows = ?8, error = ?9, sql = ?10 WHERE kind = ?1 AND obj_oid = ?2 AND part = ?3",
 			10, p);
@@ -160,7 +163,7 @@ graph_release(CloneRun *run, Task *t)
 			char *label = task_label(d);
 			char *why = task_label(t);
 			log_warn("skipping %s %s: %s %s did not complete", task_kind_name(d->kind), label,
-				task_kind_name(t->kind), why);
+					 task_kind_name(t->kind), why);
 			free(label);
 			free(why);
 			graph_release(run, d);
@@ -278,7 +281,7 @@ worker_main(void *arg)
 			char *label = task_label(t);
 			pthread_mutex_lock(&run->graph.lock);
 			strlist_add_owned(&run->failures,
-				xasprintf("%s %s: %s", task_kind_name(t->kind), label, t->error));
+							  xasprintf("%s %s: %s", task_kind_name(t->kind), label, t->error));
 			pthread_mutex_unlock(&run->graph.lock);
 			free(label);
 		}
@@ -362,10 +365,10 @@ monitor_main(void *arg)
 		}
 		char line[256];
 		snprintf(line, sizeof(line),
-			"data: copies %d/%d, %s (%s/s), %lld rows, ETA %s; indexes+constraints %d/%d; "
-			"running %d%s",
-			copies_done, copies, b1, b2, (long long) rows, eta, idx_done, idx, running,
-			failed ? ", FAILED tasks" : "");
+				 "data: copies %d/%d, %s (%s/s), %lld rows, ETA %s; indexes+constraints %d/%d; "
+				 "running %d%s",
+				 copies_done, copies, b1, b2, (long long) rows, eta, idx_done, idx, running,
+				 failed ? ", FAILED tasks" : "");
 		if (tty)
 		{
 			char out[300];
@@ -465,8 +468,8 @@ sched_run(CloneRun *run)
 	}
 	log_info("running %d tasks: %d copy, %d index and constraint, %d large-object batches, with "
 			 "%d + %d + %d workers",
-		g->ntasks, count[POOL_COPY], count[POOL_INDEX], count[POOL_BLOB], want[POOL_COPY],
-		want[POOL_INDEX], want[POOL_BLOB]);
+			 g->ntasks, count[POOL_COPY], count[POOL_INDEX], count[POOL_BLOB], want[POOL_COPY],
+			 want[POOL_INDEX], want[POOL_BLOB]);
 	Monitor mon = { .run = run, .stop = 0 };
 	pthread_t mon_thread;
 	pthread_create(&mon_thread, NULL, monitor_main, &mon);
@@ -491,8 +494,8 @@ plan_apply_resume(CloneRun *run, PgConn *target)
 	PGresult *res = NULL;
 	char *has = NULL;
 	if (pg_query_value(target,
-			"SELECT pg_catalog.to_regclass('" CLONE_PROGRESS_TABLE "') IS NOT NULL", 0, NULL,
-			&has) &&
+					   "SELECT pg_catalog.to_regclass('" CLONE_PROGRESS_TABLE "') IS NOT NULL", 0,
+					   NULL, &has) &&
 		has != NULL && strcmp(has, "t") == 0)
 	{
 		res = pg_query(target, "SELECT table_oid, part FROM " CLONE_PROGRESS_TABLE, 0, NULL);
@@ -500,8 +503,9 @@ plan_apply_resume(CloneRun *run, PgConn *target)
 	free(has);
 	sqlite3 *db = state_lock(run->state);
 	sqlite3_stmt *st;
-	sqlite3_prepare_v2(db, "SELECT status FROM tasks WHERE kind = ?1 AND obj_oid = ?2 AND part = ?3",
-		-1, &st, NULL);
+	sqlite3_prepare_v2(db,
+					   "SELECT status FROM tasks WHERE kind = ?1 AND obj_oid = ?2 AND part = ?3",
+					   -1, &st, NULL);
 	int ndone = 0, nfound = 0;
 	for (int i = 0; i < g->ntasks; i++)
 	{
@@ -521,7 +525,7 @@ plan_apply_resume(CloneRun *run, PgConn *target)
 			for (int r = 0; res != NULL && r < PQntuples(res); r++)
 			{
 				if ((Oid) strtoul(PQgetvalue(res, r, 0), NULL, 10) == t->table->oid &&
-					atoi(PQgetvalue(res, r, 1)) == t->part)
+					strtol(PQgetvalue(res, r, 1), NULL, 10) == t->part)
 				{
 					done = true;
 					nfound++;
@@ -539,6 +543,6 @@ plan_apply_resume(CloneRun *run, PgConn *target)
 	state_unlock(run->state);
 	PQclear(res);
 	log_info("resuming: %d of %d tasks already done (%d copies found committed on the target)",
-		ndone, g->ntasks, nfound);
+			 ndone, g->ntasks, nfound);
 	return true;
 }

@@ -32,8 +32,12 @@ roles_dump(const Options *o, const WorkDir *wd, char **path)
 	char *dbopt = xasprintf("--dbname=%s", conn);
 	char *fileopt = xasprintf("--file=%s", *path);
 	char *log_path = xasprintf("%s/pg_dumpall.log", wd->schema_dir);
-	const char *argv[] = { "pg_dumpall", "--roles-only", dbopt, fileopt,
-		o->no_role_passwords ? "--no-role-passwords" : NULL, NULL };
+	const char *argv[] = { "pg_dumpall",
+						   "--roles-only",
+						   dbopt,
+						   fileopt,
+						   o->no_role_passwords ? "--no-role-passwords" : NULL,
+						   NULL };
 	int rc = spawn_run(argv, env, log_path);
 	if (rc != 0)
 	{
@@ -88,8 +92,9 @@ roles_restore(const Options *o, const char *path)
 			const char *p[] = { name };
 			char *exists = NULL;
 			pg_query_value(&c,
-				"SELECT count(*) FROM pg_catalog.pg_roles WHERE pg_catalog.quote_ident(rolname) = $1",
-				1, p, &exists);
+						   "SELECT count(*) FROM pg_catalog.pg_roles WHERE "
+						   "pg_catalog.quote_ident(rolname) = $1",
+						   1, p, &exists);
 			bool has = exists != NULL && strcmp(exists, "0") != 0;
 			free(exists);
 			if (has)
@@ -125,7 +130,7 @@ roles_restore(const Options *o, const char *path)
 		c.quiet_errors = false;
 	}
 	log_info("roles: %d created, %d existed already, %d statements failed", ncreated, nskipped,
-		nfailed);
+			 nfailed);
 	strlist_free(&existing);
 	free(me);
 	free(text);

@@ -11,54 +11,12 @@
 bool
 clone_copy_sequences(CloneRun *run, PgConn *target)
 {
-	Catalog *cat = &run->cat;
-	StrBuf names, values, called;
-	sb_init(&names);
-	sb_init(&values);
-	sb_init(&called);
-	sb_append_char(&names, '{');
-	sb_append_char(&values, '{');
-	sb_append_char(&called, '{');
 	int n = 0;
-	for (int i = 0; i < cat->nsequences; i++)
+	bool ok = catalog_apply_sequences(target, &run->cat, &n);
+	if (ok)
 	{
-		CatSequence *s = &cat->sequences[i];
-		if (s->excluded || s->last_value == NULL)
-		{
-			continue;
-		}
-		char *q = pg_qualname(s->nspname, s->relname);
-		if (n > 0)
-		{
-			sb_append_char(&names, ',');
-			sb_append_char(&values, ',');
-			sb_append_char(&called, ',');
-		}
-		sb_append_array_elem(&names, q);
-		sb_append(&values, s->last_value);
-		sb_append(&called, s->is_called ? "t" : "f");
-		free(q);
-		n++;
+		log_info("set %d sequences", n);
 	}
-	sb_append_char(&names, '}');
-	sb_append_char(&values, '}');
-	sb_append_char(&called, '}');
-	bool ok = true;
-	if (n > 0)
-	{
-		const char *p[] = { names.data, values.data, called.data };
-		ok = pg_exec_params(target,
-			"SELECT pg_catalog.setval(s.name::regclass, s.v, s.c) "
-			"FROM unnest($1::text[], $2::bigint[], $3::bool[]) AS s(name, v, c)",
-			3, p);
-		if (ok)
-		{
-			log_info("set %d sequences", n);
-		}
-	}
-	sb_free(&names);
-	sb_free(&values);
-	sb_free(&called);
 	return ok;
 }
 
@@ -66,9 +24,13 @@ clone_copy_sequences(CloneRun *run, PgConn *target)
 static bool
 guc_is_list(const char *name)
 {
-	static const char *const lists[] = { "search_path", "temp_tablespaces",
-		"session_preload_libraries", "shared_preload_libraries", "local_preload_libraries",
-		"unix_socket_directories", NULL };
+	static const char *const lists[] = { "search_path",
+										 "temp_tablespaces",
+										 "session_preload_libraries",
+										 "shared_preload_libraries",
+										 "local_preload_libraries",
+										 "unix_socket_directories",
+										 NULL };
 	for (int i = 0; lists[i] != NULL; i++)
 	{
 		if (strcmp(name, lists[i]) == 0)
@@ -165,7 +127,7 @@ clone_copy_db_properties(CloneRun *run, PgConn *target)
 		if (!pg_exec(target, sql.data))
 		{
 			strlist_add_owned(&run->failures,
-				xasprintf("database setting %s: %s", name, target->errmsg));
+							  xasprintf("database setting %s: %s", name, target->errmsg));
 			ok = false;
 		}
 		else

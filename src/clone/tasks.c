@@ -143,12 +143,12 @@ task_copy(Worker *w, Task *t)
 	if (single)
 	{
 		sb_printf(&out, "COPY %s%s%s%s TO STDOUT", tb->qname, cols ? " (" : "", cols ? cols : "",
-			cols ? ")" : "");
+				  cols ? ")" : "");
 	}
 	else
 	{
 		sb_printf(&out, "COPY (SELECT %s FROM ONLY %s WHERE ctid >= '(%lld,0)'::pg_catalog.tid",
-			cols ? cols : "", tb->qname, (long long) t->min_block);
+				  cols ? cols : "", tb->qname, (long long) t->min_block);
 		if (t->max_block >= 0)
 		{
 			sb_printf(&out, " AND ctid < '(%lld,0)'::pg_catalog.tid", (long long) t->max_block);
@@ -156,7 +156,7 @@ task_copy(Worker *w, Task *t)
 		sb_append(&out, ") TO STDOUT");
 	}
 	sb_printf(&in, "COPY %s%s%s%s FROM STDIN", tb->qname, cols ? " (" : "", cols ? cols : "",
-		cols ? ")" : "");
+			  cols ? ")" : "");
 	if (binary && freeze)
 	{
 		sb_append(&out, " WITH (FORMAT binary)");
@@ -212,10 +212,11 @@ task_copy(Worker *w, Task *t)
 		snprintf(oid, sizeof(oid), "%u", tb->oid);
 		snprintf(part, sizeof(part), "%d", t->part);
 		const char *p[] = { oid, part };
-		ok = pg_exec_params(&w->dst,
-			"INSERT INTO " CLONE_PROGRESS_TABLE " (table_oid, part) VALUES ($1, $2) "
-			"ON CONFLICT DO NOTHING",
-			2, p);
+		ok =
+			pg_exec_params(&w->dst,
+						   "INSERT INTO " CLONE_PROGRESS_TABLE " (table_oid, part) VALUES ($1, $2) "
+						   "ON CONFLICT DO NOTHING",
+						   2, p);
 		if (!ok)
 		{
 			task_fail(t, &w->dst, NULL);
@@ -244,8 +245,8 @@ task_copy(Worker *w, Task *t)
 	}
 	else
 	{
-		log_info("copied %s%s: %lld rows", tb->qname,
-			t->nparts > 1 ? " (part)" : "", (long long) t->rows);
+		log_info("copied %s%s: %lld rows", tb->qname, t->nparts > 1 ? " (part)" : "",
+				 (long long) t->rows);
 	}
 	sb_free(&out);
 	sb_free(&in);
@@ -265,6 +266,16 @@ target_has(Worker *w, const char *sql, const char *a, const char *b)
 	bool has = v != NULL && strcmp(v, "t") == 0;
 	free(v);
 	return has;
+}
+
+/* Does the target table have a constraint of that name (built by a dead run)? */
+static bool
+target_has_constraint(Worker *w, const CatTable *tb, const char *conname)
+{
+	return target_has(w,
+					  "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = "
+					  "pg_catalog.to_regclass($1) AND conname = $2)",
+					  tb->qname, conname);
 }
 
 static bool
@@ -314,8 +325,8 @@ task_index(Worker *w, Task *t)
 	if (ok && x->isreplident && x->contype == 0)
 	{
 		char *qi = pg_quote_ident(x->relname);
-		char *sql = xasprintf("ALTER TABLE ONLY %s REPLICA IDENTITY USING INDEX %s",
-			t->table->qname, qi);
+		char *sql =
+			xasprintf("ALTER TABLE ONLY %s REPLICA IDENTITY USING INDEX %s", t->table->qname, qi);
 		ok = run_sql(w, t, sql);
 		free(sql);
 		free(qi);
@@ -337,24 +348,21 @@ task_constraint(Worker *w, Task *t)
 	char *qidx = pg_quote_ident(x->relname);
 	StrBuf sql;
 	sb_init(&sql);
-	bool exists = target_has(w,
-		"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = "
-		"pg_catalog.to_regclass($1) AND conname = $2)",
-		t->table->qname, x->conname);
+	bool exists = target_has_constraint(w, t->table, x->conname);
 	if (exists)
 	{
 		log_info("constraint \"%s\" of %s exists already on the target", x->conname,
-			t->table->qname);
+				 t->table->qname);
 	}
 	else if (x->contype == 'x')
 	{
 		sb_printf(&sql, "ALTER TABLE ONLY %s ADD CONSTRAINT %s %s", t->table->qname, qcon,
-			x->condef);
+				  x->condef);
 	}
 	else
 	{
-		sb_printf(&sql, "ALTER TABLE ONLY %s ADD CONSTRAINT %s %s USING INDEX %s",
-			t->table->qname, qcon, x->contype == 'p' ? "PRIMARY KEY" : "UNIQUE", qidx);
+		sb_printf(&sql, "ALTER TABLE ONLY %s ADD CONSTRAINT %s %s USING INDEX %s", t->table->qname,
+				  qcon, x->contype == 'p' ? "PRIMARY KEY" : "UNIQUE", qidx);
 		if (x->condeferrable)
 		{
 			sb_append(&sql, " DEFERRABLE");
@@ -375,7 +383,7 @@ task_constraint(Worker *w, Task *t)
 	{
 		sb_reset(&sql);
 		sb_printf(&sql, "ALTER TABLE ONLY %s REPLICA IDENTITY USING INDEX %s", t->table->qname,
-			qcon);
+				  qcon);
 		ok = run_sql(w, t, sql.data);
 	}
 	if (ok && !exists)
@@ -397,16 +405,13 @@ task_fkey(Worker *w, Task *t)
 		task_fail(t, &w->dst, NULL);
 		return false;
 	}
-	if (target_has(w,
-			"SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE conrelid = "
-			"pg_catalog.to_regclass($1) AND conname = $2)",
-			t->table->qname, f->conname))
+	if (target_has_constraint(w, t->table, f->conname))
 	{
 		return true;
 	}
 	char *qcon = pg_quote_ident(f->conname);
-	char *sql = xasprintf("ALTER TABLE ONLY %s ADD CONSTRAINT %s %s", t->table->qname, qcon,
-		f->condef);
+	char *sql =
+		xasprintf("ALTER TABLE ONLY %s ADD CONSTRAINT %s %s", t->table->qname, qcon, f->condef);
 	bool ok = run_sql(w, t, sql);
 	if (ok)
 	{
@@ -471,10 +476,11 @@ task_blobs(Worker *w, Task *t)
 	snprintf(lo, sizeof(lo), "%u", t->lob->min_oid);
 	snprintf(hi, sizeof(hi), "%u", t->lob->max_oid);
 	const char *p[] = { lo, hi };
-	PGresult *oids = pg_query(&w->src,
-		"SELECT oid FROM pg_catalog.pg_largeobject_metadata WHERE oid BETWEEN $1::oid AND "
-		"$2::oid ORDER BY oid",
-		2, p);
+	PGresult *oids =
+		pg_query(&w->src,
+				 "SELECT oid FROM pg_catalog.pg_largeobject_metadata WHERE oid BETWEEN $1::oid AND "
+				 "$2::oid ORDER BY oid",
+				 2, p);
 	if (oids == NULL)
 	{
 		task_fail(t, &w->src, NULL);
@@ -495,9 +501,9 @@ task_blobs(Worker *w, Task *t)
 			snprintf(offs, sizeof(offs), "%lld", (long long) off);
 			snprintf(lens, sizeof(lens), "%d", LO_CHUNK);
 			const char *gp[] = { oid, offs, lens };
-			PGresult *r = PQexecParams(w->src.conn,
-				"SELECT pg_catalog.lo_get($1::oid, $2::bigint, $3::int)", 3, NULL, gp, NULL,
-				NULL, 1);
+			PGresult *r =
+				PQexecParams(w->src.conn, "SELECT pg_catalog.lo_get($1::oid, $2::bigint, $3::int)",
+							 3, NULL, gp, NULL, NULL, 1);
 			if (PQresultStatus(r) != PGRES_TUPLES_OK)
 			{
 				pg_set_error(&w->src, r, "while reading a large object");
@@ -512,9 +518,9 @@ task_blobs(Worker *w, Task *t)
 				const char *pv[] = { oid, offs, PQgetvalue(r, 0, 0) };
 				int plen[] = { 0, 0, len };
 				int pfmt[] = { 0, 0, 1 };
-				PGresult *wr = PQexecParams(w->dst.conn,
-					"SELECT pg_catalog.lo_put($1::oid, $2::bigint, $3::bytea)", 3, NULL, pv, plen,
-					pfmt, 0);
+				PGresult *wr = PQexecParams(
+					w->dst.conn, "SELECT pg_catalog.lo_put($1::oid, $2::bigint, $3::bytea)", 3,
+					NULL, pv, plen, pfmt, 0);
 				if (PQresultStatus(wr) != PGRES_TUPLES_OK)
 				{
 					pg_set_error(&w->dst, wr, "while writing a large object");

@@ -33,7 +33,7 @@
  * Failures are logged with the side.
  */
 bool compare_connect(PgConn *c, const char *conninfo, const char *side, const char *app,
-	int retry_seconds);
+					 int retry_seconds);
 /* BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY, then SET TRANSACTION SNAPSHOT if given. */
 bool compare_begin(PgConn *c, const char *snapshot);
 /* pg_export_snapshot() of the connection's transaction (caller frees), or NULL. */
@@ -47,7 +47,7 @@ char *compare_export_snapshot(PgConn *c);
  * table's).
  */
 bool compare_filter_keep(const Options *opts, const char *kind, const char *nspname,
-	const char *objname);
+						 const char *objname);
 /* Loads --filters once, before threads start; false on a bad file (logged). */
 bool compare_filter_load(const Options *opts);
 
@@ -102,7 +102,7 @@ typedef struct CmpSchemaReport
  * set to 's' (source) or 't' (target); 'i' when interrupted.
  */
 bool compare_schema(PgConn *src, PgConn *tgt, const Options *opts, CmpSchemaReport *r,
-	char *failed_side);
+					char *failed_side);
 void compare_schema_free(CmpSchemaReport *r);
 
 /* ---- data.c ---- */
@@ -198,7 +198,7 @@ typedef struct CmpDataReport
  * false with *failed_side set; per-table failures are in the tables.
  */
 bool compare_data(const Options *opts, PgConn *src, PgConn *tgt, const char *src_snapshot,
-	const char *tgt_snapshot, CmpDataReport *r, char *failed_side);
+				  const char *tgt_snapshot, CmpDataReport *r, char *failed_side);
 void compare_data_free(CmpDataReport *r);
 const char *cmp_status_name(CmpStatus s);
 

@@ -42,12 +42,12 @@
 #include "sql.inc"
 
 /* count and checksum: ROW(...) of the common columns, the table, " WHERE range" */
-#define CHECKSUM_SQL \
+#define CHECKSUM_SQL                                                      \
 	"SELECT count(*), coalesce(sum(('x' || substr(md5(%s::text), 1, 16))" \
 	"::bit(64)::bigint::numeric), 0) FROM ONLY %s t%s"
 /* --show-rows: the hash of each row and how many rows have it, sorted */
-#define ROWS_CURSOR_SQL \
-	"DECLARE pgshift_cmp_rows NO SCROLL CURSOR FOR " \
+#define ROWS_CURSOR_SQL                                                         \
+	"DECLARE pgshift_cmp_rows NO SCROLL CURSOR FOR "                            \
 	"SELECT s.h, count(*) FROM (SELECT md5(%s::text) AS h FROM ONLY %s t%s) s " \
 	"GROUP BY s.h ORDER BY s.h COLLATE \"C\""
 #define FETCH_SQL "FETCH 10000 FROM pgshift_cmp_rows"
@@ -153,8 +153,8 @@ fetch_side(PgConn *c, const Options *opts, SideTable **out, int *n)
 		t->display = xstrdup(PQgetvalue(res, i, 2));
 		t->bytes = strtoll(PQgetvalue(res, i, 3), NULL, 10);
 		t->relpages = strtoll(PQgetvalue(res, i, 4), NULL, 10);
-		t->columns = PQgetisnull(res, i, 5) ? json_array()
-											: json_loads(PQgetvalue(res, i, 5), 0, NULL);
+		t->columns =
+			PQgetisnull(res, i, 5) ? json_array() : json_loads(PQgetvalue(res, i, 5), 0, NULL);
 		t->pkey = PQgetisnull(res, i, 6) ? NULL : json_loads(PQgetvalue(res, i, 6), 0, NULL);
 		if (t->columns == NULL)
 		{
@@ -455,7 +455,7 @@ worker_connect(CmpWorker *w, char *failed_side)
 	if (!w->src_ok)
 	{
 		w->src_ok = compare_connect(&w->src, o->source, "source", w->role, 10) &&
-			compare_begin(&w->src, w->sh->src_snapshot);
+					compare_begin(&w->src, w->sh->src_snapshot);
 		if (!w->src_ok)
 		{
 			*failed_side = 's';
@@ -465,7 +465,7 @@ worker_connect(CmpWorker *w, char *failed_side)
 	if (!w->dst_ok)
 	{
 		w->dst_ok = compare_connect(&w->dst, o->target, "target", w->role, 10) &&
-			compare_begin(&w->dst, w->sh->tgt_snapshot);
+					compare_begin(&w->dst, w->sh->tgt_snapshot);
 		if (!w->dst_ok)
 		{
 			*failed_side = 't';
@@ -494,8 +494,8 @@ static bool
 send_query(PgConn *c, const char *sql, const StrList *params)
 {
 	pg_clear_error(c);
-	if (!PQsendQueryParams(c->conn, sql, params->n, NULL, (const char *const *) params->items,
-			NULL, NULL, 0))
+	if (!PQsendQueryParams(c->conn, sql, params->n, NULL, (const char *const *) params->items, NULL,
+						   NULL, 0))
 	{
 		char *ctx = query_context(sql);
 		pg_set_error(c, NULL, ctx);
@@ -532,7 +532,7 @@ get_result(PgConn *c, const char *sql)
  */
 static bool
 run_both(CmpWorker *w, const char *sql_s, const StrList *par_s, const char *sql_t,
-	const StrList *par_t, PGresult **rs, PGresult **rt, char *failed_side)
+		 const StrList *par_t, PGresult **rs, PGresult **rt, char *failed_side)
 {
 	*rs = *rt = NULL;
 	if (!send_query(&w->src, sql_s, par_s))
@@ -738,7 +738,7 @@ table_fail(Shared *sh, CmpTable *t, CmpWorker *w, char side)
 	if (t->error == NULL)
 	{
 		t->error = xasprintf("%s: %s", side == 's' ? "source" : "target",
-			c->errmsg ? c->errmsg : "query failed");
+							 c->errmsg ? c->errmsg : "query failed");
 		t->error_side = side;
 	}
 	pthread_mutex_unlock(&sh->lock);
@@ -819,7 +819,7 @@ reader_next(Reader *rd, const char **h, int64_t *n)
 /* Texts of the rows whose hash is in the list, with how many times each counts. */
 static bool
 fetch_row_texts(PgConn *c, const CmpTable *t, const char *where, const StrList *params,
-	const HashList *hl, StrList *out)
+				const HashList *hl, StrList *out)
 {
 	if (hl->n == 0)
 	{
@@ -846,7 +846,7 @@ fetch_row_texts(PgConn *c, const CmpTable *t, const char *where, const StrList *
 	char *sql = xasprintf("SELECT DISTINCT ON (s.h) s.h, s.r FROM (SELECT md5(s0.r) AS h, s0.r "
 						  "FROM (SELECT %s::text AS r FROM ONLY %s t%s) s0) s "
 						  "WHERE s.h = ANY ($%d::text[])",
-		t->row_expr, t->qname, where, p.n);
+						  t->row_expr, t->qname, where, p.n);
 	PGresult *res = pg_query(c, sql, p.n, (const char *const *) p.items);
 	free(sql);
 	strlist_free(&p);
@@ -868,8 +868,8 @@ fetch_row_texts(PgConn *c, const CmpTable *t, const char *where, const StrList *
 		}
 		if (n > 1)
 		{
-			strlist_add_owned(out, xasprintf("%s (%lld times)", PQgetvalue(res, r, 1),
-									   (long long) n));
+			strlist_add_owned(out,
+							  xasprintf("%s (%lld times)", PQgetvalue(res, r, 1), (long long) n));
 		}
 		else
 		{
@@ -1116,8 +1116,7 @@ run_part(CmpWorker *w, const Job *job)
 		}
 		PQclear(res);
 	}
-	else if (!worker_connect(w, &side) ||
-		!run_both(w, sql_s, &ps, sql_t, &pt, &rs, &rt, &side))
+	else if (!worker_connect(w, &side) || !run_both(w, sql_s, &ps, sql_t, &pt, &rs, &rt, &side))
 	{
 		table_fail(sh, t, w, side);
 		p->failed = true;
@@ -1131,7 +1130,7 @@ run_part(CmpWorker *w, const Job *job)
 		p->tgt.sum = parse_wrap64(PQgetvalue(rt, 0, 1));
 		p->tgt.done = true;
 		log_debug("%s part %d/%d: %lld/%lld rows in %.2fs", t->display, p->num + 1, t->nparts,
-			(long long) p->src.rows, (long long) p->tgt.rows, time_now() - t0);
+				  (long long) p->src.rows, (long long) p->tgt.rows, time_now() - t0);
 		/* key ranges and single parts are the same rows on both sides: list them now */
 		if (sh->opts->show_rows && t->split != CMP_SPLIT_CTID && sums_differ(p) &&
 			!list_rows(w, t, t->split == CMP_SPLIT_KEY ? p : NULL, &side))
@@ -1202,7 +1201,7 @@ run_plan(CmpWorker *w, const Job *job)
 	/* the first key of each of n equal parts, in key order */
 	char *sql = xasprintf("SELECT DISTINCT ON (s.part) s.* FROM (SELECT ntile($1::int) OVER "
 						  "(ORDER BY %s) AS part, %s FROM ONLY %s t) s ORDER BY s.part%s",
-		order.data, inner.data, t->qname, outer.data);
+						  order.data, inner.data, t->qname, outer.data);
 	char nparts[16];
 	snprintf(nparts, sizeof(nparts), "%d", t->nparts);
 	const char *params[1] = { nparts };
@@ -1325,7 +1324,7 @@ ctid_range_text(const CmpPart *p)
 		snprintf(tmax, sizeof(tmax), "%lld", (long long) p->tgt_max_block);
 	}
 	return xasprintf("blocks [%lld, %s) on the source, [%lld, %s) on the target",
-		(long long) p->src_min_block, smax, (long long) p->tgt_min_block, tmax);
+					 (long long) p->src_min_block, smax, (long long) p->tgt_min_block, tmax);
 }
 
 /* Decides each table's split with the clone's rule, and queues the jobs. */
@@ -1403,7 +1402,7 @@ plan_jobs(Shared *sh)
 
 bool
 compare_data(const Options *opts, PgConn *src, PgConn *tgt, const char *src_snapshot,
-	const char *tgt_snapshot, CmpDataReport *r, char *failed_side)
+			 const char *tgt_snapshot, CmpDataReport *r, char *failed_side)
 {
 	memset(r, 0, sizeof(*r));
 	r->show_rows = opts->show_rows;
@@ -1484,8 +1483,7 @@ compare_data(const Options *opts, PgConn *src, PgConn *tgt, const char *src_snap
 		{
 			if (t->error == NULL)
 			{
-				t->error = xstrdup(r->interrupted ? "not compared: interrupted"
-												  : "not compared");
+				t->error = xstrdup(r->interrupted ? "not compared: interrupted" : "not compared");
 			}
 			t->status = CMP_ERROR;
 		}

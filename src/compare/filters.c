@@ -42,8 +42,7 @@ listed(const QualName *l, int n, const char *nsp, const char *name)
 }
 
 bool
-compare_filter_keep(const Options *opts, const char *kind, const char *nspname,
-	const char *objname)
+compare_filter_keep(const Options *opts, const char *kind, const char *nspname, const char *objname)
 {
 	(void) opts;
 	const Filters *f = &g_filters;
@@ -69,7 +68,7 @@ compare_filter_keep(const Options *opts, const char *kind, const char *nspname,
 		return false;
 	}
 	bool tablelike = strcmp(kind, "function") != 0 && strcmp(kind, "type") != 0 &&
-		strcmp(kind, "sequence") != 0 && strcmp(kind, "view") != 0;
+					 strcmp(kind, "sequence") != 0 && strcmp(kind, "view") != 0;
 	if (!tablelike)
 	{
 		return true;

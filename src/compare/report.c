@@ -178,7 +178,7 @@ print_schema_text(const CmpSchemaReport *r)
 	{
 		const CmpKindResult *kr = &r->kinds[k];
 		printf("%-12s %8d %8d  %s\n", kr->kind, kr->nsource, kr->ntarget,
-			kr->ndiffs ? "DIFFERENT" : "OK");
+			   kr->ndiffs ? "DIFFERENT" : "OK");
 		if (kr->ndiffs)
 		{
 			sb_printf(&kinds, "%s%s", kinds.len ? ", " : "", kr->kind);
@@ -204,8 +204,7 @@ print_schema_text(const CmpSchemaReport *r)
 		}
 		if (kr->nimplied)
 		{
-			printf("  (and %d more of tables only on one side, reported above)\n",
-				kr->nimplied);
+			printf("  (and %d more of tables only on one side, reported above)\n", kr->nimplied);
 		}
 	}
 	char dur[32];
@@ -217,7 +216,7 @@ print_schema_text(const CmpSchemaReport *r)
 	else
 	{
 		printf("summary: %d difference%s (%s), compared in %s\n", total, total == 1 ? "" : "s",
-			kinds.data, dur);
+			   kinds.data, dur);
 	}
 	sb_free(&kinds);
 	fflush(stdout);
@@ -233,10 +232,10 @@ print_schema_json(const CmpSchemaReport *r)
 	{
 		const CmpKindResult *kr = &r->kinds[k];
 		total += kr->ndiffs;
-		json_array_append_new(kinds,
-			json_pack("{s:s, s:i, s:i, s:i, s:i, s:s}", "kind", kr->kind, "source", kr->nsource,
-				"target", kr->ntarget, "differences", kr->ndiffs, "implied", kr->nimplied,
-				"result", kr->ndiffs ? "different" : "equal"));
+		json_array_append_new(kinds, json_pack("{s:s, s:i, s:i, s:i, s:i, s:s}", "kind", kr->kind,
+											   "source", kr->nsource, "target", kr->ntarget,
+											   "differences", kr->ndiffs, "implied", kr->nimplied,
+											   "result", kr->ndiffs ? "different" : "equal"));
 	}
 	for (int i = 0; i < r->ndiffs; i++)
 	{
@@ -265,7 +264,7 @@ print_schema_json(const CmpSchemaReport *r)
 	json_object_set_new(root, "kinds", kinds);
 	json_object_set_new(root, "differences", diffs);
 	json_object_set_new(root, "summary",
-		json_pack("{s:i, s:f}", "differences", total, "seconds", r->seconds));
+						json_pack("{s:i, s:f}", "differences", total, "seconds", r->seconds));
 	print_json(root);
 }
 
@@ -348,8 +347,7 @@ count_tables(const CmpDataReport *r, int *equal, int *different, int *errors)
 static bool
 part_differs(const CmpPart *p)
 {
-	return p->src.done && p->tgt.done &&
-		(p->src.rows != p->tgt.rows || p->src.sum != p->tgt.sum);
+	return p->src.done && p->tgt.done && (p->src.rows != p->tgt.rows || p->src.sum != p->tgt.sum);
 }
 
 static void
@@ -374,8 +372,8 @@ print_data_json(const CmpDataReport *r)
 			{
 				const CmpPart *pp = &t->parts[p];
 				const char *res = !pp->src.done || !pp->tgt.done ? "error"
-					: t->split == CMP_SPLIT_CTID                 ? "not comparable"
-					: part_differs(pp)                           ? "different"
+								  : t->split == CMP_SPLIT_CTID   ? "not comparable"
+								  : part_differs(pp)             ? "different"
 																 : "equal";
 				json_t *po = json_object();
 				json_object_set_new(po, "part", json_integer(p + 1));
@@ -398,9 +396,9 @@ print_data_json(const CmpDataReport *r)
 			json_object_set_new(o, "rows_only_on_source", strlist_json(&t->only_src.rows));
 			json_object_set_new(o, "rows_only_on_target", strlist_json(&t->only_tgt.rows));
 			json_object_set_new(o, "rows_only_on_source_count",
-				json_integer((json_int_t) t->only_src.total));
+								json_integer((json_int_t) t->only_src.total));
 			json_object_set_new(o, "rows_only_on_target_count",
-				json_integer((json_int_t) t->only_tgt.total));
+								json_integer((json_int_t) t->only_tgt.total));
 		}
 		json_array_append_new(tables, o);
 	}
@@ -410,10 +408,10 @@ print_data_json(const CmpDataReport *r)
 	json_object_set_new(root, "equal", json_boolean(different == 0 && errors == 0));
 	json_object_set_new(root, "tables", tables);
 	json_object_set_new(root, "summary",
-		json_pack("{s:i, s:i, s:i, s:i, s:i, s:I, s:b, s:f}", "tables", r->ntables, "equal",
-			equal, "different", different, "errors", errors, "jobs", r->jobs,
-			"split_threshold_bytes", (json_int_t) r->split_threshold, "interrupted",
-			r->interrupted, "seconds", r->seconds));
+						json_pack("{s:i, s:i, s:i, s:i, s:i, s:I, s:b, s:f}", "tables", r->ntables,
+								  "equal", equal, "different", different, "errors", errors, "jobs",
+								  r->jobs, "split_threshold_bytes", (json_int_t) r->split_threshold,
+								  "interrupted", r->interrupted, "seconds", r->seconds));
 	print_json(root);
 }
 
@@ -427,7 +425,7 @@ print_rows(const char *label, const CmpRowList *l)
 	if (l->total > l->rows.n)
 	{
 		printf("    ... %lld row%s only on %s in all\n", (long long) l->total,
-			l->total == 1 ? "" : "s", label);
+			   l->total == 1 ? "" : "s", label);
 	}
 }
 
@@ -475,7 +473,7 @@ print_data_text(const CmpDataReport *r)
 		w = len > w ? len : w;
 	}
 	printf("%-*s %13s %13s  %-16s  %-16s  %s\n", w, "table", "source rows", "target rows",
-		"source checksum", "target checksum", "result");
+		   "source checksum", "target checksum", "result");
 	for (int i = 0; i < r->ntables; i++)
 	{
 		const CmpTable *t = &r->tables[i];
@@ -484,11 +482,11 @@ print_data_text(const CmpDataReport *r)
 		fmt_count(&t->tgt, t->on_target, tr, sizeof(tr));
 		fmt_sum(&t->src, t->on_source, ss, sizeof(ss));
 		fmt_sum(&t->tgt, t->on_target, ts, sizeof(ts));
-		const char *res = t->status == CMP_EQUAL ? "OK"
-			: t->status == CMP_ERROR             ? "ERROR"
-			: t->status == CMP_ONLY_SOURCE       ? "DIFFERENT (only on source)"
-			: t->status == CMP_ONLY_TARGET       ? "DIFFERENT (only on target)"
-												 : "DIFFERENT";
+		const char *res = t->status == CMP_EQUAL         ? "OK"
+						  : t->status == CMP_ERROR       ? "ERROR"
+						  : t->status == CMP_ONLY_SOURCE ? "DIFFERENT (only on source)"
+						  : t->status == CMP_ONLY_TARGET ? "DIFFERENT (only on target)"
+														 : "DIFFERENT";
 		printf("%-*s %13s %13s  %-16s  %-16s  %s\n", w, t->display, sr, tr, ss, ts, res);
 		if (t->error != NULL)
 		{
@@ -511,8 +509,8 @@ print_data_text(const CmpDataReport *r)
 				cmp_format_sum(pp->src.sum, a, sizeof(a));
 				cmp_format_sum(pp->tgt.sum, b, sizeof(b));
 				printf("  part %d/%d, %s: %lld/%lld rows, checksums %s/%s: DIFFERENT\n", p + 1,
-					t->nparts, pp->range, (long long) pp->src.rows, (long long) pp->tgt.rows, a,
-					b);
+					   t->nparts, pp->range, (long long) pp->src.rows, (long long) pp->tgt.rows, a,
+					   b);
 			}
 		}
 		if (t->rows_listed)
@@ -526,7 +524,7 @@ print_data_text(const CmpDataReport *r)
 	char dur[32];
 	time_format_duration(r->seconds, dur, sizeof(dur));
 	printf("summary: %d table%s compared with %d job%s in %s: %d equal, %d different", r->ntables,
-		r->ntables == 1 ? "" : "s", r->jobs, r->jobs == 1 ? "" : "s", dur, equal, different);
+		   r->ntables == 1 ? "" : "s", r->jobs, r->jobs == 1 ? "" : "s", dur, equal, different);
 	if (errors)
 	{
 		printf(", %d not compared (errors)", errors);

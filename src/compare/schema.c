@@ -112,7 +112,7 @@ read_sequence_values(PgConn *c, ObjSet *s, int col_last, int col_called)
 		{
 			char *q = pg_qualname(s->rows[i].nspname, s->rows[i].objname);
 			sb_printf(&sql, "%sSELECT %d, last_value, is_called FROM %s",
-				i > start ? " UNION ALL " : "", i, q);
+					  i > start ? " UNION ALL " : "", i, q);
 			free(q);
 		}
 		PGresult *res = pg_query(c, sql.data, 0, NULL);
@@ -260,7 +260,7 @@ typedef struct OneSided
 
 static void
 compare_sets(CmpSchemaReport *r, CmpKindResult *kr, const SchemaKind *k, const ObjSet *s,
-	const ObjSet *t, OneSided *one)
+			 const ObjSet *t, OneSided *one)
 {
 	int i = 0, j = 0;
 	while (i < s->n || j < t->n)
@@ -326,8 +326,7 @@ compare_sets(CmpSchemaReport *r, CmpKindResult *kr, const SchemaKind *k, const O
 }
 
 bool
-compare_schema(PgConn *src, PgConn *tgt, const Options *opts, CmpSchemaReport *r,
-	char *failed_side)
+compare_schema(PgConn *src, PgConn *tgt, const Options *opts, CmpSchemaReport *r, char *failed_side)
 {
 	memset(r, 0, sizeof(*r));
 	double t0 = time_now();

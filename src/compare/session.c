@@ -13,7 +13,7 @@
 
 bool
 compare_connect(PgConn *c, const char *conninfo, const char *side, const char *app,
-	int retry_seconds)
+				int retry_seconds)
 {
 	if (!pg_connect(c, conninfo, side, app, retry_seconds))
 	{

@@ -90,12 +90,12 @@ const char *log_get_role(void);
 void log_msg(LogLevel level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(LogLevel level, const char *prefix, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
-#define log_debug(...) log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
+#define log_debug(...)  log_msg(LOG_LEVEL_DEBUG, __VA_ARGS__)
+#define log_info(...)   log_msg(LOG_LEVEL_INFO, __VA_ARGS__)
 #define log_notice(...) log_msg(LOG_LEVEL_NOTICE, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
-#define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
-#define log_fatal(...) log_msg(LOG_LEVEL_FATAL, __VA_ARGS__)
+#define log_warn(...)   log_msg(LOG_LEVEL_WARN, __VA_ARGS__)
+#define log_error(...)  log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)
+#define log_fatal(...)  log_msg(LOG_LEVEL_FATAL, __VA_ARGS__)
 /* DETAIL/HINT lines follow the message they belong to, at its level. */
 void log_detail(LogLevel level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_hint(LogLevel level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -28,8 +28,8 @@ static char *g_secrets[LOG_MAX_SECRETS];
 static int g_nsecrets = 0;
 
 static const char *const level_names[] = { "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "FATAL" };
-static const char *const level_colors[] = { "\033[2m", "", "\033[36m", "\033[33m", "\033[31m",
-	"\033[1;31m" };
+static const char *const level_colors[] = { "\033[2m",  "",         "\033[36m",
+											"\033[33m", "\033[31m", "\033[1;31m" };
 
 void
 log_set_level(LogLevel level)
@@ -221,8 +221,9 @@ log_vmsg(LogLevel level, const char *prefix, const char *fmt, va_list ap)
 	sb_init(&line);
 	if (g_log_json)
 	{
-		json_t *obj = json_pack("{s:s, s:s, s:s, s:s, s:i}", "time", ts, "role", g_log_role,
-			"level", level_names[level], "message", msg.data, "pid", (int) getpid());
+		json_t *obj =
+			json_pack("{s:s, s:s, s:s, s:s, s:i}", "time", ts, "role", g_log_role, "level",
+					  level_names[level], "message", msg.data, "pid", (int) getpid());
 		char *js = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 		if (js != NULL)
 		{
@@ -242,8 +243,8 @@ log_vmsg(LogLevel level, const char *prefix, const char *fmt, va_list ap)
 	}
 	else
 	{
-		sb_printf(&line, "%s [%d %s] %-7s %s\n", ts, (int) getpid(), g_log_role,
-			level_names[level], msg.data);
+		sb_printf(&line, "%s [%d %s] %-7s %s\n", ts, (int) getpid(), g_log_role, level_names[level],
+				  msg.data);
 		if (to_file)
 		{
 			log_write_fd(g_log_fd, line.data, line.len);
@@ -255,8 +256,8 @@ log_vmsg(LogLevel level, const char *prefix, const char *fmt, va_list ap)
 				StrBuf col;
 				sb_init(&col);
 				/* \r + clear: a progress line may be on screen */
-				sb_printf(&col, "\r\033[K%s%.*s\033[0m\n", level_colors[level],
-					(int) line.len - 1, line.data);
+				sb_printf(&col, "\r\033[K%s%.*s\033[0m\n", level_colors[level], (int) line.len - 1,
+						  line.data);
 				log_write_fd(STDERR_FILENO, col.data, col.len);
 				sb_free(&col);
 			}

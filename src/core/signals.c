@@ -54,7 +54,7 @@ signals_watch(void *arg)
 			_exit(9);
 		}
 		log_warn("received signal %s, stopping at the next safe point (send again to exit at once)",
-			strsignal(sig));
+				 strsignal(sig));
 		signals_run_hooks();
 	}
 	return NULL;

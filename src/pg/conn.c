@@ -105,7 +105,8 @@ pg_set_error(PgConn *c, const PGresult *res, const char *context)
 	{
 		snprintf(c->sqlstate, sizeof(c->sqlstate), "08006");
 	}
-	c->errmsg = strip_newline(primary ? primary : (c->conn ? PQerrorMessage(c->conn) : "no connection"));
+	c->errmsg =
+		strip_newline(primary ? primary : (c->conn ? PQerrorMessage(c->conn) : "no connection"));
 	if (c->quiet_errors)
 	{
 		return;
@@ -159,9 +160,13 @@ static bool
 connect_error_is_transient(const char *msg)
 {
 	static const char *const transient[] = { "the database system is starting up",
-		"the database system is shutting down", "the database system is in recovery mode",
-		"sorry, too many clients already", "remaining connection slots are reserved",
-		"Connection refused", "timeout expired", "No such file or directory" };
+											 "the database system is shutting down",
+											 "the database system is in recovery mode",
+											 "sorry, too many clients already",
+											 "remaining connection slots are reserved",
+											 "Connection refused",
+											 "timeout expired",
+											 "No such file or directory" };
 	for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
 	{
 		if (strstr(msg, transient[i]) != NULL)
@@ -173,7 +178,7 @@ connect_error_is_transient(const char *msg)
 }
 
 static bool pg_connect_with(PgConn *c, const char *conninfo, const char *side, const char *app,
-	int retry_seconds, bool replication);
+							int retry_seconds, bool replication);
 
 bool
 pg_connect(PgConn *c, const char *conninfo, const char *side, const char *app, int retry_seconds)
@@ -189,7 +194,7 @@ pg_connect_replication(PgConn *c, const char *conninfo, const char *side, const 
 
 static bool
 pg_connect_with(PgConn *c, const char *conninfo, const char *side, const char *app,
-	int retry_seconds, bool replication)
+				int retry_seconds, bool replication)
 {
 	memset(c, 0, sizeof(*c));
 	c->side = side;
@@ -206,11 +211,16 @@ pg_connect_with(PgConn *c, const char *conninfo, const char *side, const char *a
 
 	char *appname = app ? xasprintf("pgshift-%s", app) : xstrdup("pgshift");
 	/* defaults first: the user's conninfo (expanded at "dbname") overrides them */
-	const char *keys[] = { "fallback_application_name", "keepalives", "keepalives_idle",
-		"keepalives_interval", "keepalives_count", "dbname", replication ? "replication" : NULL,
-		NULL };
-	const char *vals[] = { appname, "1", "30", "10", "6", conninfo,
-		replication ? "database" : NULL, NULL };
+	const char *keys[] = { "fallback_application_name",
+						   "keepalives",
+						   "keepalives_idle",
+						   "keepalives_interval",
+						   "keepalives_count",
+						   "dbname",
+						   replication ? "replication" : NULL,
+						   NULL };
+	const char *vals[] = { appname, "1", "30", "10", "6", conninfo, replication ? "database" : NULL,
+						   NULL };
 
 	double deadline = time_now() + retry_seconds;
 	double delay = 0.2;
@@ -223,7 +233,7 @@ pg_connect_with(PgConn *c, const char *conninfo, const char *side, const char *a
 		}
 		char *msg = strip_newline(c->conn ? PQerrorMessage(c->conn) : "out of memory");
 		bool retry = connect_error_is_transient(msg) && time_now() + delay < deadline &&
-			!signals_interrupted();
+					 !signals_interrupted();
 		if (!retry)
 		{
 			c->errmsg = msg;
@@ -249,9 +259,10 @@ pg_connect_with(PgConn *c, const char *conninfo, const char *side, const char *a
 		return true;
 	}
 	/* our own SQL assumes these; a server or role default must not change them */
-	PGresult *res = PQexec(c->conn, "SET client_encoding TO 'UTF8'; SET statement_timeout TO 0; "
-									"SET lock_timeout TO 0; SET idle_in_transaction_session_timeout TO 0; "
-									"SET extra_float_digits TO 3; SET DateStyle TO 'ISO'");
+	PGresult *res =
+		PQexec(c->conn, "SET client_encoding TO 'UTF8'; SET statement_timeout TO 0; "
+						"SET lock_timeout TO 0; SET idle_in_transaction_session_timeout TO 0; "
+						"SET extra_float_digits TO 3; SET DateStyle TO 'ISO'");
 	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
 	{

@@ -86,8 +86,8 @@ flush_buffer(PgConn *dst, const char *buf, size_t len)
 }
 
 bool
-pg_copy_pipe(PgConn *src, const char *copy_out, PgConn *dst, const char *copy_in,
-	CopyStats *stats, int64_t *progress_bytes)
+pg_copy_pipe(PgConn *src, const char *copy_out, PgConn *dst, const char *copy_in, CopyStats *stats,
+			 int64_t *progress_bytes)
 {
 	stats->bytes = 0;
 	stats->rows = 0;

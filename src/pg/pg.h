@@ -46,7 +46,7 @@ typedef enum PgErrorClass
  * retry_seconds. On failure logs "<side>: could not connect: <libpq message>".
  */
 bool pg_connect(PgConn *c, const char *conninfo, const char *side, const char *app,
-	int retry_seconds);
+				int retry_seconds);
 /* A logical replication connection (replication=database) to the source. */
 bool pg_connect_replication(PgConn *c, const char *conninfo, const char *side, const char *app);
 void pg_disconnect(PgConn *c);
@@ -59,8 +59,7 @@ bool pg_exec_params(PgConn *c, const char *sql, int nparams, const char *const *
 /* Returns a PGRES_TUPLES_OK result (caller PQclear()s it) or NULL on error. */
 PGresult *pg_query(PgConn *c, const char *sql, int nparams, const char *const *params);
 /* Single value of a one-row query into *out (xstrdup'd; NULL for SQL NULL). */
-bool pg_query_value(PgConn *c, const char *sql, int nparams, const char *const *params,
-	char **out);
+bool pg_query_value(PgConn *c, const char *sql, int nparams, const char *const *params, char **out);
 /* Records and logs the error of a result (or of the connection when res is NULL). */
 void pg_set_error(PgConn *c, const PGresult *res, const char *context);
 void pg_clear_error(PgConn *c);
@@ -117,6 +116,6 @@ typedef struct CopyStats
  * message, or the source query cancelled) so both connections are usable.
  */
 bool pg_copy_pipe(PgConn *src, const char *copy_out, PgConn *dst, const char *copy_in,
-	CopyStats *stats, int64_t *progress_bytes);
+				  CopyStats *stats, int64_t *progress_bytes);
 
 #endif /* PGSHIFT_PG_H */

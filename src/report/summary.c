@@ -125,12 +125,12 @@ report_summary(CloneRun *run, bool print)
 	for (int k = 0; k < nrows; k++)
 	{
 		Row *r = &rows[k];
-		json_array_append_new(jt,
-			json_pack("{s:s, s:s, s:i, s:f, s:f, s:I, s:I, s:i, s:f, s:f}", "schema",
-				r->t->nspname, "table", r->t->relname, "parts", r->parts, "copy_seconds",
-				r->copy_wall, "copy_seconds_cumulative", r->copy_sum, "bytes",
-				(json_int_t) r->bytes, "rows", (json_int_t) r->rows, "indexes", r->nindexes,
-				"index_seconds", r->index_sum, "vacuum_seconds", r->vacuum));
+		json_array_append_new(
+			jt, json_pack("{s:s, s:s, s:i, s:f, s:f, s:I, s:I, s:i, s:f, s:f}", "schema",
+						  r->t->nspname, "table", r->t->relname, "parts", r->parts, "copy_seconds",
+						  r->copy_wall, "copy_seconds_cumulative", r->copy_sum, "bytes",
+						  (json_int_t) r->bytes, "rows", (json_int_t) r->rows, "indexes",
+						  r->nindexes, "index_seconds", r->index_sum, "vacuum_seconds", r->vacuum));
 	}
 	json_t *steps = json_pack(
 		"{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "catalog", run->t_catalog,
@@ -143,7 +143,7 @@ report_summary(CloneRun *run, bool print)
 	for (int k = 0; k < TASK_NKINDS; k++)
 	{
 		json_object_set_new(tasks, task_kind_name((TaskKind) k),
-			json_pack("{s:i, s:i}", "total", counts[k], "done", done[k]));
+							json_pack("{s:i, s:i}", "total", counts[k], "done", done[k]));
 	}
 	json_t *failures = json_array();
 	for (int i = 0; i < run->failures.n; i++)
@@ -151,8 +151,8 @@ report_summary(CloneRun *run, bool print)
 		json_array_append_new(failures, json_string(run->failures.items[i]));
 	}
 	json_t *root = json_pack("{s:s, s:s?, s:o, s:o, s:o, s:o}", "pgshift", PGSHIFT_VERSION,
-		"snapshot", run->snapshot, "tables", jt, "steps", steps, "tasks", tasks, "failures",
-		failures);
+							 "snapshot", run->snapshot, "tables", jt, "steps", steps, "tasks",
+							 tasks, "failures", failures);
 	char *js = json_dumps(root, JSON_INDENT(2));
 	if (js != NULL)
 	{
@@ -170,7 +170,7 @@ report_summary(CloneRun *run, bool print)
 	{
 		char b1[32], b2[32], b3[32];
 		printf("\n%-44s %5s %9s %10s %12s %7s %9s\n", "Table", "Parts", "Copy", "Bytes", "Rows",
-			"Indexes", "Idx time");
+			   "Indexes", "Idx time");
 		for (int k = 0; k < nrows; k++)
 		{
 			Row *r = &rows[k];
@@ -178,21 +178,25 @@ report_summary(CloneRun *run, bool print)
 			size_format(r->bytes, b2, sizeof(b2));
 			time_format_duration(r->index_sum, b3, sizeof(b3));
 			printf("%-44.44s %5d %9s %10s %12lld %7d %9s\n", r->t->qname, r->parts, b1, b2,
-				(long long) r->rows, r->nindexes, b3);
+				   (long long) r->rows, r->nindexes, b3);
 		}
 		printf("\n%-44s %12s\n", "Step", "Time");
 		struct
 		{
 			const char *name;
 			double v;
-		} st[] = { { "catalog", run->t_catalog }, { "dump schema", run->t_dump },
-			{ "pre-data", run->t_predata }, { "data + indexes (wall clock)", run->t_data },
-			{ "  copy (cumulative)", cum[TASK_COPY] },
-			{ "  indexes + constraints (cumulative)",
-				cum[TASK_INDEX] + cum[TASK_CONSTRAINT] + cum[TASK_FKEY] },
-			{ "  vacuum/analyze (cumulative)", cum[TASK_VACUUM] },
-			{ "  large objects (cumulative)", cum[TASK_BLOBS] }, { "sequences", run->t_sequences },
-			{ "post-data", run->t_postdata }, { "total", run->t_total } };
+		} st[] = { { "catalog", run->t_catalog },
+				   { "dump schema", run->t_dump },
+				   { "pre-data", run->t_predata },
+				   { "data + indexes (wall clock)", run->t_data },
+				   { "  copy (cumulative)", cum[TASK_COPY] },
+				   { "  indexes + constraints (cumulative)",
+					 cum[TASK_INDEX] + cum[TASK_CONSTRAINT] + cum[TASK_FKEY] },
+				   { "  vacuum/analyze (cumulative)", cum[TASK_VACUUM] },
+				   { "  large objects (cumulative)", cum[TASK_BLOBS] },
+				   { "sequences", run->t_sequences },
+				   { "post-data", run->t_postdata },
+				   { "total", run->t_total } };
 		for (size_t i = 0; i < sizeof(st) / sizeof(st[0]); i++)
 		{
 			time_format_duration(st[i].v, b1, sizeof(b1));

@@ -11,14 +11,39 @@
 #include "pg/pg.h"
 
 /* Descriptions of more than one word, longest first where one prefixes another. */
-static const char *const g_multiword[] = { "MATERIALIZED VIEW DATA", "MATERIALIZED VIEW",
-	"FK CONSTRAINT", "CHECK CONSTRAINT", "TABLE DATA", "TABLE ATTACH", "INDEX ATTACH",
-	"SEQUENCE OWNED BY", "SEQUENCE SET", "DEFAULT ACL", "EVENT TRIGGER", "FOREIGN TABLE",
-	"FOREIGN DATA WRAPPER", "FOREIGN SERVER", "USER MAPPING", "TEXT SEARCH CONFIGURATION",
-	"TEXT SEARCH DICTIONARY", "TEXT SEARCH PARSER", "TEXT SEARCH TEMPLATE",
-	"PROCEDURAL LANGUAGE", "ACCESS METHOD", "OPERATOR CLASS", "OPERATOR FAMILY",
-	"PUBLICATION TABLES IN SCHEMA", "PUBLICATION TABLE", "DATABASE PROPERTIES", "SHELL TYPE",
-	"BLOB METADATA", "BLOBS", "LARGE OBJECT", "ROW SECURITY", "SECURITY LABEL", NULL };
+static const char *const g_multiword[] = { "MATERIALIZED VIEW DATA",
+										   "MATERIALIZED VIEW",
+										   "FK CONSTRAINT",
+										   "CHECK CONSTRAINT",
+										   "TABLE DATA",
+										   "TABLE ATTACH",
+										   "INDEX ATTACH",
+										   "SEQUENCE OWNED BY",
+										   "SEQUENCE SET",
+										   "DEFAULT ACL",
+										   "EVENT TRIGGER",
+										   "FOREIGN TABLE",
+										   "FOREIGN DATA WRAPPER",
+										   "FOREIGN SERVER",
+										   "USER MAPPING",
+										   "TEXT SEARCH CONFIGURATION",
+										   "TEXT SEARCH DICTIONARY",
+										   "TEXT SEARCH PARSER",
+										   "TEXT SEARCH TEMPLATE",
+										   "PROCEDURAL LANGUAGE",
+										   "ACCESS METHOD",
+										   "OPERATOR CLASS",
+										   "OPERATOR FAMILY",
+										   "PUBLICATION TABLES IN SCHEMA",
+										   "PUBLICATION TABLE",
+										   "DATABASE PROPERTIES",
+										   "SHELL TYPE",
+										   "BLOB METADATA",
+										   "BLOBS",
+										   "LARGE OBJECT",
+										   "ROW SECURITY",
+										   "SECURITY LABEL",
+										   NULL };
 
 static bool
 toc_parse_line(const char *line, TocEntry *e)
@@ -159,9 +184,10 @@ schema_toc_free(TocList *l)
 static bool
 error_is_existing(const char *line)
 {
-	return strstr(line, "already exists") != NULL || strstr(line, "is already a partition") != NULL ||
-		strstr(line, "multiple primary keys") != NULL ||
-		strstr(line, "is already attached") != NULL;
+	return strstr(line, "already exists") != NULL ||
+		   strstr(line, "is already a partition") != NULL ||
+		   strstr(line, "multiple primary keys") != NULL ||
+		   strstr(line, "is already attached") != NULL;
 }
 
 /* Logs the error lines a child wrote since offset in its log file. */
@@ -182,7 +208,7 @@ log_child_errors(const char *log_path, size_t offset, const char *what, bool tol
 		 line = strtok_r(NULL, "\n", &save))
 	{
 		bool is_error = strstr(line, "error:") != NULL || strstr(line, "ERROR:") != NULL ||
-			strstr(line, "FATAL:") != NULL;
+						strstr(line, "FATAL:") != NULL;
 		if (is_error && tolerate_existing && error_is_existing(line))
 		{
 			log_info("%s: %s (restored by the earlier run)", what, line);
@@ -199,7 +225,7 @@ log_child_errors(const char *log_path, size_t offset, const char *what, bool tol
 			nerr++;
 		}
 		else if (strstr(line, "Command was:") != NULL || strstr(line, "DETAIL:") != NULL ||
-			strstr(line, "HINT:") != NULL)
+				 strstr(line, "HINT:") != NULL)
 		{
 			if (nerr <= 50 && !tolerated)
 			{
@@ -252,7 +278,7 @@ schema_dump(const SchemaOptions *so, const char *dumpfile)
 
 	size_t off = file_size_of(so->log_path);
 	log_info("dumping the source schema: pg_dump --section=pre-data --section=post-data%s%s",
-		snapopt ? " " : "", snapopt ? snapopt : "");
+			 snapopt ? " " : "", snapopt ? snapopt : "");
 	int rc = spawn_run(argv, env, so->log_path);
 	bool ok = rc == 0;
 	if (!ok)
@@ -272,7 +298,7 @@ schema_dump(const SchemaOptions *so, const char *dumpfile)
 
 bool
 schema_restore(const SchemaOptions *so, const char *dumpfile, const char *section,
-	const char *listfile)
+			   const char *listfile)
 {
 	char *password = NULL;
 	char *conn = pg_conninfo_for_child(so->target, NULL, &password);
@@ -327,9 +353,9 @@ schema_restore(const SchemaOptions *so, const char *dumpfile, const char *sectio
 	if (!ok)
 	{
 		log_error("pg_restore of the %s section failed (exit code %d, %d errors)", section, rc,
-			nerr);
+				  nerr);
 		log_detail(LOG_LEVEL_ERROR, "Its output is in \"%s\"; the list used is \"%s\".",
-			so->log_path, listfile);
+				   so->log_path, listfile);
 	}
 	free(dbopt);
 	free(listopt);
@@ -343,12 +369,19 @@ schema_restore(const SchemaOptions *so, const char *dumpfile, const char *sectio
 
 int
 schema_clean(const char *dumpfile, const char *listfile, const char *script_path,
-	const char *log_path, PgConn *target)
+			 const char *log_path, PgConn *target)
 {
 	char *fileopt = xasprintf("--file=%s", script_path);
 	char *listopt = xasprintf("--use-list=%s", listfile);
-	const char *argv[] = { "pg_restore", "--clean", "--if-exists", "--section=pre-data",
-		"--section=post-data", listopt, fileopt, dumpfile, NULL };
+	const char *argv[] = { "pg_restore",
+						   "--clean",
+						   "--if-exists",
+						   "--section=pre-data",
+						   "--section=post-data",
+						   listopt,
+						   fileopt,
+						   dumpfile,
+						   NULL };
 	int rc = spawn_run(argv, NULL, log_path);
 	free(fileopt);
 	free(listopt);
@@ -378,8 +411,8 @@ schema_clean(const char *dumpfile, const char *listfile, const char *script_path
 			break; /* the creation part of the script starts */
 		}
 		bool is_drop = strncmp(line, "DROP ", 5) == 0 ||
-			strncmp(line, "SELECT pg_catalog.lo_unlink(", 28) == 0 ||
-			(strncmp(line, "ALTER ", 6) == 0 && strstr(line, " DROP ") != NULL);
+					   strncmp(line, "SELECT pg_catalog.lo_unlink(", 28) == 0 ||
+					   (strncmp(line, "ALTER ", 6) == 0 && strstr(line, " DROP ") != NULL);
 		if (!is_drop)
 		{
 			continue;

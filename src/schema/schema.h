@@ -34,10 +34,10 @@ typedef struct TocEntry
 	int dump_id;
 	SchemaOid cat_oid; /* pg_class, pg_constraint, ... */
 	SchemaOid oid;
-	char *desc;        /* "TABLE", "FK CONSTRAINT", "INDEX ATTACH", ... */
-	char *rest;        /* "public t1 postgres" */
-	char *line;        /* as pg_restore -l printed it */
-	const char *skip;  /* NULL, or why pgshift leaves it out */
+	char *desc;       /* "TABLE", "FK CONSTRAINT", "INDEX ATTACH", ... */
+	char *rest;       /* "public t1 postgres" */
+	char *line;       /* as pg_restore -l printed it */
+	const char *skip; /* NULL, or why pgshift leaves it out */
 } TocEntry;
 
 typedef struct TocList
@@ -47,8 +47,7 @@ typedef struct TocList
 } TocList;
 
 /* pg_restore -l [--section=SECTION] of an archive. */
-bool schema_toc_read(const char *dumpfile, const char *section, const char *log_path,
-	TocList *out);
+bool schema_toc_read(const char *dumpfile, const char *section, const char *log_path, TocList *out);
 /* Writes a --use-list file: skipped entries commented out with their reason. */
 bool schema_toc_write(const TocList *l, const char *path);
 void schema_toc_free(TocList *l);
@@ -60,7 +59,7 @@ typedef struct SchemaOptions
 	const char *target;   /* conninfo */
 	const char *snapshot; /* or NULL */
 	int jobs;
-	bool clean;           /* --clean --if-exists */
+	bool clean;             /* --clean --if-exists */
 	bool tolerate_existing; /* resume: "already exists" errors are not failures */
 	bool no_owner;
 	bool no_acl;
@@ -73,7 +72,7 @@ typedef struct SchemaOptions
 bool schema_dump(const SchemaOptions *so, const char *dumpfile);
 /* pg_restore --section=SECTION --use-list=LIST into the target. */
 bool schema_restore(const SchemaOptions *so, const char *dumpfile, const char *section,
-	const char *listfile);
+					const char *listfile);
 
 /*
  * --drop-if-exists: drops on the target, in reverse dependency order, every
@@ -85,6 +84,6 @@ bool schema_restore(const SchemaOptions *so, const char *dumpfile, const char *s
  */
 struct PgConn;
 int schema_clean(const char *dumpfile, const char *listfile, const char *script_path,
-	const char *log_path, struct PgConn *target);
+				 const char *log_path, struct PgConn *target);
 
 #endif /* PGSHIFT_SCHEMA_H */

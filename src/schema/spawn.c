@@ -18,7 +18,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-
 const char *
 schema_pg_bin(void)
 {
@@ -109,7 +108,7 @@ spawn_run(const char *const *argv, const char *const *extra_env, const char *out
 	if (out_path != NULL)
 	{
 		posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, out_path,
-			O_WRONLY | O_CREAT | O_APPEND, 0600);
+										 O_WRONLY | O_CREAT | O_APPEND, 0600);
 		posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
 	}
 	posix_spawnattr_t attr;

@@ -65,7 +65,7 @@ void state_unlock(StateDb *db);
 bool state_exec(StateDb *db, const char *sql, int nparams, const char *const *params);
 /* Single integer result of a query; def when no row. */
 int64_t state_query_int(StateDb *db, const char *sql, int nparams, const char *const *params,
-	int64_t def);
+						int64_t def);
 /* Single text result (caller frees) or NULL. */
 char *state_query_text(StateDb *db, const char *sql, int nparams, const char *const *params);
 

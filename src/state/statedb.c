@@ -83,7 +83,7 @@ state_open_flags(const char *path, int flags)
 	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
 	{
 		log_error("could not open state database \"%s\": %s", path,
-			db ? sqlite3_errmsg(db) : "out of memory");
+				  db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
 		return NULL;
 	}
@@ -111,8 +111,8 @@ state_open(const char *path)
 	int version = (int) state_query_int(s, "PRAGMA user_version", 0, NULL, 0);
 	if (version > STATE_SCHEMA_VERSION)
 	{
-		log_error("state database \"%s\" has schema version %d, newer than this pgshift (%d)",
-			path, version, STATE_SCHEMA_VERSION);
+		log_error("state database \"%s\" has schema version %d, newer than this pgshift (%d)", path,
+				  version, STATE_SCHEMA_VERSION);
 		log_hint(LOG_LEVEL_ERROR, "Use the pgshift version that created it, or --restart.");
 		state_close(s);
 		return NULL;
@@ -120,7 +120,7 @@ state_open(const char *path)
 	if (version < 1)
 	{
 		char *sql = xasprintf("BEGIN; %s PRAGMA user_version = %d; COMMIT;", g_schema_v1,
-			STATE_SCHEMA_VERSION);
+							  STATE_SCHEMA_VERSION);
 		bool ok = state_exec_raw(s->db, sql);
 		free(sql);
 		if (!ok)
@@ -257,9 +257,9 @@ state_set_meta(StateDb *s, const char *key, const char *value)
 {
 	const char *p[] = { key, value };
 	return state_exec(s,
-		"INSERT INTO meta(key, value) VALUES (?1, ?2) "
-		"ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-		2, p);
+					  "INSERT INTO meta(key, value) VALUES (?1, ?2) "
+					  "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+					  2, p);
 }
 
 char *
@@ -276,10 +276,10 @@ state_step_start(StateDb *s, const char *name)
 	snprintf(now, sizeof(now), "%lld", (long long) time_wall_us());
 	const char *p[] = { name, now };
 	return state_exec(s,
-		"INSERT INTO steps(name, status, started_at) VALUES (?1, 'running', ?2) "
-		"ON CONFLICT(name) DO UPDATE SET status = 'running', started_at = ?2, "
-		"finished_at = NULL, duration = NULL",
-		2, p);
+					  "INSERT INTO steps(name, status, started_at) VALUES (?1, 'running', ?2) "
+					  "ON CONFLICT(name) DO UPDATE SET status = 'running', started_at = ?2, "
+					  "finished_at = NULL, duration = NULL",
+					  2, p);
 }
 
 bool
@@ -289,24 +289,25 @@ state_step_done(StateDb *s, const char *name, bool ok)
 	snprintf(now, sizeof(now), "%lld", (long long) time_wall_us());
 	const char *p[] = { name, now, ok ? "done" : "failed" };
 	return state_exec(s,
-		"UPDATE steps SET status = ?3, finished_at = ?2, "
-		"duration = (?2 - started_at) / 1e6 WHERE name = ?1",
-		3, p);
+					  "UPDATE steps SET status = ?3, finished_at = ?2, "
+					  "duration = (?2 - started_at) / 1e6 WHERE name = ?1",
+					  3, p);
 }
 
 bool
 state_step_is_done(StateDb *s, const char *name)
 {
 	const char *p[] = { name };
-	return state_query_int(s, "SELECT count(*) FROM steps WHERE name = ?1 AND status = 'done'",
-			   1, p, 0) > 0;
+	return state_query_int(s, "SELECT count(*) FROM steps WHERE name = ?1 AND status = 'done'", 1,
+						   p, 0) > 0;
 }
 
 bool
 state_reset(StateDb *s)
 {
 	pthread_mutex_lock(&s->lock);
-	bool ok = state_exec_raw(s->db,
+	bool ok = state_exec_raw(
+		s->db,
 		"BEGIN; DELETE FROM meta; DELETE FROM steps; DELETE FROM tables; DELETE FROM indexes;"
 		"DELETE FROM constraints; DELETE FROM sequences; DELETE FROM extensions;"
 		"DELETE FROM collations; DELETE FROM large_objects; DELETE FROM tasks;"

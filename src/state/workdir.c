@@ -64,7 +64,7 @@ workdir_open(WorkDir *w, const char *path)
 		long pid = n > 0 ? strtol(buf, NULL, 10) : 0;
 		log_error("work directory \"%s\" is in use by another pgshift run (pid %ld, pid file "
 				  "\"%s\")",
-			path, pid, w->pid_file);
+				  path, pid, w->pid_file);
 		log_hint(LOG_LEVEL_ERROR, "Wait for that run to finish or stop it, or use another --dir.");
 		close(fd);
 		return false;
