@@ -186,7 +186,11 @@ typedef struct CdcOptions
 	const char *plugin; /* "pgoutput" or "test_decoding" */
 	const char *journal_dir;
 	StateDb *state;
+	const StrList *tables; /* --filters: the tables to publish ("nsp"."rel"), else NULL */
 } CdcOptions;
+
+/* With --filters: the tables the filters keep (for the publication); false on error. */
+bool cdc_filtered_tables(const Options *o, StrList *out);
 
 void cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const char *journal_dir);
 

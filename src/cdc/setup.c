@@ -122,7 +122,8 @@ cdc_check_source(const CdcOptions *co, PgConn *src, bool *slot_exists)
 		/* UPDATE/DELETE on a published table without replica identity fail ON THE SOURCE */
 		PGresult *res = pg_query(
 			src,
-			"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
+			"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), n.nspname, c.relname "
+			"FROM pg_catalog.pg_class c "
 			"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 			"WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
 			"AND n.nspname !~ '^pg_toast' AND c.relpersistence = 'p' "
@@ -135,23 +136,37 @@ cdc_check_source(const CdcOptions *co, PgConn *src, bool *slot_exists)
 		{
 			return EXIT_SOURCE;
 		}
-		if (PQntuples(res) > 0)
+		int nbad = 0;
+		StrBuf names;
+		sb_init(&names);
+		for (int i = 0; i < PQntuples(res); i++)
 		{
-			StrBuf names;
-			sb_init(&names);
-			for (int i = 0; i < PQntuples(res) && i < 10; i++)
+			/* with --filters, only the tables published matter */
+			char *q = pg_qualname(PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+			bool published = co->tables == NULL || strlist_contains(co->tables, q);
+			free(q);
+			if (!published)
 			{
-				sb_printf(&names, "%s%s", i ? ", " : "", PQgetvalue(res, i, 0));
+				continue;
 			}
+			if (nbad < 10)
+			{
+				sb_printf(&names, "%s%s", nbad ? ", " : "", PQgetvalue(res, i, 0));
+			}
+			nbad++;
+		}
+		if (nbad > 0)
+		{
 			log_error("source: %d table(s) have no replica identity, so their UPDATEs and DELETEs "
 					  "cannot be replayed: %s%s",
-					  PQntuples(res), names.data, PQntuples(res) > 10 ? ", ..." : "");
+					  nbad, names.data, nbad > 10 ? ", ..." : "");
 			log_hint(LOG_LEVEL_ERROR, "Add a primary key, or run ALTER TABLE ... REPLICA "
 									  "IDENTITY FULL on each of them, then run again.");
 			sb_free(&names);
 			PQclear(res);
 			return EXIT_PRECONDITION;
 		}
+		sb_free(&names);
 		PQclear(res);
 	}
 	return EXIT_OK;
@@ -267,9 +282,24 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 		if (has != NULL && strcmp(has, "0") == 0)
 		{
 			char *qp = pg_quote_ident(co->publication);
-			char *sql = xasprintf("CREATE PUBLICATION %s FOR ALL TABLES", qp);
-			bool ok = pg_exec(&src, sql);
-			free(sql);
+			StrBuf sql;
+			sb_init(&sql);
+			sb_printf(&sql, "CREATE PUBLICATION %s ", qp);
+			if (co->tables == NULL)
+			{
+				sb_append(&sql, "FOR ALL TABLES");
+			}
+			else if (co->tables->n > 0)
+			{
+				/* (the filters may keep no table: an empty publication) */
+				sb_append(&sql, "FOR TABLE ");
+				for (int i = 0; i < co->tables->n; i++)
+				{
+					sb_printf(&sql, "%s%s", i ? ", " : "", co->tables->items[i]);
+				}
+			}
+			bool ok = pg_exec(&src, sql.data);
+			sb_free(&sql);
 			free(qp);
 			if (!ok)
 			{
@@ -282,7 +312,15 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 				return false;
 			}
 			made_publication = true;
-			log_info("created publication \"%s\" for all tables", co->publication);
+			if (co->tables == NULL)
+			{
+				log_info("created publication \"%s\" for all tables", co->publication);
+			}
+			else
+			{
+				log_info("created publication \"%s\" for the %d tables the filters keep",
+						 co->publication, co->tables->n);
+			}
 		}
 		free(has);
 		pg_disconnect(&src);
@@ -510,5 +548,43 @@ cdc_sync_sequences(const CdcOptions *co)
 	}
 	pg_disconnect(&tgt);
 	catalog_free(&cat);
+	return ok;
+}
+
+bool
+cdc_filtered_tables(const Options *o, StrList *out)
+{
+	memset(out, 0, sizeof(*out));
+	Filters f;
+	if (!filters_load(o->filters, &f))
+	{
+		return false;
+	}
+	PgConn src;
+	if (!pg_connect(&src, o->source, "source", "filters", 10))
+	{
+		filters_free(&f);
+		return false;
+	}
+	Catalog cat;
+	bool ok = catalog_fetch(&src, &cat, 0);
+	pg_disconnect(&src);
+	if (ok)
+	{
+		filters_apply(&f, &cat);
+		for (int i = 0; i < cat.ntables; i++)
+		{
+			CatTable *t = &cat.tables[i];
+			/* partitions are published through their partitioned parent */
+			CatTable *parent = t->parent_oid ? catalog_table(&cat, t->parent_oid) : NULL;
+			bool via_parent = parent != NULL && parent->relkind == 'p';
+			if (!t->excluded && !t->exclude_data && !via_parent)
+			{
+				strlist_add(out, t->qname);
+			}
+		}
+	}
+	catalog_free(&cat);
+	filters_free(&f);
 	return ok;
 }

@@ -134,6 +134,16 @@ follow_run(Options *opts, int what)
 	memset(&f, 0, sizeof(f));
 	cdc_options_from(&f.co, opts, state, wd.cdc_dir);
 	int rc = EXIT_OK;
+	StrList published = { 0 };
+	if (opts->filters != NULL)
+	{
+		if (!cdc_filtered_tables(opts, &published))
+		{
+			rc = EXIT_USAGE;
+			goto out;
+		}
+		f.co.tables = &published;
+	}
 	Lsn endpos;
 	if (!follow_endpos(opts, state, &endpos))
 	{
@@ -258,6 +268,7 @@ follow_run(Options *opts, int what)
 		rc = signals_interrupted() ? EXIT_INTERRUPTED : (recv_ok ? EXIT_OK : EXIT_SOURCE);
 	}
 out:
+	strlist_free(&published);
 	state_close(state);
 	workdir_close(&wd);
 	return rc;
@@ -336,6 +347,17 @@ cmd_stream_setup(Options *opts)
 	cdc_options_from(&co, opts, state, wd.cdc_dir);
 	CdcSlot slot;
 	int code = EXIT_OK;
+	StrList published = { 0 };
+	if (opts->filters != NULL)
+	{
+		if (!cdc_filtered_tables(opts, &published))
+		{
+			state_close(state);
+			workdir_close(&wd);
+			return EXIT_USAGE;
+		}
+		co.tables = &published;
+	}
 	if (cdc_setup(&co, &slot, true, &code))
 	{
 		char b[32];
@@ -343,6 +365,7 @@ cmd_stream_setup(Options *opts)
 		printf("slot %s created at %s\n", co.slot, b);
 		cdc_slot_close(&slot);
 	}
+	strlist_free(&published);
 	state_close(state);
 	workdir_close(&wd);
 	return code;
