@@ -421,4 +421,28 @@ EOF
 		"$name: the [exclude-table-data] tables are schema only");
 }
 
+###########################################################################
+# the CDC publication follows the filters too
+###########################################################################
+{
+	my $name = 'publication';
+	my $file = filters_file('publication', "[include-only-table]\napp.customers\n\"Mixed Case\".\"Keep Me\"\n");
+	my $dir = PostgreSQL::Test::Utils::tempdir();
+	my @names = ('--slot-name', 'fslot', '--origin', 'forigin', '--publication', 'fpub');
+	my ($rc, $out, $err) = run_pgshift('stream', 'setup', '--source', uri($source, $DB),
+		'--target', uri($target, $DB), '--dir', $dir, '--filters', $file, @names);
+	is($rc, 0, "$name: stream setup --filters exits 0") or diag(show($out, $err));
+	is(query_value($source, $DB, q{
+SELECT string_agg(format('%s.%s', schemaname, tablename), ',' ORDER BY format('%s.%s', schemaname, tablename) COLLATE "C")
+  FROM pg_publication_tables WHERE pubname = 'fpub'}),
+		'Mixed Case.Keep Me,app.customers',
+		"$name: the publication holds the tables the filters keep, and only those");
+	($rc, $out, $err) = run_pgshift('stream', 'cleanup', '--source', uri($source, $DB),
+		'--target', uri($target, $DB), '--dir', $dir, @names);
+	is($rc, 0, "$name: stream cleanup exits 0") or diag(show($out, $err));
+	is(query_value($source, $DB,
+			q{SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'fslot'}),
+		'0', "$name: the slot is gone");
+}
+
 done_testing();
