@@ -489,6 +489,34 @@ list_fetch_catalog(const Options *opts, PgConn *c, Catalog *cat, int lo_batch, b
 	return EXIT_OK;
 }
 
+/*
+ * The start the simple source listings share: no positional argument, a
+ * source connection, one query. Returns the result, or NULL with *rc set.
+ */
+static PGresult *
+list_simple_query(Options *opts, const char *cmdname, const char *sql, int *rc)
+{
+	*rc = EXIT_OK;
+	if (!list_no_args(opts, cmdname))
+	{
+		*rc = EXIT_USAGE;
+		return NULL;
+	}
+	PgConn c;
+	*rc = list_source_open(opts, &c);
+	if (*rc != EXIT_OK)
+	{
+		return NULL;
+	}
+	PGresult *res = pg_query(&c, sql, 0, NULL);
+	pg_disconnect(&c);
+	if (res == NULL)
+	{
+		*rc = EXIT_SOURCE;
+	}
+	return res;
+}
+
 /* ------------------------------------------------------------------------
  * list databases / extensions / collations
  * ------------------------------------------------------------------------ */
@@ -496,21 +524,11 @@ list_fetch_catalog(const Options *opts, PgConn *c, Catalog *cat, int lo_batch, b
 int
 cmd_list_databases(Options *opts)
 {
-	if (!list_no_args(opts, "list databases"))
-	{
-		return EXIT_USAGE;
-	}
-	PgConn c;
-	int rc = list_source_open(opts, &c);
-	if (rc != EXIT_OK)
-	{
-		return rc;
-	}
-	PGresult *res = pg_query(&c, SQL_LIST_DATABASES, 0, NULL);
-	pg_disconnect(&c);
+	int rc;
+	PGresult *res = list_simple_query(opts, "list databases", SQL_LIST_DATABASES, &rc);
 	if (res == NULL)
 	{
-		return EXIT_SOURCE;
+		return rc;
 	}
 	int n = PQntuples(res);
 	if (opts->json)
@@ -574,21 +592,11 @@ cmd_list_databases(Options *opts)
 int
 cmd_list_extensions(Options *opts)
 {
-	if (!list_no_args(opts, "list extensions"))
-	{
-		return EXIT_USAGE;
-	}
-	PgConn c;
-	int rc = list_source_open(opts, &c);
-	if (rc != EXIT_OK)
-	{
-		return rc;
-	}
-	PGresult *res = pg_query(&c, SQL_LIST_EXTENSIONS, 0, NULL);
-	pg_disconnect(&c);
+	int rc;
+	PGresult *res = list_simple_query(opts, "list extensions", SQL_LIST_EXTENSIONS, &rc);
 	if (res == NULL)
 	{
-		return EXIT_SOURCE;
+		return rc;
 	}
 	int n = PQntuples(res);
 	if (opts->json)
@@ -633,21 +641,11 @@ cmd_list_extensions(Options *opts)
 int
 cmd_list_collations(Options *opts)
 {
-	if (!list_no_args(opts, "list collations"))
-	{
-		return EXIT_USAGE;
-	}
-	PgConn c;
-	int rc = list_source_open(opts, &c);
-	if (rc != EXIT_OK)
-	{
-		return rc;
-	}
-	PGresult *res = pg_query(&c, SQL_LIST_COLLATIONS, 0, NULL);
-	pg_disconnect(&c);
+	int rc;
+	PGresult *res = list_simple_query(opts, "list collations", SQL_LIST_COLLATIONS, &rc);
 	if (res == NULL)
 	{
-		return EXIT_SOURCE;
+		return rc;
 	}
 	int n = PQntuples(res);
 	if (opts->json)

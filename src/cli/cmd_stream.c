@@ -103,6 +103,22 @@ slot_position(const CdcOptions *co, Lsn *pos)
 	return true;
 }
 
+/* With --filters, the publication lists only the tables the filters keep. */
+static bool
+publish_filtered(const Options *opts, CdcOptions *co, StrList *published)
+{
+	if (opts->filters == NULL)
+	{
+		return true;
+	}
+	if (!cdc_filtered_tables(opts, published))
+	{
+		return false;
+	}
+	co->tables = published;
+	return true;
+}
+
 enum
 {
 	FOLLOW_COPY = 1,
@@ -135,14 +151,10 @@ follow_run(Options *opts, int what)
 	cdc_options_from(&f.co, opts, state, wd.cdc_dir);
 	int rc = EXIT_OK;
 	StrList published = { 0 };
-	if (opts->filters != NULL)
+	if (!publish_filtered(opts, &f.co, &published))
 	{
-		if (!cdc_filtered_tables(opts, &published))
-		{
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		f.co.tables = &published;
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	Lsn endpos;
 	if (!follow_endpos(opts, state, &endpos))
@@ -348,15 +360,11 @@ cmd_stream_setup(Options *opts)
 	CdcSlot slot;
 	int code = EXIT_OK;
 	StrList published = { 0 };
-	if (opts->filters != NULL)
+	if (!publish_filtered(opts, &co, &published))
 	{
-		if (!cdc_filtered_tables(opts, &published))
-		{
-			state_close(state);
-			workdir_close(&wd);
-			return EXIT_USAGE;
-		}
-		co.tables = &published;
+		state_close(state);
+		workdir_close(&wd);
+		return EXIT_USAGE;
 	}
 	if (cdc_setup(&co, &slot, true, &code))
 	{
