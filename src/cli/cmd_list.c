@@ -1637,8 +1637,8 @@ cmd_list_schema(Options *opts)
  * list progress
  * ------------------------------------------------------------------------ */
 
-static const char *const g_kinds[] = { "copy",        "index",  "constraint",
-									   "foreign-key", "vacuum", "blobs" };
+static const char *const g_kinds[] = { "copy",   "index", "constraint", "foreign-key",
+									   "vacuum", "blobs", "matview" };
 #define NKINDS ((int) (sizeof(g_kinds) / sizeof(g_kinds[0])))
 static const char *const g_statuses[] = { "queued", "running", "done", "failed" };
 #define NSTATUSES ((int) (sizeof(g_statuses) / sizeof(g_statuses[0])))
@@ -1798,6 +1798,11 @@ task_wait_reason(const TaskRow *t, TableAgg *aggs, int naggs)
 	else if (strcmp(t->kind, "blobs") == 0)
 	{
 		pool = "a large-object worker";
+	}
+	else if (strcmp(t->kind, "matview") == 0)
+	{
+		return xstrdup("waiting: every table and large object copied (and the views before "
+					   "it refreshed), then an index worker");
 	}
 	else if (strcmp(t->kind, "index") == 0 ||
 			 (strcmp(t->kind, "constraint") == 0 && t->contype == 'x'))

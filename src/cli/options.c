@@ -95,6 +95,9 @@ static const OptDef g_opts[] = {
 	  "do not VACUUM the copied tables" },
 	{ "skip-analyze", 0, OK_BOOL, OPT_G_CLONE, OFF(skip_analyze), "SKIP_ANALYZE", NULL,
 	  "do not ANALYZE the copied tables" },
+	{ "recompress-toast", 0, OK_BOOL, OPT_G_CLONE, OFF(recompress_toast), "RECOMPRESS_TOAST", NULL,
+	  "let the target try to compress every TOASTed value, also in columns whose "
+	  "sampled source values are all stored uncompressed" },
 	{ "fail-fast", 0, OK_BOOL, OPT_G_CLONE, OFF(fail_fast), "FAIL_FAST", NULL,
 	  "stop the whole run at the first failure" },
 	{ "follow", 0, OK_BOOL, OPT_G_FOLLOW, OFF(follow), "FOLLOW", NULL,

@@ -52,6 +52,7 @@ typedef struct Options
 	bool skip_large_objects;
 	bool skip_vacuum;
 	bool skip_analyze;
+	bool recompress_toast;
 	bool fail_fast;
 	bool follow;
 	char *filters;

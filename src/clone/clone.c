@@ -483,7 +483,7 @@ toc_names_skipped(const CloneRun *run, const TocEntry *e)
 
 /* What --filters leaves out of either section. */
 static void
-toc_filter_common(CloneRun *run, TocList *l)
+toc_filter_common(CloneRun *run, TocList *l, bool quiet)
 {
 	if (!run->filters.active)
 	{
@@ -543,7 +543,7 @@ toc_filter_common(CloneRun *run, TocList *l)
 		{
 			e->skip = "--filters: in an excluded schema";
 		}
-		if (e->skip != NULL)
+		if (e->skip != NULL && !quiet)
 		{
 			log_notice("filters: leaving out %s %s", e->desc, e->rest);
 		}
@@ -554,7 +554,7 @@ static void
 toc_filter_predata(CloneRun *run, TocList *l)
 {
 	const Options *o = run->opts;
-	toc_filter_common(run, l);
+	toc_filter_common(run, l, false);
 	for (int i = 0; i < l->n; i++)
 	{
 		TocEntry *e = &l->entries[i];
@@ -621,8 +621,12 @@ toc_filter_postdata(CloneRun *run, TocList *l)
 		{
 			built[nb++] = t->fkey->oid;
 		}
+		else if (t->kind == TASK_MATVIEW)
+		{
+			built[nb++] = t->mv_oid;
+		}
 	}
-	toc_filter_common(run, l);
+	toc_filter_common(run, l, false);
 	for (int i = 0; i < l->n; i++)
 	{
 		TocEntry *e = &l->entries[i];
@@ -642,9 +646,83 @@ toc_filter_postdata(CloneRun *run, TocList *l)
 		{
 			e->skip = "built by pgshift";
 		}
+		else if (strcmp(e->desc, "MATERIALIZED VIEW DATA") == 0 && oid_in(built, nb, e->oid))
+		{
+			e->skip = "refreshed by pgshift";
+		}
 	}
 	free(built);
 	free(excl);
+}
+
+/*
+ * The populated materialized views the task graph refreshes (their
+ * MATERIALIZED VIEW DATA entries, in dump order), unless row security
+ * policies come with post-data: a view's query must see the policies it
+ * would see at the end of pg_restore.
+ */
+static void
+clone_plan_matviews(CloneRun *run, const char *dumpfile)
+{
+	char *log_path = xasprintf("%s/post-data.log", run->wd.schema_dir);
+	TocList toc;
+	bool ok = schema_toc_read(dumpfile, "post-data", log_path, &toc);
+	free(log_path);
+	if (!ok)
+	{
+		return;
+	}
+	toc_filter_common(run, &toc, true);
+	bool policies = false;
+	int n = 0;
+	for (int i = 0; i < toc.n; i++)
+	{
+		TocEntry *e = &toc.entries[i];
+		if (e->skip != NULL)
+		{
+			continue;
+		}
+		policies |= strcmp(e->desc, "ROW SECURITY") == 0 || strcmp(e->desc, "POLICY") == 0;
+		n += strcmp(e->desc, "MATERIALIZED VIEW DATA") == 0;
+	}
+	PgConn src = { 0 };
+	if (n > 0 && policies)
+	{
+		log_info("materialized views are refreshed at the end of post-data, after the row "
+				 "security policies their queries may see");
+	}
+	else if (n > 0 && pg_connect(&src, run->opts->source, "source", "catalog", 10))
+	{
+		run->mv_oids = xcalloc((size_t) n, sizeof(Oid));
+		run->mv_names = xcalloc((size_t) n, sizeof(char *));
+		for (int i = 0; i < toc.n; i++)
+		{
+			TocEntry *e = &toc.entries[i];
+			if (e->skip != NULL || strcmp(e->desc, "MATERIALIZED VIEW DATA") != 0)
+			{
+				continue;
+			}
+			char oid[16];
+			snprintf(oid, sizeof(oid), "%u", e->oid);
+			const char *p[] = { oid };
+			char *name = NULL;
+			if (pg_query_value(&src,
+							   "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
+							   "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+							   "ON n.oid = c.relnamespace WHERE c.oid = $1::pg_catalog.oid",
+							   1, p, &name) &&
+				name != NULL)
+			{
+				run->mv_oids[run->nmatviews] = e->oid;
+				run->mv_names[run->nmatviews++] = name;
+			}
+		}
+	}
+	if (src.conn != NULL)
+	{
+		pg_disconnect(&src);
+	}
+	schema_toc_free(&toc);
 }
 
 static bool
@@ -685,8 +763,8 @@ clone_restore_section(CloneRun *run, const char *dumpfile, const char *section, 
 			 schema_toc_read(dumpfile, "post-data", log_path, &post);
 		if (ok)
 		{
-			toc_filter_common(run, &pre);
-			toc_filter_common(run, &post);
+			toc_filter_common(run, &pre, false);
+			toc_filter_common(run, &post, false);
 			TocList all;
 			all.n = pre.n + post.n;
 			all.entries = xcalloc((size_t) all.n + 1, sizeof(TocEntry));
@@ -975,8 +1053,12 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 		clone_copy_db_properties(&run, &target);
 	}
 
-	/* the task graph: data, indexes, constraints, vacuum, large objects */
+	/* the task graph: data, indexes, constraints, vacuum, large objects, matviews */
 	t0 = time_now();
+	if ((steps & STEP_SCHEMA_POST) && (steps & STEP_TABLE_DATA))
+	{
+		clone_plan_matviews(&run, dumpfile);
+	}
 	plan_build(&run, steps);
 	if (resuming)
 	{
@@ -1086,6 +1168,12 @@ done:
 	filters_free(&run.filters);
 	free(run.skip_oids);
 	strlist_free(&run.skip_names);
+	for (int i = 0; i < run.nmatviews; i++)
+	{
+		free(run.mv_names[i]);
+	}
+	free(run.mv_names);
+	free(run.mv_oids);
 	strlist_free(&run.skip_schemas);
 	strlist_free(&run.all_schemas);
 	if (state == NULL)
@@ -1211,7 +1299,7 @@ clone_schema_command(Options *opts, int what)
 			}
 			else
 			{
-				toc_filter_common(&run, &toc);
+				toc_filter_common(&run, &toc, false);
 			}
 			printf("; %s\n", sections[s]);
 			for (int i = 0; i < toc.n; i++)
@@ -1238,7 +1326,7 @@ clone_schema_command(Options *opts, int what)
 		bool ok = schema_toc_read(dumpfile, "pre-data", log_path, &toc);
 		if (ok)
 		{
-			toc_filter_common(&run, &toc);
+			toc_filter_common(&run, &toc, false);
 			for (int i = 0; i < toc.n; i++)
 			{
 				TocEntry *e = &toc.entries[i];
@@ -1286,6 +1374,12 @@ out:
 	filters_free(&run.filters);
 	free(run.skip_oids);
 	strlist_free(&run.skip_names);
+	for (int i = 0; i < run.nmatviews; i++)
+	{
+		free(run.mv_names[i]);
+	}
+	free(run.mv_names);
+	free(run.mv_oids);
 	strlist_free(&run.skip_schemas);
 	strlist_free(&run.all_schemas);
 	free(run.snapshot);

@@ -40,6 +40,7 @@ typedef enum TaskKind
 	TASK_FKEY,
 	TASK_VACUUM,
 	TASK_BLOBS,
+	TASK_MATVIEW, /* REFRESH MATERIALIZED VIEW, once every table is copied */
 	TASK_NKINDS
 } TaskKind;
 
@@ -71,10 +72,13 @@ struct Task
 	CatIndex *index;
 	CatFkey *fkey;
 	CatLoBatch *lob;
+	Oid mv_oid;                   /* TASK_MATVIEW: the source's materialized view */
+	const char *mv_name;          /* TASK_MATVIEW: quoted schema.name */
 	int part;                     /* COPY: 0-based part number */
 	int nparts;                   /* COPY: parts of the table */
 	int64_t min_block, max_block; /* COPY of a split table: [min, max) blocks; max -1 = end */
 	int64_t priority;
+	int spare; /* index builds: job slots left idle when it started */
 	TaskStatus status;
 	int ndeps_left;
 	Task **dependents;
@@ -114,6 +118,7 @@ typedef struct Graph
 	int unfinished;
 	bool stop;
 	int nfailed;
+	int max_running; /* copy + index sessions at once: copy workers help below it */
 } Graph;
 
 struct CloneRun
@@ -148,6 +153,10 @@ struct CloneRun
 	StrList skip_schemas;
 	StrList all_schemas; /* the source's schemas, to read pg_restore -l lines */
 	bool tolerate_existing;
+	/* populated materialized views refreshed by the task graph, in dump order */
+	Oid *mv_oids;
+	char **mv_names; /* quoted schema.name */
+	int nmatviews;
 };
 
 /* Steps a command runs. */

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const g_kind_names[] = { "copy",        "index",  "constraint",
-											"foreign-key", "vacuum", "blobs" };
+static const char *const g_kind_names[] = { "copy",   "index", "constraint", "foreign-key",
+											"vacuum", "blobs", "matview" };
 static const char *const g_status_names[] = { "waiting", "ready",  "running",
 											  "done",    "failed", "skipped" };
 
@@ -48,6 +48,8 @@ task_obj_oid(const Task *t)
 			return t->fkey->oid;
 		case TASK_BLOBS:
 			return t->lob->batch;
+		case TASK_MATVIEW:
+			return t->mv_oid;
 		case TASK_NKINDS:
 			break;
 	}
@@ -76,6 +78,8 @@ task_label(const Task *t)
 		case TASK_BLOBS:
 			return xasprintf("large objects %u..%u (%d)", t->lob->min_oid, t->lob->max_oid,
 							 t->lob->count);
+		case TASK_MATVIEW:
+			return xstrdup(t->mv_name);
 		case TASK_NKINDS:
 			break;
 	}
@@ -188,13 +192,17 @@ graph_take(Graph *g, PoolKind pool)
 			return NULL;
 		}
 		Task *best = NULL;
-		int copies_left = 0;
+		int copies_left = 0, running = 0;
 		for (int i = 0; i < g->ntasks; i++)
 		{
 			Task *t = g->tasks[i];
 			if (t->kind == TASK_COPY && (t->status == TS_WAITING || t->status == TS_READY))
 			{
 				copies_left++;
+			}
+			if (t->pool != POOL_BLOB && t->status == TS_RUNNING)
+			{
+				running++;
 			}
 			if (t->pool == pool && t->status == TS_READY &&
 				(best == NULL || t->priority > best->priority))
@@ -205,9 +213,12 @@ graph_take(Graph *g, PoolKind pool)
 		/*
 		 * Never idle while work remains: once no copy is left to start, a copy
 		 * worker with nothing of its own takes index work (the tail of a run is
-		 * the biggest tables' indexes).
+		 * the biggest tables' indexes) — as long as fewer sessions than the
+		 * larger of --table-jobs and --index-jobs are busy: more builds at once
+		 * than that only share the same cores and memory bandwidth, and each
+		 * one finishes later.
 		 */
-		if (best == NULL && pool == POOL_COPY && copies_left == 0)
+		if (best == NULL && pool == POOL_COPY && copies_left == 0 && running < g->max_running)
 		{
 			for (int i = 0; i < g->ntasks; i++)
 			{
@@ -221,6 +232,7 @@ graph_take(Graph *g, PoolKind pool)
 		}
 		if (best != NULL)
 		{
+			best->spare = g->max_running - running - 1;
 			best->status = TS_RUNNING;
 			pthread_mutex_unlock(&g->lock);
 			return best;
@@ -436,6 +448,7 @@ sched_run(CloneRun *run)
 		count[g->tasks[i]->pool]++;
 	}
 	int want[POOL_NPOOLS] = { o->table_jobs, o->index_jobs, o->lo_jobs };
+	g->max_running = o->table_jobs > o->index_jobs ? o->table_jobs : o->index_jobs;
 	const char *names[POOL_NPOOLS] = { "copy", "index", "blobs" };
 	int nworkers = 0;
 	for (int p = 0; p < POOL_NPOOLS; p++)

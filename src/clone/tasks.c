@@ -117,6 +117,111 @@ rollback_quietly(PgConn *c)
 	}
 }
 
+/* Does an object by this name exist on the target? (resume: built but not recorded) */
+static bool
+target_has(Worker *w, const char *sql, const char *a, const char *b)
+{
+	const char *p[] = { a, b };
+	char *v = NULL;
+	if (!pg_query_value(&w->dst, sql, b ? 2 : 1, p, &v))
+	{
+		return false;
+	}
+	bool has = v != NULL && strcmp(v, "t") == 0;
+	free(v);
+	return has;
+}
+
+/* TOAST data below this size is not worth a sample */
+#define TOAST_SAMPLE_MIN (32LL * 1024 * 1024)
+
+/*
+ * Columns of a table whose big values are all stored uncompressed on the
+ * source: the compression the source tried and gave up on (random tokens,
+ * already-compressed files, encrypted data). The target would try again on
+ * every value and give up again; storing them EXTERNAL for the copy skips
+ * the attempt and leaves each value stored as on the source. The sample
+ * reads tuple headers only (pg_column_size and pg_column_compression look
+ * at the TOAST pointer, not the value), inside a savepoint so that nothing
+ * can break the snapshot's transaction. Adds the quoted column names to out.
+ */
+static void
+incompressible_columns(Worker *w, const CatTable *tb, StrList *out)
+{
+	const Options *o = w->run->opts;
+	int64_t toast = tb->bytes - tb->relpages * 8192;
+	if (o->recompress_toast || toast < TOAST_SAMPLE_MIN || pg_server_version(&w->src) < 140000)
+	{
+		return;
+	}
+	if (!pg_exec(&w->src, "SAVEPOINT pgshift_sample"))
+	{
+		return;
+	}
+	char oid[32];
+	snprintf(oid, sizeof(oid), "%u", tb->oid);
+	const char *p[] = { oid };
+	PGresult *cols =
+		pg_query(&w->src,
+				 "SELECT pg_catalog.quote_ident(a.attname) FROM pg_catalog.pg_attribute a "
+				 "WHERE a.attrelid = $1::pg_catalog.oid AND a.attnum > 0 AND NOT "
+				 "a.attisdropped AND a.attstorage = 'x' AND a.attgenerated = '' "
+				 "ORDER BY a.attnum",
+				 1, p);
+	if (cols != NULL && PQntuples(cols) > 0)
+	{
+		/* about 256 heap pages: enough rows, whatever the table's size */
+		double pct = tb->relpages > 256 ? 25600.0 / (double) tb->relpages : 100.0;
+		StrBuf q;
+		sb_init(&q);
+		sb_append(&q, "SELECT ");
+		for (int i = 0; i < PQntuples(cols); i++)
+		{
+			const char *c = PQgetvalue(cols, i, 0);
+			sb_printf(&q,
+					  "%scount(*) FILTER (WHERE pg_catalog.pg_column_size(%s) > 1024), "
+					  "count(pg_catalog.pg_column_compression(%s))",
+					  i ? ", " : "", c, c);
+		}
+		sb_printf(&q, " FROM ONLY %s TABLESAMPLE SYSTEM (%.4f)", tb->qname, pct);
+		PGresult *res = pg_query(&w->src, q.data, 0, NULL);
+		for (int i = 0; res != NULL && PQntuples(res) == 1 && i < PQntuples(cols); i++)
+		{
+			long big = strtol(PQgetvalue(res, 0, 2 * i), NULL, 10);
+			long compressed = strtol(PQgetvalue(res, 0, 2 * i + 1), NULL, 10);
+			if (big >= 32 && compressed == 0)
+			{
+				strlist_add(out, PQgetvalue(cols, i, 0));
+			}
+		}
+		PQclear(res);
+		sb_free(&q);
+	}
+	PQclear(cols);
+	if (w->src.errmsg != NULL)
+	{
+		log_debug("sampling %s for incompressible columns: %s", tb->qname, w->src.errmsg);
+		pg_exec(&w->src, "ROLLBACK TO SAVEPOINT pgshift_sample");
+	}
+	pg_exec(&w->src, "RELEASE SAVEPOINT pgshift_sample");
+	pg_clear_error(&w->src);
+}
+
+/* ALTER TABLE ... ALTER COLUMN c SET STORAGE s, for each of the (quoted) columns */
+static char *
+set_storage_sql(const CatTable *tb, const StrList *columns, const char *storage)
+{
+	StrBuf sql;
+	sb_init(&sql);
+	sb_printf(&sql, "ALTER TABLE ONLY %s ", tb->qname);
+	for (int i = 0; i < columns->n; i++)
+	{
+		sb_printf(&sql, "%sALTER COLUMN %s SET STORAGE %s", i ? ", " : "", columns->items[i],
+				  storage);
+	}
+	return sb_steal(&sql);
+}
+
 static bool
 task_copy(Worker *w, Task *t)
 {
@@ -172,6 +277,27 @@ task_copy(Worker *w, Task *t)
 		sb_append(&in, " WITH (FREEZE)");
 	}
 
+	/*
+	 * Skipping a doomed compression needs ALTER TABLE, so only where the
+	 * table is truncated in the same transaction (one part) and ours to alter;
+	 * the storage is back to EXTENDED before the COMMIT, so no one ever sees
+	 * the change, whatever happens to this run.
+	 */
+	StrList plain = { 0 };
+	if (single)
+	{
+		incompressible_columns(w, tb, &plain);
+		if (plain.n > 0 &&
+			!target_has(
+				w,
+				"SELECT pg_catalog.pg_has_role(c.relowner, 'USAGE') FROM pg_catalog.pg_class c "
+				"WHERE c.oid = pg_catalog.to_regclass($1)",
+				tb->qname, NULL))
+		{
+			strlist_free(&plain);
+		}
+	}
+
 	bool ok = pg_exec(&w->dst, "BEGIN");
 	if (ok && single)
 	{
@@ -180,6 +306,22 @@ task_copy(Worker *w, Task *t)
 		if (!ok)
 		{
 			task_fail(t, &w->dst, sql);
+		}
+		free(sql);
+	}
+	if (ok && plain.n > 0)
+	{
+		char *sql = set_storage_sql(tb, &plain, "EXTERNAL");
+		ok = pg_exec(&w->dst, sql);
+		if (!ok)
+		{
+			task_fail(t, &w->dst, sql);
+		}
+		else
+		{
+			log_info("copying %s: %d column(s) stored uncompressed on the source in every sampled "
+					 "row, copied without a compression attempt (--recompress-toast to try)",
+					 tb->qname, plain.n);
 		}
 		free(sql);
 	}
@@ -201,6 +343,17 @@ task_copy(Worker *w, Task *t)
 			}
 		}
 	}
+	if (ok && plain.n > 0)
+	{
+		char *sql = set_storage_sql(tb, &plain, "EXTENDED");
+		ok = pg_exec(&w->dst, sql);
+		if (!ok)
+		{
+			task_fail(t, &w->dst, sql);
+		}
+		free(sql);
+	}
+	strlist_free(&plain);
 	if (ok)
 	{
 		/*
@@ -253,21 +406,6 @@ task_copy(Worker *w, Task *t)
 	return ok;
 }
 
-/* Does an object by this name exist on the target? (resume: built but not recorded) */
-static bool
-target_has(Worker *w, const char *sql, const char *a, const char *b)
-{
-	const char *p[] = { a, b };
-	char *v = NULL;
-	if (!pg_query_value(&w->dst, sql, b ? 2 : 1, p, &v))
-	{
-		return false;
-	}
-	bool has = v != NULL && strcmp(v, "t") == 0;
-	free(v);
-	return has;
-}
-
 /* Does the target table have a constraint of that name (built by a dead run)? */
 static bool
 target_has_constraint(Worker *w, const CatTable *tb, const char *conname)
@@ -307,7 +445,22 @@ task_index(Worker *w, Task *t)
 	}
 	else
 	{
-		ok = run_sql(w, t, x->indexdef);
+		/*
+		 * Parallel workers for this build only on job slots nobody uses: with
+		 * every slot busy they would share the same cores with the other
+		 * sessions, and add the cost of merging their sorts.
+		 */
+		char *par =
+			xasprintf("SELECT pg_catalog.set_config('max_parallel_maintenance_workers', "
+					  "least(s.reset_val::int, %d)::text, false) FROM pg_catalog.pg_settings s "
+					  "WHERE s.name = 'max_parallel_maintenance_workers'",
+					  t->spare > 0 ? t->spare : 0);
+		ok = run_sql(w, t, par);
+		free(par);
+		if (ok)
+		{
+			ok = run_sql(w, t, x->indexdef);
+		}
 		if (ok)
 		{
 			log_info("created index %s", qidx);
@@ -555,6 +708,29 @@ task_blobs(Worker *w, Task *t)
 	return ok;
 }
 
+/*
+ * The materialized view's data, as pg_restore's MATERIALIZED VIEW DATA entry
+ * would have it at the very end of post-data: the query runs as the view's
+ * owner, on tables that hold every row already.
+ */
+static bool
+task_matview(Worker *w, Task *t)
+{
+	if (!worker_target(w))
+	{
+		task_fail(t, &w->dst, NULL);
+		return false;
+	}
+	char *sql = xasprintf("REFRESH MATERIALIZED VIEW %s", t->mv_name);
+	bool ok = run_sql(w, t, sql);
+	if (ok)
+	{
+		log_info("refreshed materialized view %s", t->mv_name);
+	}
+	free(sql);
+	return ok;
+}
+
 bool
 task_execute(Worker *w, Task *t)
 {
@@ -572,6 +748,8 @@ task_execute(Worker *w, Task *t)
 			return task_vacuum(w, t);
 		case TASK_BLOBS:
 			return task_blobs(w, t);
+		case TASK_MATVIEW:
+			return task_matview(w, t);
 		case TASK_NKINDS:
 			break;
 	}

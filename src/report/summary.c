@@ -132,13 +132,14 @@ report_summary(CloneRun *run, bool print)
 						  (json_int_t) r->bytes, "rows", (json_int_t) r->rows, "indexes",
 						  r->nindexes, "index_seconds", r->index_sum, "vacuum_seconds", r->vacuum));
 	}
-	json_t *steps = json_pack(
-		"{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "catalog", run->t_catalog,
-		"dump_schema", run->t_dump, "pre_data", run->t_predata, "data_and_indexes_wall",
-		run->t_data, "copy_cumulative", cum[TASK_COPY], "index_cumulative",
-		cum[TASK_INDEX] + cum[TASK_CONSTRAINT] + cum[TASK_FKEY], "vacuum_cumulative",
-		cum[TASK_VACUUM], "large_objects_cumulative", cum[TASK_BLOBS], "sequences",
-		run->t_sequences, "post_data", run->t_postdata, "total", run->t_total);
+	json_t *steps =
+		json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "catalog",
+				  run->t_catalog, "dump_schema", run->t_dump, "pre_data", run->t_predata,
+				  "data_and_indexes_wall", run->t_data, "copy_cumulative", cum[TASK_COPY],
+				  "index_cumulative", cum[TASK_INDEX] + cum[TASK_CONSTRAINT] + cum[TASK_FKEY],
+				  "vacuum_cumulative", cum[TASK_VACUUM], "large_objects_cumulative",
+				  cum[TASK_BLOBS], "materialized_views_cumulative", cum[TASK_MATVIEW], "sequences",
+				  run->t_sequences, "post_data", run->t_postdata, "total", run->t_total);
 	json_t *tasks = json_object();
 	for (int k = 0; k < TASK_NKINDS; k++)
 	{
@@ -194,6 +195,7 @@ report_summary(CloneRun *run, bool print)
 					 cum[TASK_INDEX] + cum[TASK_CONSTRAINT] + cum[TASK_FKEY] },
 				   { "  vacuum/analyze (cumulative)", cum[TASK_VACUUM] },
 				   { "  large objects (cumulative)", cum[TASK_BLOBS] },
+				   { "  materialized views (cumulative)", cum[TASK_MATVIEW] },
 				   { "sequences", run->t_sequences },
 				   { "post-data", run->t_postdata },
 				   { "total", run->t_total } };

@@ -10,8 +10,8 @@
 --     another one marked for CLUSTER; foreign keys to it;
 --   * large objects: 200 of them, 64 kB each, copied one batch at a time
 --     with --large-objects-jobs 1;
---   * post-data: triggers, and a materialized view whose refresh sleeps
---     (app.slow), so post-data lasts a couple of seconds.
+--   * post-data: triggers, a row security policy, and a materialized view
+--     whose refresh sleeps (app.slow), so post-data lasts a couple of seconds.
 --
 -- Every key is written explicitly (no sequence is used while loading app.big),
 -- so the test can add rows after a snapshot and remove them again without
@@ -127,12 +127,15 @@ CREATE TRIGGER orders_touch BEFORE UPDATE ON app.orders
 CREATE TRIGGER orders_audit AFTER DELETE ON app.orders
     FOR EACH ROW EXECUTE FUNCTION app.audit_del();
 
--- refreshed in post-data; the refresh takes about 2 seconds
+-- refreshed in post-data (a row security policy is in the dump, so the
+-- refresh waits for it at the end of post-data); takes about 2 seconds
 CREATE MATERIALIZED VIEW app.big_stats AS
 SELECT b.grp % 10 AS bucket, count(*) AS n, sum(b.amount) AS total, max(s.slept) AS slept
   FROM app.big b, (SELECT app.slow(2) AS slept) s
  GROUP BY 1;
 CREATE UNIQUE INDEX big_stats_bucket ON app.big_stats (bucket);
+CREATE POLICY customers_all ON app.customers USING (true);
+ALTER TABLE app.customers ENABLE ROW LEVEL SECURITY;
 
 CREATE VIEW app.recent_orders AS
 SELECT o.id, c.name, o.note FROM app.orders o JOIN app.customers c ON c.id = o.customer_id
