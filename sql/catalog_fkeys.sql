@@ -1,6 +1,7 @@
 -- catalog_fkeys.sql — foreign keys pgshift adds itself: declared on an ordinary
--- table (not inherited from a partitioned parent) and referencing an ordinary
--- table. The others are left to pg_restore (post-data).
+-- or partitioned table (not inherited from a partitioned parent: the parent's
+-- own creates its partitions' ones) and referencing an ordinary table, whose
+-- key pgshift builds. The others are left to pg_restore (post-data).
 -- No parameters. PostgreSQL 11 or later (conparentid).
 SELECT con.oid,
        con.conrelid AS table_oid,
@@ -13,6 +14,6 @@ SELECT con.oid,
   JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace
  WHERE con.contype = 'f'
    AND con.conparentid = 0
-   AND t.relkind = 'r' AND r.relkind = 'r'
+   AND t.relkind IN ('r', 'p') AND r.relkind = 'r'
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
  ORDER BY con.conrelid, con.conname

@@ -726,6 +726,16 @@ clone_plan_matviews(CloneRun *run, const char *dumpfile)
 }
 
 static bool
+log_mentions_deadlock(const char *log_path)
+{
+	size_t len = 0;
+	char *text = file_read_all(log_path, &len);
+	bool found = text != NULL && strstr(text, "deadlock detected") != NULL;
+	free(text);
+	return found;
+}
+
+static bool
 clone_restore_section(CloneRun *run, const char *dumpfile, const char *section, bool clean)
 {
 	Options *o = run->opts;
@@ -805,6 +815,21 @@ clone_restore_section(CloneRun *run, const char *dumpfile, const char *section, 
 							 .no_tablespaces = o->no_tablespaces,
 							 .log_path = log_path };
 		ok = schema_restore(&so, dumpfile, section, list_path);
+		if (!ok && strcmp(section, "post-data") == 0 && so.jobs > 1 &&
+			log_mentions_deadlock(log_path))
+		{
+			/*
+			 * pg_restore's parallel jobs can deadlock on post-data of
+			 * partitioned tables (an INDEX ATTACH against a foreign key that
+			 * references the same partitions): the server cancels one of them.
+			 * Again with one job, taking what the first pass restored as done.
+			 */
+			log_warn("pg_restore's parallel jobs deadlocked in post-data (the server cancelled one "
+					 "statement); restoring post-data again with one job");
+			so.jobs = 1;
+			so.tolerate_existing = true;
+			ok = schema_restore(&so, dumpfile, section, list_path);
+		}
 	}
 	free(log_path);
 	free(list_path);

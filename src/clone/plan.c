@@ -348,17 +348,32 @@ plan_build(CloneRun *run, int steps)
 			t->table = &cat->tables[ti];
 			t->fkey = f;
 			t->priority = 0;
-			int sides[2] = { ti, ri };
-			for (int s = 0; s < (ti == ri ? 1 : 2); s++)
+			/*
+			 * Both tables copied and their keys built; a partitioned table's
+			 * constraint is validated on its partitions: every one of them.
+			 */
+			bool partitioned = cat->tables[ti].relkind == 'p';
+			for (int i = 0; i < cat->ntables; i++)
 			{
-				TableTasks *x = &tt[sides[s]];
-				for (int c = 0; c < x->ncopy; c++)
+				bool side = i == ri || i == ti;
+				for (int up = i, depth = 0; partitioned && !side && up >= 0 &&
+											cat->tables[up].parent_oid != 0 && depth < 64;
+					 depth++)
 				{
-					task_depends(t, x->copy[c]);
+					up = table_pos(cat, cat->tables[up].parent_oid);
+					side = up == ti;
 				}
-				for (int j = 0; j < x->nkeys; j++)
+				if (!side)
 				{
-					task_depends(t, x->keys[j]);
+					continue;
+				}
+				for (int c = 0; c < tt[i].ncopy; c++)
+				{
+					task_depends(t, tt[i].copy[c]);
+				}
+				for (int j = 0; j < tt[i].nkeys; j++)
+				{
+					task_depends(t, tt[i].keys[j]);
 				}
 			}
 		}

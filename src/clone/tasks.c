@@ -154,8 +154,12 @@ incompressible_columns(Worker *w, const CatTable *tb, StrList *out)
 	{
 		return;
 	}
+	bool quiet = w->src.quiet_errors;
+	w->src.quiet_errors = true; /* a failed sample is no error: the copy goes on without it */
+	pg_clear_error(&w->src);
 	if (!pg_exec(&w->src, "SAVEPOINT pgshift_sample"))
 	{
+		w->src.quiet_errors = quiet;
 		return;
 	}
 	char oid[32];
@@ -205,6 +209,7 @@ incompressible_columns(Worker *w, const CatTable *tb, StrList *out)
 	}
 	pg_exec(&w->src, "RELEASE SAVEPOINT pgshift_sample");
 	pg_clear_error(&w->src);
+	w->src.quiet_errors = quiet;
 }
 
 /* ALTER TABLE ... ALTER COLUMN c SET STORAGE s, for each of the (quoted) columns */
@@ -563,8 +568,10 @@ task_fkey(Worker *w, Task *t)
 		return true;
 	}
 	char *qcon = pg_quote_ident(f->conname);
+	/* on a partitioned table, the constraint is created (and checked) on every partition */
 	char *sql =
-		xasprintf("ALTER TABLE ONLY %s ADD CONSTRAINT %s %s", t->table->qname, qcon, f->condef);
+		xasprintf("ALTER TABLE %s%s ADD CONSTRAINT %s %s", t->table->relkind == 'p' ? "" : "ONLY ",
+				  t->table->qname, qcon, f->condef);
 	bool ok = run_sql(w, t, sql);
 	if (ok)
 	{
