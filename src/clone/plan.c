@@ -135,6 +135,35 @@ table_pos(const Catalog *cat, Oid oid)
 	return -1;
 }
 
+/* Is table i a partition (at any depth) of table parent? */
+static bool
+descends_from(const Catalog *cat, int i, int parent)
+{
+	for (int depth = 0; i >= 0 && cat->tables[i].parent_oid != 0 && depth < 64; depth++)
+	{
+		i = table_pos(cat, cat->tables[i].parent_oid);
+		if (i == parent)
+		{
+			return true;
+		}
+	}
+	return false;
+}
+
+/* t waits for every part of the table's rows and every one of its keys */
+static void
+depends_on_table(Task *t, const TableTasks *x)
+{
+	for (int c = 0; c < x->ncopy; c++)
+	{
+		task_depends(t, x->copy[c]);
+	}
+	for (int j = 0; j < x->nkeys; j++)
+	{
+		task_depends(t, x->keys[j]);
+	}
+}
+
 /*
  * Relative cost of building an index, to start the longest builds first (the
  * tail of a run is the biggest table's last index build, on one core). Every
@@ -321,14 +350,7 @@ plan_build(CloneRun *run, int steps)
 			Task *t = graph_add(g, TASK_VACUUM, POOL_COPY);
 			t->table = tb;
 			t->priority = tb->bytes;
-			for (int c = 0; c < tt[i].ncopy; c++)
-			{
-				task_depends(t, tt[i].copy[c]);
-			}
-			for (int j = 0; j < tt[i].nkeys; j++)
-			{
-				task_depends(t, tt[i].keys[j]);
-			}
+			depends_on_table(t, &tt[i]);
 		}
 	}
 
@@ -352,28 +374,16 @@ plan_build(CloneRun *run, int steps)
 			 * Both tables copied and their keys built; a partitioned table's
 			 * constraint is validated on its partitions: every one of them.
 			 */
-			bool partitioned = cat->tables[ti].relkind == 'p';
-			for (int i = 0; i < cat->ntables; i++)
+			depends_on_table(t, &tt[ti]);
+			if (ri != ti)
 			{
-				bool side = i == ri || i == ti;
-				for (int up = i, depth = 0; partitioned && !side && up >= 0 &&
-											cat->tables[up].parent_oid != 0 && depth < 64;
-					 depth++)
+				depends_on_table(t, &tt[ri]);
+			}
+			for (int i = 0; cat->tables[ti].relkind == 'p' && i < cat->ntables; i++)
+			{
+				if (i != ti && descends_from(cat, i, ti))
 				{
-					up = table_pos(cat, cat->tables[up].parent_oid);
-					side = up == ti;
-				}
-				if (!side)
-				{
-					continue;
-				}
-				for (int c = 0; c < tt[i].ncopy; c++)
-				{
-					task_depends(t, tt[i].copy[c]);
-				}
-				for (int j = 0; j < tt[i].nkeys; j++)
-				{
-					task_depends(t, tt[i].keys[j]);
+					depends_on_table(t, &tt[i]);
 				}
 			}
 		}

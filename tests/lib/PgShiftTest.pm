@@ -15,6 +15,7 @@ use File::Find ();
 use File::Path qw(mkpath);
 use File::Spec;
 use IPC::Run;
+use Time::HiRes ();
 use POSIX ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -27,7 +28,7 @@ our @EXPORT = qw(
   work_dir check_no_secrets wait_for_file pgshift_running tail_lines
   table_list compare_tables compare_table_data compare_indexes
   compare_constraints compare_sequences compare_large_objects
-  compare_objects compare_all
+  compare_objects compare_all gate_close gate_open
   $TEST_USER $TEST_PASSWORD
 );
 
@@ -1294,6 +1295,43 @@ SELECT format('%I.%I', n.nspname, c.collname), c.collprovider,
   FROM pg_collation c JOIN pg_namespace n ON n.oid = c.collnamespace
  WHERE @{[ $ns->('n.nspname') ]} AND @{[ _not_ext('pg_collation', 'c.oid') ]}});
 	};
+}
+
+=pod
+
+=head2 gate_close($node, $db) -> gate; gate_open($gate)
+
+A psql session on C<$node>/C<$db> holding SHARE lock on pg_class: no table can
+be created in that database (a clone's pre-data waits) until C<gate_open>.
+
+=cut
+
+sub gate_close
+{
+	my ($node, $db) = @_;
+	my %g = (in => '', out => '', err => '');
+	local %ENV = %ENV;
+	delete @ENV{qw(PGPASSWORD PGUSER PGSERVICE PGOPTIONS PGDATABASE)};
+	$g{h} = IPC::Run::start(
+		[ 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr($db) ],
+		'<', \$g{in}, '>', \$g{out}, '2>', \$g{err}, IPC::Run::timeout(900));
+	$g{in} .= "BEGIN;\nLOCK TABLE pg_catalog.pg_class IN SHARE MODE;\nSELECT 'gate closed';\n";
+	my $deadline = Time::HiRes::time() + 60;
+	while (Time::HiRes::time() < $deadline && $g{out} !~ /gate closed/)
+	{
+		$g{h}->pump_nb;
+		Time::HiRes::sleep(0.05);
+	}
+	die "could not take the lock on the target: $g{err}" unless $g{out} =~ /gate closed/;
+	return \%g;
+}
+
+sub gate_open
+{
+	my ($g) = @_;
+	$g->{in} .= "COMMIT;\n\\q\n";
+	$g->{h}->finish;
+	return;
 }
 
 =pod

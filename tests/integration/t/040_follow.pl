@@ -270,36 +270,6 @@ sub scenario
 	return;
 }
 
-# A psql session on $node/$db holding SHARE lock on pg_class: the copy cannot
-# create tables on the target until gate_open (see t/041_follow_resume.pl).
-sub gate_close
-{
-	my ($node, $db) = @_;
-	my %g = (in => '', out => '', err => '');
-	local %ENV = %ENV;
-	delete @ENV{qw(PGPASSWORD PGUSER PGSERVICE PGOPTIONS PGDATABASE)};
-	$g{h} = IPC::Run::start(
-		[ 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr($db) ],
-		'<', \$g{in}, '>', \$g{out}, '2>', \$g{err}, IPC::Run::timeout(900));
-	$g{in} .= "BEGIN;\nLOCK TABLE pg_catalog.pg_class IN SHARE MODE;\nSELECT 'gate closed';\n";
-	my $deadline = time + 60;
-	while (time < $deadline && $g{out} !~ /gate closed/)
-	{
-		$g{h}->pump_nb;
-		sleep 0.05;
-	}
-	die "could not take the lock on the target: $g{err}" unless $g{out} =~ /gate closed/;
-	return \%g;
-}
-
-sub gate_open
-{
-	my ($g) = @_;
-	$g->{in} .= "COMMIT;\n\\q\n";
-	$g->{h}->finish;
-	return;
-}
-
 # TRUNCATE ... RESTART IDENTITY of a table not copied yet, issued while
 # clone --follow copies.  The application's statement may wait for the copy,
 # but neither side may wait forever: the TRUNCATE (with lock_timeout 30s)

@@ -53,36 +53,6 @@ sub wait_until
 	return $cond->() ? 1 : 0;
 }
 
-# A psql session on $node/$db holding SHARE lock on pg_class: no table can
-# be created in that database until gate_open.
-sub gate_close
-{
-	my ($node, $db) = @_;
-	my %g = (in => '', out => '', err => '');
-	local %ENV = %ENV;
-	delete @ENV{qw(PGPASSWORD PGUSER PGSERVICE PGOPTIONS PGDATABASE)};
-	$g{h} = IPC::Run::start(
-		[ 'psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr($db) ],
-		'<', \$g{in}, '>', \$g{out}, '2>', \$g{err}, IPC::Run::timeout(900));
-	$g{in} .= "BEGIN;\nLOCK TABLE pg_catalog.pg_class IN SHARE MODE;\nSELECT 'gate closed';\n";
-	my $deadline = time + 60;
-	while (time < $deadline && $g{out} !~ /gate closed/)
-	{
-		$g{h}->pump_nb;
-		sleep 0.05;
-	}
-	die "could not take the lock on the target: $g{err}" unless $g{out} =~ /gate closed/;
-	return \%g;
-}
-
-sub gate_open
-{
-	my ($g) = @_;
-	$g->{in} .= "COMMIT;\n\\q\n";
-	$g->{h}->finish;
-	return;
-}
-
 sub lsn_cmp
 {
 	my ($node, $a, $op, $b) = @_;
