@@ -17,7 +17,20 @@ SELECT i.indexrelid AS oid,
        coalesce(con.condeferred, false) AS condeferred,
        0 AS bytes,
        i.indisclustered,
-       i.indisreplident
+       i.indisreplident,
+       -- key columns whose comparisons go through strcoll (a libc collation
+       -- other than C/POSIX): they make the build's sort several times
+       -- slower, which the scheduler's cost estimate takes into account
+       (SELECT count(*)
+          FROM pg_catalog.unnest(i.indcollation::pg_catalog.oid[]) AS k(coll)
+          LEFT JOIN pg_catalog.pg_collation co ON co.oid = k.coll
+         WHERE k.coll <> 0
+           AND CASE WHEN co.collprovider = 'i' THEN false
+                    WHEN co.collprovider = 'c' THEN co.collcollate NOT IN ('C', 'POSIX')
+                    ELSE (SELECT d.datcollate FROM pg_catalog.pg_database d
+                           WHERE d.datname = pg_catalog.current_database())
+                         NOT IN ('C', 'POSIX')
+                END) AS slow_keys
   FROM pg_catalog.pg_index i
   JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace

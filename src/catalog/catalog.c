@@ -88,6 +88,7 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		x->bytes = ival(res, i, 11);
 		x->isclustered = bval(res, i, 12);
 		x->isreplident = bval(res, i, 13);
+		x->slow_keys = (int) ival(res, i, 14);
 	}
 	PQclear(res);
 
@@ -458,13 +459,15 @@ catalog_save(StateDb *sdb, const Catalog *cat)
 		c[12] = fmt_i(x->excluded);
 		c[13] = fmt_i(x->isclustered);
 		c[14] = fmt_i(x->isreplident);
+		c[15] = fmt_i(x->slow_keys);
 		ok = run_rows(
 			db,
 			"INSERT INTO indexes(oid, table_oid, nspname, relname, indexdef, conoid, conname,"
 			" contype, condef, condeferrable, condeferred, bytes, excluded, isclustered,"
-			" isreplident) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
-			15, c);
-		free_cols(c, 15);
+			" isreplident, slow_keys)"
+			" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
+			16, c);
+		free_cols(c, 16);
 	}
 	for (int i = 0; ok && i < cat->nfkeys; i++)
 	{
@@ -657,6 +660,7 @@ load_index(sqlite3_stmt *st, void *arg, int i)
 	x->excluded = sqlite3_column_int(st, 12) != 0;
 	x->isclustered = sqlite3_column_int(st, 13) != 0;
 	x->isreplident = sqlite3_column_int(st, 14) != 0;
+	x->slow_keys = sqlite3_column_int(st, 15);
 }
 
 static void
@@ -744,7 +748,8 @@ catalog_load(StateDb *sdb, Catalog *cat)
 		each_row(
 			db,
 			"SELECT oid, table_oid, nspname, relname, indexdef, conoid, conname, contype, condef,"
-			" condeferrable, condeferred, bytes, excluded, isclustered, isreplident FROM indexes"
+			" condeferrable, condeferred, bytes, excluded, isclustered, isreplident, slow_keys"
+			" FROM indexes"
 			" ORDER BY table_oid, relname",
 			load_index, cat) >= 0 &&
 		each_row(db,

@@ -49,6 +49,7 @@ typedef struct CatIndex
 	bool condeferrable;
 	bool condeferred;
 	int64_t bytes;
+	int slow_keys; /* key columns compared with strcoll (libc collation other than C/POSIX) */
 	bool isclustered;
 	bool isreplident;
 	bool excluded;

@@ -77,8 +77,18 @@ struct Task
 	int part;                     /* COPY: 0-based part number */
 	int nparts;                   /* COPY: parts of the table */
 	int64_t min_block, max_block; /* COPY of a split table: [min, max) blocks; max -1 = end */
-	int64_t priority;
-	int spare; /* index builds: job slots left idle when it started */
+	double cost;                  /* estimated seconds of one core (plan.c) */
+	int64_t priority;             /* rank: cost plus the longest chain waiting for it, in us */
+	int spare;                    /* index builds: job slots left idle when it started */
+	/*
+	 * Tables the task locks on the target in a mode that makes other tasks
+	 * wait (a partitioned table's partitions included): a shared lock (index
+	 * builds, SHARE) waits only for the exclusive ones (foreign keys, VACUUM,
+	 * ADD CONSTRAINT), which wait for everything on their tables.
+	 */
+	Oid *lock_oids;
+	int nlock_oids;
+	bool lock_shared;
 	TaskStatus status;
 	int ndeps_left;
 	Task **dependents;

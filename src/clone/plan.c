@@ -164,66 +164,161 @@ depends_on_table(Task *t, const TableTasks *x)
 	}
 }
 
+static void
+lock_add(Task *t, Oid oid)
+{
+	t->lock_oids = xrealloc(t->lock_oids, sizeof(Oid) * (size_t) (t->nlock_oids + 1));
+	t->lock_oids[t->nlock_oids++] = oid;
+}
+
+/* t locks table i, and so every partition under it when it is partitioned */
+static void
+lock_table(Task *t, const Catalog *cat, int i)
+{
+	lock_add(t, cat->tables[i].oid);
+	for (int j = 0; cat->tables[i].relkind == 'p' && j < cat->ntables; j++)
+	{
+		if (j != i && descends_from(cat, j, i))
+		{
+			lock_add(t, cat->tables[j].oid);
+		}
+	}
+}
+
 /*
- * Relative cost of building an index, to start the longest builds first (the
- * tail of a run is the biggest table's last index build, on one core). Every
- * build scans the heap once; then the sort or the entry accumulation costs in
- * proportion to the index's size, more per byte for GIN and GiST than for a
- * btree, and more with each key column (ties compared on the next column).
- * Calibrated on the benchmark dataset: a GIN on jsonb and a two-column btree
- * on text take three to five times a single-column btree of the same table.
+ * Estimated cost of each kind of task, in seconds of one core of the machine
+ * the benchmark runs on (docs/benchmarks.md). Only the ratios matter: they
+ * rank the tasks so that the longest chain of work starts first. Calibrated
+ * on the benchmark dataset, each build run alone: a btree costs a heap scan
+ * plus about 0.7 us per row, and 4.5 us more per row when a key column sorts
+ * with strcoll (a text key under a libc collation other than C: 13.4 s for
+ * 2.5M rows, against 2.0-3.2 s for the same table's integer, timestamp and
+ * uuid keys); GIN and GiST extract entries from every value, about 11 ns per
+ * heap byte (7.8 s for a jsonb_path_ops GIN on 690 MB).
  */
-static int64_t
+#define COST_COPY_PER_BYTE     20e-9
+#define COST_SCAN_PER_BYTE     1.5e-9
+#define COST_BTREE_PER_ROW     0.7e-6
+#define COST_STRCOLL_PER_ROW   4.5e-6
+#define COST_GIN_PER_BYTE      11e-9
+#define COST_ANALYZE_MAX_BYTES (30000.0 * 8192) /* ANALYZE reads at most 30000 pages */
+
+static double
+table_rows(const CatTable *tb)
+{
+	/* never analyzed (-1) or empty at the last ANALYZE: guess from the size */
+	return tb->reltuples > 0 ? tb->reltuples : (double) tb->bytes / 200.0;
+}
+
+/* number of key columns of an index definition: commas at depth 1 */
+static int
+indexdef_ncols(const char *am)
+{
+	int ncols = 1;
+	int depth = 0;
+	bool quoted = false;
+	for (const char *p = strchr(am, '('); p != NULL && *p != '\0'; p++)
+	{
+		if (*p == '"' || *p == '\'')
+		{
+			quoted = !quoted;
+		}
+		else if (quoted)
+		{
+			continue;
+		}
+		else if (*p == '(')
+		{
+			depth++;
+		}
+		else if (*p == ')' && --depth == 0)
+		{
+			break;
+		}
+		else if (*p == ',' && depth == 1)
+		{
+			ncols++;
+		}
+	}
+	return ncols;
+}
+
+static double
 index_build_cost(const CatTable *tb, const CatIndex *x)
 {
 	const char *def = x->indexdef != NULL ? x->indexdef : "";
 	const char *using = strstr(def, " USING ");
-	double weight = 1.0;
-	int ncols = 1;
-	if (using != NULL)
+	const char *am = using != NULL ? using + 7 : "btree ";
+	double heap = (double) tb->bytes;
+	double rows = table_rows(tb);
+	if (strncmp(am, "gin ", 4) == 0 || strncmp(am, "gist ", 5) == 0 ||
+		strncmp(am, "spgist ", 7) == 0)
 	{
-		const char *am = using + 7;
-		if (strncmp(am, "gin ", 4) == 0 || strncmp(am, "gist ", 5) == 0)
-		{
-			weight = 4.0;
-		}
-		else if (strncmp(am, "spgist ", 7) == 0)
-		{
-			weight = 3.0;
-		}
-		else if (strncmp(am, "brin ", 5) == 0)
-		{
-			weight = 0.1;
-		}
-		const char *p = strchr(am, '(');
-		int depth = 0;
-		bool quoted = false;
-		for (; p != NULL && *p != '\0'; p++)
-		{
-			if (*p == '"' || *p == '\'')
-			{
-				quoted = !quoted;
-			}
-			else if (quoted)
-			{
-				continue;
-			}
-			else if (*p == '(')
-			{
-				depth++;
-			}
-			else if (*p == ')' && --depth == 0)
-			{
-				break;
-			}
-			else if (*p == ',' && depth == 1)
-			{
-				ncols++;
-			}
-		}
+		return heap * COST_GIN_PER_BYTE + rows * COST_BTREE_PER_ROW;
 	}
-	weight *= 1.0 + 0.5 * (ncols - 1);
-	return tb->bytes / 4 + (int64_t) ((double) x->bytes * weight);
+	if (strncmp(am, "brin ", 5) == 0)
+	{
+		return heap * COST_SCAN_PER_BYTE;
+	}
+	int ncols = indexdef_ncols(am);
+	return heap * COST_SCAN_PER_BYTE + rows * (COST_BTREE_PER_ROW * (1.0 + 0.5 * (ncols - 1)) +
+											   COST_STRCOLL_PER_ROW * (x->slow_keys > 0 ? 1 : 0));
+}
+
+/* a foreign key's validation: a scan of the referencing table, a hash probe per row */
+static double
+fkey_cost(const CatTable *tb)
+{
+	return (double) tb->bytes * COST_SCAN_PER_BYTE + table_rows(tb) * 0.2e-6;
+}
+
+/* ANALYZE reads a sample; VACUUM (tables copied in parts, without FREEZE) reads it all */
+static double
+vacuum_cost(const CatTable *tb, bool full)
+{
+	double bytes = (double) tb->bytes;
+	double sample = bytes < COST_ANALYZE_MAX_BYTES ? bytes : COST_ANALYZE_MAX_BYTES;
+	return sample * 3e-9 + (full ? bytes * COST_SCAN_PER_BYTE : 0.0);
+}
+
+/*
+ * A task's rank: its own cost plus the longest chain of work that waits for
+ * it (the "upward rank" of list scheduling). Workers take the ready task of
+ * highest rank, so the chain that decides when the run ends — the biggest
+ * table's copy, then its slowest index build, then its foreign keys — starts
+ * first, and short tasks with nothing after them fill the gaps.
+ */
+static double
+task_rank(Task *t, double *rank, bool *seen, int depth)
+{
+	if (seen[t->id])
+	{
+		return rank[t->id];
+	}
+	double longest = 0.0;
+	for (int i = 0; i < t->ndependents && depth < 10000; i++)
+	{
+		double r = task_rank(t->dependents[i], rank, seen, depth + 1);
+		longest = r > longest ? r : longest;
+	}
+	seen[t->id] = true;
+	rank[t->id] = t->cost + longest;
+	return rank[t->id];
+}
+
+static void
+plan_rank(Graph *g)
+{
+	double *rank = xcalloc((size_t) g->ntasks + 1, sizeof(double));
+	bool *seen = xcalloc((size_t) g->ntasks + 1, sizeof(bool));
+	for (int i = g->ntasks - 1; i >= 0; i--)
+	{
+		Task *t = g->tasks[i];
+		/* microseconds; blob batches rank among themselves (their own pool) */
+		t->priority = (int64_t) (task_rank(t, rank, seen, 0) * 1e6);
+	}
+	free(rank);
+	free(seen);
 }
 
 void
@@ -253,7 +348,7 @@ plan_build(CloneRun *run, int steps)
 				t->nparts = tb->nparts;
 				t->min_block = per * p;
 				t->max_block = p == tb->nparts - 1 ? -1 : per * (p + 1);
-				t->priority = tb->bytes / tb->nparts;
+				t->cost = (double) tb->bytes / tb->nparts * COST_COPY_PER_BYTE;
 				tt[i].copy[tt[i].ncopy++] = t;
 			}
 		}
@@ -277,7 +372,8 @@ plan_build(CloneRun *run, int steps)
 			Task *t = graph_add(g, TASK_CONSTRAINT, POOL_INDEX);
 			t->table = tb;
 			t->index = x;
-			t->priority = index_build_cost(tb, x);
+			t->cost = index_build_cost(tb, x);
+			lock_table(t, cat, ti);
 			for (int c = 0; c < tt[ti].ncopy; c++)
 			{
 				task_depends(t, tt[ti].copy[c]);
@@ -292,7 +388,9 @@ plan_build(CloneRun *run, int steps)
 		Task *t = graph_add(g, TASK_INDEX, POOL_INDEX);
 		t->table = tb;
 		t->index = x;
-		t->priority = index_build_cost(tb, x);
+		t->cost = index_build_cost(tb, x);
+		lock_table(t, cat, ti);
+		t->lock_shared = true;
 		for (int c = 0; c < tt[ti].ncopy; c++)
 		{
 			task_depends(t, tt[ti].copy[c]);
@@ -315,7 +413,8 @@ plan_build(CloneRun *run, int steps)
 			Task *t = graph_add(g, TASK_CONSTRAINT, POOL_INDEX);
 			t->table = &cat->tables[ti];
 			t->index = x;
-			t->priority = cat->tables[ti].bytes;
+			t->cost = 0.01; /* ALTER TABLE ... ADD CONSTRAINT ... USING INDEX */
+			lock_table(t, cat, ti);
 			int nk = tt[ti].nkeys;
 			for (int j = 0; j < nk; j++)
 			{
@@ -349,7 +448,8 @@ plan_build(CloneRun *run, int steps)
 			}
 			Task *t = graph_add(g, TASK_VACUUM, POOL_COPY);
 			t->table = tb;
-			t->priority = tb->bytes;
+			t->cost = vacuum_cost(tb, tb->nparts > 1 || !run->frozen_ok);
+			lock_table(t, cat, i);
 			depends_on_table(t, &tt[i]);
 		}
 	}
@@ -369,7 +469,12 @@ plan_build(CloneRun *run, int steps)
 			Task *t = graph_add(g, TASK_FKEY, POOL_INDEX);
 			t->table = &cat->tables[ti];
 			t->fkey = f;
-			t->priority = 0;
+			t->cost = fkey_cost(&cat->tables[ti]);
+			lock_table(t, cat, ti);
+			if (ri != ti)
+			{
+				lock_table(t, cat, ri);
+			}
 			/*
 			 * Both tables copied and their keys built; a partitioned table's
 			 * constraint is validated on its partitions: every one of them.
@@ -397,7 +502,7 @@ plan_build(CloneRun *run, int steps)
 		{
 			Task *t = graph_add(g, TASK_BLOBS, POOL_BLOB);
 			t->lob = &cat->lo_batches[b];
-			t->priority = cat->lo_batches[b].count;
+			t->cost = cat->lo_batches[b].count * 1e-3;
 			blobs[nblobs++] = t;
 		}
 	}
@@ -406,8 +511,8 @@ plan_build(CloneRun *run, int steps)
 	 * Materialized views: refreshed as soon as every table and large object is
 	 * on the target, while the indexes build, rather than at the very end of
 	 * post-data on one core. In dump order, one after the other (a view may
-	 * read another). Their cost is about a scan of what they read: ranked like
-	 * the heap scan of an index build on everything copied.
+	 * read another). Their cost is about a scan of what they read: guessed as
+	 * a scan of everything copied.
 	 */
 	int64_t all_bytes = 0;
 	for (int i = 0; i < cat->ntables; i++)
@@ -420,7 +525,7 @@ plan_build(CloneRun *run, int steps)
 		Task *t = graph_add(g, TASK_MATVIEW, POOL_INDEX);
 		t->mv_oid = run->mv_oids[m];
 		t->mv_name = run->mv_names[m];
-		t->priority = all_bytes / 4;
+		t->cost = (double) all_bytes * COST_SCAN_PER_BYTE / 2;
 		for (int i = 0; i < cat->ntables; i++)
 		{
 			for (int c = 0; c < tt[i].ncopy; c++)
@@ -447,6 +552,7 @@ plan_build(CloneRun *run, int steps)
 	}
 	free(tt);
 
+	plan_rank(g);
 	for (int i = 0; i < g->ntasks; i++)
 	{
 		Task *t = g->tasks[i];
@@ -462,6 +568,7 @@ graph_free(Graph *g)
 	{
 		Task *t = g->tasks[i];
 		free(t->dependents);
+		free(t->lock_oids);
 		free(t->error);
 		free(t->sql);
 		free(t);

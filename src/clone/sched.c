@@ -2,8 +2,10 @@
  * src/clone/sched.c — worker pools running the task graph.
  *
  * One mutex and one condition variable guard the graph. A worker takes the
- * ready task of its pool with the highest priority (biggest first), runs it
- * without the lock, then marks it done and releases its dependents. A failed
+ * ready task of its pool with the highest rank (plan.c: its cost plus the
+ * longest chain of work waiting for it) whose table locks would not wait for
+ * a running task's, runs it without the lock, then marks it done and releases
+ * its dependents. A failed
  * task skips everything that depends on it; with --fail-fast it stops the
  * run and cancels the queries in flight. Every change is mirrored in
  * state.db's tasks table.
@@ -180,6 +182,60 @@ graph_release(CloneRun *run, Task *t)
 	}
 }
 
+/* Would a and b wait for each other's table locks on the target? */
+static bool
+tasks_conflict(const Task *a, const Task *b)
+{
+	if (a->lock_shared && b->lock_shared)
+	{
+		return false;
+	}
+	for (int i = 0; i < a->nlock_oids; i++)
+	{
+		for (int j = 0; j < b->nlock_oids; j++)
+		{
+			if (a->lock_oids[i] == b->lock_oids[j])
+			{
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+#define MAX_TRACKED_RUNNING 256
+
+/*
+ * The ready task of highest rank among those of the pool (or of the index
+ * pool, for a copy worker helping there) that would not wait for a lock held
+ * by a running task: a worker blocked on a lock holds a job slot and does
+ * nothing, while something else could run.
+ */
+static Task *
+pick(Graph *g, PoolKind pool, Task *const *running, int nrunning)
+{
+	Task *best = NULL;
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		Task *t = g->tasks[i];
+		if (t->pool != pool || t->status != TS_READY ||
+			(best != NULL && t->priority <= best->priority))
+		{
+			continue;
+		}
+		bool blocked = false;
+		for (int r = 0; r < nrunning && !blocked; r++)
+		{
+			blocked = tasks_conflict(t, running[r]);
+		}
+		if (!blocked)
+		{
+			best = t;
+		}
+	}
+	return best;
+}
+
 static Task *
 graph_take(Graph *g, PoolKind pool)
 {
@@ -191,8 +247,8 @@ graph_take(Graph *g, PoolKind pool)
 			pthread_mutex_unlock(&g->lock);
 			return NULL;
 		}
-		Task *best = NULL;
-		int copies_left = 0, running = 0;
+		Task *running_locks[MAX_TRACKED_RUNNING];
+		int copies_left = 0, running = 0, nlocking = 0;
 		for (int i = 0; i < g->ntasks; i++)
 		{
 			Task *t = g->tasks[i];
@@ -200,16 +256,16 @@ graph_take(Graph *g, PoolKind pool)
 			{
 				copies_left++;
 			}
-			if (t->pool != POOL_BLOB && t->status == TS_RUNNING)
+			if (t->status == TS_RUNNING && t->pool != POOL_BLOB)
 			{
 				running++;
 			}
-			if (t->pool == pool && t->status == TS_READY &&
-				(best == NULL || t->priority > best->priority))
+			if (t->status == TS_RUNNING && t->nlock_oids > 0 && nlocking < MAX_TRACKED_RUNNING)
 			{
-				best = t;
+				running_locks[nlocking++] = t;
 			}
 		}
+		Task *best = pick(g, pool, running_locks, nlocking);
 		/*
 		 * Never idle while work remains: once no copy is left to start, a copy
 		 * worker with nothing of its own takes index work (the tail of a run is
@@ -220,15 +276,7 @@ graph_take(Graph *g, PoolKind pool)
 		 */
 		if (best == NULL && pool == POOL_COPY && copies_left == 0 && running < g->max_running)
 		{
-			for (int i = 0; i < g->ntasks; i++)
-			{
-				Task *t = g->tasks[i];
-				if (t->pool == POOL_INDEX && t->status == TS_READY &&
-					(best == NULL || t->priority > best->priority))
-				{
-					best = t;
-				}
-			}
+			best = pick(g, POOL_INDEX, running_locks, nlocking);
 		}
 		if (best != NULL)
 		{

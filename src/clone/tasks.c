@@ -41,6 +41,11 @@ clone_source_connect(CloneRun *run, PgConn *c, const char *app)
 	return true;
 }
 
+/* jit = off for the session, where the server knows the setting (11+) */
+#define SQL_JIT_OFF                                                                     \
+	"SELECT pg_catalog.set_config(s.name, 'off', false) FROM pg_catalog.pg_settings s " \
+	"WHERE s.name = 'jit'"
+
 static bool
 worker_target(Worker *w)
 {
@@ -63,6 +68,12 @@ worker_target(Worker *w)
 		pg_exec(&w->dst, "SELECT pg_catalog.set_config('maintenance_work_mem', "
 						 "greatest(pg_catalog.pg_size_bytes(pg_catalog.current_setting("
 						 "'maintenance_work_mem')) / 1024, 524288)::text || 'kB', false)");
+		/*
+		 * The queries of these sessions (a foreign key's validation, a
+		 * materialized view's refresh) run once: compiling them with JIT costs
+		 * more than it saves.
+		 */
+		pg_exec(&w->dst, SQL_JIT_OFF);
 	}
 	return w->dst_ok;
 }
@@ -79,6 +90,10 @@ worker_source(Worker *w)
 		pg_disconnect(&w->src);
 	}
 	w->src_ok = clone_source_connect(w->run, &w->src, w->role);
+	if (w->src_ok)
+	{
+		pg_exec(&w->src, SQL_JIT_OFF); /* a part's TID range scan, a sample */
+	}
 	return w->src_ok;
 }
 

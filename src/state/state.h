@@ -23,7 +23,7 @@
 #error "SQLite 3.35 or later is required (RETURNING)"
 #endif
 
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 
 typedef struct WorkDir
 {

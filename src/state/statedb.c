@@ -58,6 +58,10 @@ static const char *const g_schema_v1 =
 	"  startpos TEXT, endpos TEXT, apply INTEGER NOT NULL DEFAULT 0, write_lsn TEXT,"
 	"  flush_lsn TEXT, replay_lsn TEXT, updated_at INTEGER);";
 
+/* version 2: per index, the key columns sorted under a libc collation other than C */
+static const char *const g_schema_v2 =
+	"ALTER TABLE indexes ADD COLUMN slow_keys INTEGER NOT NULL DEFAULT 0;";
+
 static bool
 state_exec_raw(sqlite3 *db, const char *sql)
 {
@@ -117,9 +121,11 @@ state_open(const char *path)
 		state_close(s);
 		return NULL;
 	}
-	if (version < 1)
+	if (version < STATE_SCHEMA_VERSION)
 	{
-		char *sql = xasprintf("BEGIN; %s PRAGMA user_version = %d; COMMIT;", g_schema_v1,
+		/* each version's changes in order, from what the file has */
+		char *sql = xasprintf("BEGIN; %s %s PRAGMA user_version = %d; COMMIT;",
+							  version < 1 ? g_schema_v1 : "", version < 2 ? g_schema_v2 : "",
 							  STATE_SCHEMA_VERSION);
 		bool ok = state_exec_raw(s->db, sql);
 		free(sql);

@@ -1,0 +1,319 @@
+/*
+ * tests/unit/test_plan.c — the task graph's ranks and table locks (src/clone/plan.c),
+ * and the state database's schema upgrade (src/state/statedb.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "clone/clone.h"
+#include "state/state.h"
+
+/* a lookup that must succeed (and tells the compiler the pointer is not NULL after) */
+#define REQUIRE(p)                      \
+	do                                  \
+	{                                   \
+		if ((p) == NULL)                \
+		{                               \
+			fail_msg("%s is NULL", #p); \
+			return;                     \
+		}                               \
+	} while (0)
+
+/*
+ * A small catalog shaped like the benchmark's: a big table with a slow
+ * two-column text index, a GIN index and a primary key, a foreign key to a
+ * small table, and a small table with its own key.
+ */
+typedef struct Fixture
+{
+	CloneRun run;
+	Options opts;
+	CatTable tables[2];
+	CatIndex indexes[4];
+	CatFkey fkeys[1];
+	char *strings[32];
+	int nstrings;
+} Fixture;
+
+/* a string the catalog owns (its fields are not const), freed by fixture_free */
+static char *
+S(Fixture *f, const char *s)
+{
+	char *copy = strdup(s);
+	f->strings[f->nstrings++] = copy;
+	return copy;
+}
+
+static void
+fixture_free(Fixture *f)
+{
+	graph_free(&f->run.graph);
+	for (int i = 0; i < f->nstrings; i++)
+	{
+		free(f->strings[i]);
+	}
+}
+
+static void
+fixture_init(Fixture *f, int nmatviews)
+{
+	memset(f, 0, sizeof(*f));
+	f->opts.table_jobs = 2;
+	f->opts.index_jobs = 2;
+	f->opts.split_larger_than = 0;
+	CatTable *big = &f->tables[0], *small = &f->tables[1];
+	*big = (CatTable){ .oid = 100,
+					   .nspname = S(f, "public"),
+					   .relname = S(f, "orders"),
+					   .qname = S(f, "\"public\".\"orders\""),
+					   .relkind = 'r',
+					   .bytes = 700000000,
+					   .reltuples = 2500000,
+					   .relpages = 85000,
+					   .nparts = 1 };
+	*small = (CatTable){ .oid = 200,
+						 .nspname = S(f, "public"),
+						 .relname = S(f, "customers"),
+						 .qname = S(f, "\"public\".\"customers\""),
+						 .relkind = 'r',
+						 .bytes = 8000000,
+						 .reltuples = 100000,
+						 .relpages = 1000,
+						 .nparts = 1 };
+	f->indexes[0] = (CatIndex){ .oid = 101,
+								.table_oid = 100,
+								.nspname = S(f, "public"),
+								.relname = S(f, "orders_status_created_idx"),
+								.indexdef = S(f, "CREATE INDEX orders_status_created_idx ON "
+												 "public.orders USING btree (status, created_at)"),
+								.slow_keys = 1 };
+	f->indexes[1] = (CatIndex){ .oid = 102,
+								.table_oid = 100,
+								.nspname = S(f, "public"),
+								.relname = S(f, "orders_attrs_gin"),
+								.indexdef = S(f, "CREATE INDEX orders_attrs_gin ON public.orders "
+												 "USING gin (attrs jsonb_path_ops)") };
+	f->indexes[2] = (CatIndex){ .oid = 103,
+								.table_oid = 100,
+								.nspname = S(f, "public"),
+								.relname = S(f, "orders_pkey"),
+								.conoid = 104,
+								.conname = S(f, "orders_pkey"),
+								.contype = 'p',
+								.indexdef = S(f, "CREATE UNIQUE INDEX orders_pkey ON public.orders "
+												 "USING btree (id)") };
+	f->indexes[3] = (CatIndex){ .oid = 201,
+								.table_oid = 200,
+								.nspname = S(f, "public"),
+								.relname = S(f, "customers_pkey"),
+								.conoid = 202,
+								.conname = S(f, "customers_pkey"),
+								.contype = 'p',
+								.indexdef = S(f, "CREATE UNIQUE INDEX customers_pkey ON "
+												 "public.customers USING btree (id)") };
+	f->fkeys[0] = (CatFkey){ .oid = 105,
+							 .table_oid = 100,
+							 .conname = S(f, "orders_customer_id_fkey"),
+							 .condef = S(f, "FOREIGN KEY (customer_id) REFERENCES customers(id)"),
+							 .ref_table_oid = 200 };
+	f->run.opts = &f->opts;
+	f->run.frozen_ok = true;
+	f->run.cat.tables = f->tables;
+	f->run.cat.ntables = 2;
+	f->run.cat.indexes = f->indexes;
+	f->run.cat.nindexes = 4;
+	f->run.cat.fkeys = f->fkeys;
+	f->run.cat.nfkeys = 1;
+	static Oid mv_oids[1] = { 300 };
+	static char *mv_names[1];
+	mv_names[0] = S(f, "public.mv");
+	f->run.nmatviews = nmatviews;
+	f->run.mv_oids = mv_oids;
+	f->run.mv_names = mv_names;
+}
+
+static Task *
+find_task(Graph *g, TaskKind kind, Oid oid)
+{
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		Task *t = g->tasks[i];
+		if (t->kind != kind)
+		{
+			continue;
+		}
+		Oid o = kind == TASK_COPY || kind == TASK_VACUUM ? t->table->oid
+				: kind == TASK_INDEX                     ? t->index->oid
+				: kind == TASK_CONSTRAINT                ? t->index->conoid
+				: kind == TASK_FKEY                      ? t->fkey->oid
+														 : t->mv_oid;
+		if (o == oid)
+		{
+			return t;
+		}
+	}
+	return NULL;
+}
+
+static bool
+locks(const Task *t, Oid oid)
+{
+	for (int i = 0; i < t->nlock_oids; i++)
+	{
+		if (t->lock_oids[i] == oid)
+		{
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+test_ranks_follow_the_longest_chain(void **state)
+{
+	(void) state;
+	Fixture f;
+	fixture_init(&f, 1);
+	plan_build(&f.run, STEP_ALL);
+	Graph *g = &f.run.graph;
+	Task *copy_big = find_task(g, TASK_COPY, 100);
+	Task *copy_small = find_task(g, TASK_COPY, 200);
+	Task *slow = find_task(g, TASK_INDEX, 101);
+	Task *gin = find_task(g, TASK_INDEX, 102);
+	Task *pkey = find_task(g, TASK_INDEX, 103);
+	Task *fk = find_task(g, TASK_FKEY, 105);
+	Task *mv = find_task(g, TASK_MATVIEW, 300);
+	REQUIRE(copy_big);
+	REQUIRE(copy_small);
+	REQUIRE(slow);
+	REQUIRE(gin);
+	REQUIRE(pkey);
+	REQUIRE(mv);
+	REQUIRE(fk);
+	/* the big table's copy heads the longest chain */
+	assert_true(copy_big->priority > copy_small->priority);
+	/* a btree sorting text with strcoll outranks a GIN, which outranks an integer key */
+	assert_true(slow->priority > gin->priority);
+	assert_true(gin->priority > pkey->priority);
+	/* the big table's index builds go before a materialized view with nothing after it */
+	assert_true(pkey->priority > mv->priority);
+	/* rank = own cost + the longest chain after: every index outranks its foreign key */
+	assert_true(pkey->priority > fk->priority);
+	assert_true(fk->priority > 0);
+	/* every copy is ready at once; the rest waits */
+	assert_int_equal(copy_big->status, TS_READY);
+	assert_int_equal(slow->status, TS_WAITING);
+	fixture_free(&f);
+}
+
+static void
+test_locks_of_tasks(void **state)
+{
+	(void) state;
+	Fixture f;
+	fixture_init(&f, 0);
+	plan_build(&f.run, STEP_ALL);
+	Graph *g = &f.run.graph;
+	Task *slow = find_task(g, TASK_INDEX, 101);
+	Task *fk = find_task(g, TASK_FKEY, 105);
+	Task *con = find_task(g, TASK_CONSTRAINT, 104);
+	Task *vac = find_task(g, TASK_VACUUM, 100);
+	Task *copy = find_task(g, TASK_COPY, 100);
+	REQUIRE(slow);
+	REQUIRE(fk);
+	REQUIRE(con);
+	REQUIRE(vac);
+	REQUIRE(copy);
+	/* index builds share their table's lock; the others exclude */
+	assert_true(slow->lock_shared && locks(slow, 100) && !locks(slow, 200));
+	assert_true(!fk->lock_shared && locks(fk, 100) && locks(fk, 200));
+	assert_true(!con->lock_shared && locks(con, 100));
+	assert_true(!vac->lock_shared && locks(vac, 100));
+	assert_int_equal(copy->nlock_oids, 0);
+	fixture_free(&f);
+}
+
+/* ---- state.db schema upgrade ---- */
+
+static void
+test_state_upgrades_version_1(void **state)
+{
+	(void) state;
+	char path[] = "/tmp/pgshift-test-state-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(db,
+					 "CREATE TABLE indexes(oid INTEGER PRIMARY KEY, table_oid INTEGER NOT NULL,"
+					 " nspname TEXT NOT NULL, relname TEXT NOT NULL, indexdef TEXT NOT NULL,"
+					 " conoid INTEGER, conname TEXT, contype TEXT, condef TEXT, condeferrable"
+					 " INTEGER, condeferred INTEGER, bytes INTEGER, excluded INTEGER NOT NULL"
+					 " DEFAULT 0, isclustered INTEGER NOT NULL DEFAULT 0, isreplident INTEGER"
+					 " NOT NULL DEFAULT 0);"
+					 "INSERT INTO indexes(oid, table_oid, nspname, relname, indexdef)"
+					 " VALUES (1, 2, 'public', 'i', 'CREATE INDEX i ON t (a)');"
+					 "PRAGMA user_version = 1;",
+					 NULL, NULL, NULL),
+		SQLITE_OK);
+	sqlite3_close(db);
+
+	StateDb *s = state_open(path);
+	assert_non_null(s);
+	assert_int_equal(state_query_int(s, "PRAGMA user_version", 0, NULL, 0), STATE_SCHEMA_VERSION);
+	/* the old row kept, the new column there with its default */
+	assert_int_equal(state_query_int(s, "SELECT slow_keys FROM indexes WHERE oid = 1", 0, NULL, -1),
+					 0);
+	state_close(s);
+	/* opening again changes nothing */
+	s = state_open(path);
+	assert_non_null(s);
+	assert_int_equal(state_query_int(s, "SELECT count(*) FROM indexes", 0, NULL, -1), 1);
+	state_close(s);
+	unlink(path);
+	char side[sizeof(path) + 8];
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+}
+
+static void
+test_state_refuses_newer_version(void **state)
+{
+	(void) state;
+	char path[] = "/tmp/pgshift-test-state-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_null(state_open(path));
+	unlink(path);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ranks_follow_the_longest_chain),
+		cmocka_unit_test(test_locks_of_tasks),
+		cmocka_unit_test(test_state_upgrades_version_1),
+		cmocka_unit_test(test_state_refuses_newer_version),
+	};
+	return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
+}
