@@ -813,6 +813,7 @@ clone_restore_section(CloneRun *run, const char *dumpfile, const char *section, 
 							 .no_acl = o->no_acl,
 							 .no_comments = o->no_comments,
 							 .no_tablespaces = o->no_tablespaces,
+							 .async_commit = true,
 							 .log_path = log_path };
 		ok = schema_restore(&so, dumpfile, section, list_path);
 		if (!ok && strcmp(section, "post-data") == 0 && so.jobs > 1 &&
@@ -829,6 +830,17 @@ clone_restore_section(CloneRun *run, const char *dumpfile, const char *section, 
 			so.jobs = 1;
 			so.tolerate_existing = true;
 			ok = schema_restore(&so, dumpfile, section, list_path);
+		}
+		if (ok)
+		{
+			PgConn tgt;
+			ok = pg_connect(&tgt, o->target, "target", "flush", 10) && schema_restore_flush(&tgt);
+			if (!ok)
+			{
+				log_error("could not make the %s section durable on the target: %s", section,
+						  tgt.errmsg ? tgt.errmsg : "connection failed");
+			}
+			pg_disconnect(&tgt);
 		}
 	}
 	free(log_path);

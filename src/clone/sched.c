@@ -248,13 +248,17 @@ graph_take(Graph *g, PoolKind pool)
 			return NULL;
 		}
 		Task *running_locks[MAX_TRACKED_RUNNING];
-		int copies_left = 0, running = 0, nlocking = 0;
+		int copies_left = 0, copies_running = 0, running = 0, nlocking = 0;
 		for (int i = 0; i < g->ntasks; i++)
 		{
 			Task *t = g->tasks[i];
 			if (t->kind == TASK_COPY && (t->status == TS_WAITING || t->status == TS_READY))
 			{
 				copies_left++;
+			}
+			if (t->kind == TASK_COPY && t->status == TS_RUNNING)
+			{
+				copies_running++;
 			}
 			if (t->status == TS_RUNNING && t->pool != POOL_BLOB)
 			{
@@ -265,7 +269,18 @@ graph_take(Graph *g, PoolKind pool)
 				running_locks[nlocking++] = t;
 			}
 		}
-		Task *best = pick(g, pool, running_locks, nlocking);
+		/*
+		 * Once every copy is done, the run is index builds, foreign keys and
+		 * ANALYZE on the biggest tables: all workers together keep to
+		 * max(table-jobs, index-jobs) sessions (copy workers help the index
+		 * pool, so the index pool alone must not add its own on top).
+		 */
+		Task *best = NULL;
+		if (!(pool == POOL_INDEX && copies_left == 0 && copies_running == 0 &&
+			  running >= g->max_running))
+		{
+			best = pick(g, pool, running_locks, nlocking);
+		}
 		/*
 		 * Never idle while work remains: once no copy is left to start, a copy
 		 * worker with nothing of its own takes index work (the tail of a run is

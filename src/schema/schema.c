@@ -308,7 +308,12 @@ schema_restore(const SchemaOptions *so, const char *dumpfile, const char *sectio
 		return false;
 	}
 	char *pwenv = password ? xasprintf("PGPASSWORD=%s", password) : NULL;
-	const char *env[] = { pwenv, NULL };
+	/* the user's PGOPTIONS kept, ours after them */
+	const char *user_opts = getenv("PGOPTIONS");
+	char *optenv = so->async_commit ? xasprintf("PGOPTIONS=%s%s-c synchronous_commit=off",
+												user_opts ? user_opts : "", user_opts ? " " : "")
+									: NULL;
+	const char *env[] = { optenv ? optenv : pwenv, optenv ? pwenv : NULL, NULL };
 	char *dbopt = xasprintf("--dbname=%s", conn);
 	char *listopt = xasprintf("--use-list=%s", listfile);
 	char *sectopt = xasprintf("--section=%s", section);
@@ -357,6 +362,7 @@ schema_restore(const SchemaOptions *so, const char *dumpfile, const char *sectio
 		log_detail(LOG_LEVEL_ERROR, "Its output is in \"%s\"; the list used is \"%s\".",
 				   so->log_path, listfile);
 	}
+	free(optenv);
 	free(dbopt);
 	free(listopt);
 	free(sectopt);
@@ -433,4 +439,11 @@ schema_clean(const char *dumpfile, const char *listfile, const char *script_path
 	free(text);
 	log_info("--drop-if-exists: ran %d DROP statements on the target (%d failed)", ndrop, nfail);
 	return nfail;
+}
+
+bool
+schema_restore_flush(PgConn *target)
+{
+	return pg_exec(target, "BEGIN") && pg_exec(target, "SELECT pg_catalog.txid_current()") &&
+		   pg_exec(target, "COMMIT");
 }

@@ -65,6 +65,13 @@ typedef struct SchemaOptions
 	bool no_acl;
 	bool no_comments;
 	bool no_tablespaces;
+	/*
+	 * pg_restore commits each statement with synchronous_commit = off (one
+	 * WAL flush per object is most of the time of a schema of thousands of
+	 * objects); the caller must then make it durable with one synchronous
+	 * commit (schema_restore_flush) before it records the step as done.
+	 */
+	bool async_commit;
 	const char *log_path; /* child output */
 } SchemaOptions;
 
@@ -73,6 +80,14 @@ bool schema_dump(const SchemaOptions *so, const char *dumpfile);
 /* pg_restore --section=SECTION --use-list=LIST into the target. */
 bool schema_restore(const SchemaOptions *so, const char *dumpfile, const char *section,
 					const char *listfile);
+
+/*
+ * Makes what an async_commit restore committed durable: a synchronous commit
+ * of a transaction with an xid flushes the WAL up to its own commit record,
+ * past every commit of the restore.
+ */
+struct PgConn;
+bool schema_restore_flush(struct PgConn *target);
 
 /*
  * --drop-if-exists: drops on the target, in reverse dependency order, every
