@@ -206,6 +206,8 @@ bool plan_apply_resume(CloneRun *run, PgConn *target);
 /* ---- sched.c ---- */
 /* Runs the graph with the pools; returns when every task finished or stopped. */
 bool sched_run(CloneRun *run);
+/* Would tasks a and b wait for each other's table locks on the target? */
+bool tasks_conflict(const Task *a, const Task *b);
 const char *task_kind_name(TaskKind k);
 const char *task_status_name(TaskStatus s);
 

@@ -182,8 +182,7 @@ graph_release(CloneRun *run, Task *t)
 	}
 }
 
-/* Would a and b wait for each other's table locks on the target? */
-static bool
+bool
 tasks_conflict(const Task *a, const Task *b)
 {
 	if (a->lock_shared && b->lock_shared)

@@ -240,6 +240,23 @@ test_locks_of_tasks(void **state)
 	assert_true(!con->lock_shared && locks(con, 100));
 	assert_true(!vac->lock_shared && locks(vac, 100));
 	assert_int_equal(copy->nlock_oids, 0);
+	/* builds of one table run together; a foreign key waits for them, and for ANALYZE */
+	Task *gin = find_task(g, TASK_INDEX, 102);
+	Task *small_key = find_task(g, TASK_INDEX, 201);
+	Task *small_vac = find_task(g, TASK_VACUUM, 200);
+	REQUIRE(gin);
+	REQUIRE(small_key);
+	REQUIRE(small_vac);
+	assert_false(tasks_conflict(slow, gin));
+	assert_true(tasks_conflict(slow, fk));
+	assert_true(tasks_conflict(fk, slow));
+	assert_true(tasks_conflict(fk, vac));
+	/* the referenced table counts too; other tables do not */
+	assert_true(tasks_conflict(fk, small_vac));
+	assert_true(tasks_conflict(fk, small_key));
+	assert_false(tasks_conflict(slow, small_vac));
+	assert_false(tasks_conflict(vac, small_key));
+	assert_false(tasks_conflict(copy, vac));
 	fixture_free(&f);
 }
 
