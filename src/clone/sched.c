@@ -511,6 +511,10 @@ sched_run(CloneRun *run)
 	}
 	int want[POOL_NPOOLS] = { o->table_jobs, o->index_jobs, o->lo_jobs };
 	g->max_running = o->table_jobs > o->index_jobs ? o->table_jobs : o->index_jobs;
+	if (g->max_running < 1)
+	{
+		g->max_running = 1; /* --table-jobs 0 --index-jobs 0 still runs one worker per pool */
+	}
 	const char *names[POOL_NPOOLS] = { "copy", "index", "blobs" };
 	int nworkers = 0;
 	for (int p = 0; p < POOL_NPOOLS; p++)

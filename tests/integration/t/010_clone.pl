@@ -98,4 +98,31 @@ ok(-f "$dir/summary.json", 'summary.json written');
 
 compare_all($source, $target, 'rich');
 
+# ------------------------------------- --table-jobs 0 --index-jobs 0
+# 0 means one worker per pool; the scheduler's session cap must not stall
+# the index builds once the copies are done (it did once: a hang).
+for my $node ($source, $target)
+{
+	psql_do($node, 'postgres', 'CREATE DATABASE tiny');
+}
+psql_do($source, 'tiny', q{
+CREATE TABLE t (id int PRIMARY KEY, v text NOT NULL);
+CREATE INDEX t_v_idx ON t (v);
+INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g;
+});
+$dir = work_dir('clone_jobs0');
+($rc, $out, $err) = run_pgshift({ timeout => 120 },
+	'clone', '--source', uri($source, 'tiny'), '--target', uri($target, 'tiny'),
+	'--table-jobs', '0', '--index-jobs', '0', '--dir', $dir);
+is($rc, 0, 'clone with --table-jobs 0 --index-jobs 0 exits 0')
+  or diag("stdout:\n" . tail_lines($out) . "\nstderr:\n" . tail_lines($err));
+is( query_value(
+		$target, 'tiny',
+		q{SELECT string_agg(pg_get_indexdef(indexrelid), '; ' ORDER BY pg_get_indexdef(indexrelid) COLLATE "C")
+		    FROM pg_index WHERE indrelid = 'public.t'::regclass}),
+	'CREATE INDEX t_v_idx ON public.t USING btree (v); '
+	  . 'CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)',
+	'both indexes of the table built with one worker per pool');
+is(query_value($target, 'tiny', 'SELECT count(*) FROM t'), 1000, 'every row copied');
+
 done_testing();
