@@ -128,7 +128,8 @@ typedef struct Graph
 	int unfinished;
 	bool stop;
 	int nfailed;
-	int max_running; /* copy + index sessions at once: copy workers help below it */
+	int max_running;    /* copy + index sessions at once: copy workers help below it */
+	Task **running_buf; /* graph_take's list of running tasks (sched_run owns it) */
 } Graph;
 
 struct CloneRun

@@ -150,6 +150,13 @@ descends_from(const Catalog *cat, int i, int parent)
 	return false;
 }
 
+static void
+lock_add(Task *t, Oid oid)
+{
+	t->lock_oids = xrealloc(t->lock_oids, sizeof(Oid) * (size_t) (t->nlock_oids + 1));
+	t->lock_oids[t->nlock_oids++] = oid;
+}
+
 /* t waits for every part of the table's rows and every one of its keys */
 static void
 depends_on_table(Task *t, const TableTasks *x)
@@ -164,23 +171,22 @@ depends_on_table(Task *t, const TableTasks *x)
 	}
 }
 
+/*
+ * t (a foreign key, a VACUUM) works on table i once it is whole: it locks the
+ * table and waits for its rows and keys; a partitioned table's work is done
+ * on its partitions, so the same for every one of them.
+ */
 static void
-lock_add(Task *t, Oid oid)
-{
-	t->lock_oids = xrealloc(t->lock_oids, sizeof(Oid) * (size_t) (t->nlock_oids + 1));
-	t->lock_oids[t->nlock_oids++] = oid;
-}
-
-/* t locks table i, and so every partition under it when it is partitioned */
-static void
-lock_table(Task *t, const Catalog *cat, int i)
+needs_table(Task *t, const Catalog *cat, const TableTasks *tt, int i)
 {
 	lock_add(t, cat->tables[i].oid);
+	depends_on_table(t, &tt[i]);
 	for (int j = 0; cat->tables[i].relkind == 'p' && j < cat->ntables; j++)
 	{
 		if (j != i && descends_from(cat, j, i))
 		{
 			lock_add(t, cat->tables[j].oid);
+			depends_on_table(t, &tt[j]);
 		}
 	}
 }
@@ -373,7 +379,7 @@ plan_build(CloneRun *run, int steps)
 			t->table = tb;
 			t->index = x;
 			t->cost = index_build_cost(tb, x);
-			lock_table(t, cat, ti);
+			lock_add(t, tb->oid);
 			for (int c = 0; c < tt[ti].ncopy; c++)
 			{
 				task_depends(t, tt[ti].copy[c]);
@@ -389,7 +395,7 @@ plan_build(CloneRun *run, int steps)
 		t->table = tb;
 		t->index = x;
 		t->cost = index_build_cost(tb, x);
-		lock_table(t, cat, ti);
+		lock_add(t, tb->oid);
 		t->lock_shared = true;
 		for (int c = 0; c < tt[ti].ncopy; c++)
 		{
@@ -414,7 +420,7 @@ plan_build(CloneRun *run, int steps)
 			t->table = &cat->tables[ti];
 			t->index = x;
 			t->cost = 0.01; /* ALTER TABLE ... ADD CONSTRAINT ... USING INDEX */
-			lock_table(t, cat, ti);
+			lock_add(t, cat->tables[ti].oid);
 			int nk = tt[ti].nkeys;
 			for (int j = 0; j < nk; j++)
 			{
@@ -449,8 +455,7 @@ plan_build(CloneRun *run, int steps)
 			Task *t = graph_add(g, TASK_VACUUM, POOL_COPY);
 			t->table = tb;
 			t->cost = vacuum_cost(tb, tb->nparts > 1 || !run->frozen_ok);
-			lock_table(t, cat, i);
-			depends_on_table(t, &tt[i]);
+			needs_table(t, cat, tt, i);
 		}
 	}
 
@@ -470,26 +475,11 @@ plan_build(CloneRun *run, int steps)
 			t->table = &cat->tables[ti];
 			t->fkey = f;
 			t->cost = fkey_cost(&cat->tables[ti]);
-			lock_table(t, cat, ti);
+			/* both tables copied and keyed (a partitioned one: all its partitions) */
+			needs_table(t, cat, tt, ti);
 			if (ri != ti)
 			{
-				lock_table(t, cat, ri);
-			}
-			/*
-			 * Both tables copied and their keys built; a partitioned table's
-			 * constraint is validated on its partitions: every one of them.
-			 */
-			depends_on_table(t, &tt[ti]);
-			if (ri != ti)
-			{
-				depends_on_table(t, &tt[ri]);
-			}
-			for (int i = 0; cat->tables[ti].relkind == 'p' && i < cat->ntables; i++)
-			{
-				if (i != ti && descends_from(cat, i, ti))
-				{
-					depends_on_table(t, &tt[i]);
-				}
+				needs_table(t, cat, tt, ri);
 			}
 		}
 	}

@@ -202,8 +202,6 @@ tasks_conflict(const Task *a, const Task *b)
 	return false;
 }
 
-#define MAX_TRACKED_RUNNING 256
-
 /*
  * The ready task of highest rank among those of the pool (or of the index
  * pool, for a copy worker helping there) that would not wait for a lock held
@@ -246,7 +244,7 @@ graph_take(Graph *g, PoolKind pool)
 			pthread_mutex_unlock(&g->lock);
 			return NULL;
 		}
-		Task *running_locks[MAX_TRACKED_RUNNING];
+		Task **running_locks = g->running_buf;
 		int copies_left = 0, copies_running = 0, running = 0, nlocking = 0;
 		for (int i = 0; i < g->ntasks; i++)
 		{
@@ -263,7 +261,7 @@ graph_take(Graph *g, PoolKind pool)
 			{
 				running++;
 			}
-			if (t->status == TS_RUNNING && t->nlock_oids > 0 && nlocking < MAX_TRACKED_RUNNING)
+			if (t->status == TS_RUNNING && t->nlock_oids > 0)
 			{
 				running_locks[nlocking++] = t;
 			}
@@ -515,6 +513,7 @@ sched_run(CloneRun *run)
 	{
 		g->max_running = 1; /* --table-jobs 0 --index-jobs 0 still runs one worker per pool */
 	}
+	g->running_buf = xcalloc((size_t) g->ntasks + 1, sizeof(Task *));
 	const char *names[POOL_NPOOLS] = { "copy", "index", "blobs" };
 	int nworkers = 0;
 	for (int p = 0; p < POOL_NPOOLS; p++)
@@ -560,6 +559,8 @@ sched_run(CloneRun *run)
 	pthread_join(mon_thread, NULL);
 	free(workers);
 	free(threads);
+	free(g->running_buf);
+	g->running_buf = NULL;
 	pthread_cond_destroy(&g->cond);
 	pthread_mutex_destroy(&g->lock);
 	return g->nfailed == 0 && !g->stop && g->unfinished == 0;

@@ -142,6 +142,15 @@ fixture_init(Fixture *f, int nmatviews)
 	f->run.mv_names = mv_names;
 }
 
+/* the fixture's catalog planned with every step */
+static Graph *
+fixture_build(Fixture *f, int nmatviews)
+{
+	fixture_init(f, nmatviews);
+	plan_build(&f->run, STEP_ALL);
+	return &f->run.graph;
+}
+
 static Task *
 find_task(Graph *g, TaskKind kind, Oid oid)
 {
@@ -183,9 +192,7 @@ test_ranks_follow_the_longest_chain(void **state)
 {
 	(void) state;
 	Fixture f;
-	fixture_init(&f, 1);
-	plan_build(&f.run, STEP_ALL);
-	Graph *g = &f.run.graph;
+	Graph *g = fixture_build(&f, 1);
 	Task *copy_big = find_task(g, TASK_COPY, 100);
 	Task *copy_small = find_task(g, TASK_COPY, 200);
 	Task *slow = find_task(g, TASK_INDEX, 101);
@@ -221,9 +228,7 @@ test_locks_of_tasks(void **state)
 {
 	(void) state;
 	Fixture f;
-	fixture_init(&f, 0);
-	plan_build(&f.run, STEP_ALL);
-	Graph *g = &f.run.graph;
+	Graph *g = fixture_build(&f, 0);
 	Task *slow = find_task(g, TASK_INDEX, 101);
 	Task *fk = find_task(g, TASK_FKEY, 105);
 	Task *con = find_task(g, TASK_CONSTRAINT, 104);
@@ -262,30 +267,50 @@ test_locks_of_tasks(void **state)
 
 /* ---- state.db schema upgrade ---- */
 
+/* a new SQLite file at path (a mkstemp template) holding what sql makes */
+static bool
+sqlite_file(char *path, const char *sql)
+{
+	int fd = mkstemp(path);
+	if (fd < 0)
+	{
+		return false;
+	}
+	close(fd);
+	sqlite3 *db = NULL;
+	bool ok = sqlite3_open(path, &db) == SQLITE_OK &&
+			  sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
+	sqlite3_close(db);
+	return ok;
+}
+
+/* the file and the WAL-mode files beside it */
+static void
+remove_db(const char *path)
+{
+	char side[256];
+	unlink(path);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
+}
+
 static void
 test_state_upgrades_version_1(void **state)
 {
 	(void) state;
 	char path[] = "/tmp/pgshift-test-state-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(
-		sqlite3_exec(db,
-					 "CREATE TABLE indexes(oid INTEGER PRIMARY KEY, table_oid INTEGER NOT NULL,"
-					 " nspname TEXT NOT NULL, relname TEXT NOT NULL, indexdef TEXT NOT NULL,"
-					 " conoid INTEGER, conname TEXT, contype TEXT, condef TEXT, condeferrable"
-					 " INTEGER, condeferred INTEGER, bytes INTEGER, excluded INTEGER NOT NULL"
-					 " DEFAULT 0, isclustered INTEGER NOT NULL DEFAULT 0, isreplident INTEGER"
-					 " NOT NULL DEFAULT 0);"
-					 "INSERT INTO indexes(oid, table_oid, nspname, relname, indexdef)"
-					 " VALUES (1, 2, 'public', 'i', 'CREATE INDEX i ON t (a)');"
-					 "PRAGMA user_version = 1;",
-					 NULL, NULL, NULL),
-		SQLITE_OK);
-	sqlite3_close(db);
+	assert_true(sqlite_file(
+		path, "CREATE TABLE indexes(oid INTEGER PRIMARY KEY, table_oid INTEGER NOT NULL,"
+			  " nspname TEXT NOT NULL, relname TEXT NOT NULL, indexdef TEXT NOT NULL,"
+			  " conoid INTEGER, conname TEXT, contype TEXT, condef TEXT, condeferrable"
+			  " INTEGER, condeferred INTEGER, bytes INTEGER, excluded INTEGER NOT NULL"
+			  " DEFAULT 0, isclustered INTEGER NOT NULL DEFAULT 0, isreplident INTEGER"
+			  " NOT NULL DEFAULT 0);"
+			  "INSERT INTO indexes(oid, table_oid, nspname, relname, indexdef)"
+			  " VALUES (1, 2, 'public', 'i', 'CREATE INDEX i ON t (a)');"
+			  "PRAGMA user_version = 1;"));
 
 	StateDb *s = state_open(path);
 	assert_non_null(s);
@@ -299,12 +324,7 @@ test_state_upgrades_version_1(void **state)
 	assert_non_null(s);
 	assert_int_equal(state_query_int(s, "SELECT count(*) FROM indexes", 0, NULL, -1), 1);
 	state_close(s);
-	unlink(path);
-	char side[sizeof(path) + 8];
-	snprintf(side, sizeof(side), "%s-wal", path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", path);
-	unlink(side);
+	remove_db(path);
 }
 
 static void
@@ -312,15 +332,9 @@ test_state_refuses_newer_version(void **state)
 {
 	(void) state;
 	char path[] = "/tmp/pgshift-test-state-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	close(fd);
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99;", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
+	assert_true(sqlite_file(path, "PRAGMA user_version = 99;"));
 	assert_null(state_open(path));
-	unlink(path);
+	remove_db(path);
 }
 
 int
