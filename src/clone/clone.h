@@ -80,6 +80,11 @@ struct Task
 	double cost;                  /* estimated seconds of one core (plan.c) */
 	int64_t priority;             /* rank: cost plus the longest chain waiting for it, in us */
 	int spare;                    /* index builds: job slots left idle when it started */
+	bool filler;                  /* finishing work kept back to fill the run's serial end */
+	bool finishing;               /* COPY: rows streamed, its transaction not committed yet */
+	Task **folded;                /* COPY: finishing work claimed to commit with the rows */
+	int nfolded;
+	bool claimed; /* run by a copy in its transaction, not by a session of its own */
 	/*
 	 * Tables the task locks on the target in a mode that makes other tasks
 	 * wait (a partitioned table's partitions included): a shared lock (index
@@ -130,6 +135,8 @@ typedef struct Graph
 	int nfailed;
 	int max_running;    /* copy + index sessions at once: copy workers help below it */
 	Task **running_buf; /* graph_take's list of running tasks (sched_run owns it) */
+	double filler_left; /* estimated seconds of fillers not started yet */
+	double reserve;     /* fillers kept back while copies remain */
 } Graph;
 
 struct CloneRun
@@ -209,7 +216,13 @@ bool plan_apply_resume(CloneRun *run, PgConn *target);
 bool sched_run(CloneRun *run);
 /* Would tasks a and b wait for each other's table locks on the target? */
 bool tasks_conflict(const Task *a, const Task *b);
+void sched_reserve(Graph *g);
+void graph_claim_finishing(CloneRun *run, Task *copy, bool analyze, const Oid *fkeys, int nfkeys);
+void graph_unclaim(CloneRun *run, Task *copy);
+void graph_finish_claimed(CloneRun *run, Task *copy, const char *worker);
+void sched_task_running(CloneRun *run, const Task *t, const char *worker);
 const char *task_kind_name(TaskKind k);
+char *task_label(const Task *t); /* malloc'd */
 const char *task_status_name(TaskStatus s);
 
 /* ---- tasks.c ---- */

@@ -558,6 +558,7 @@ graph_free(Graph *g)
 	{
 		Task *t = g->tasks[i];
 		free(t->dependents);
+		free(t->folded);
 		free(t->lock_oids);
 		free(t->error);
 		free(t->sql);

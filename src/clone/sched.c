@@ -58,7 +58,7 @@ task_obj_oid(const Task *t)
 	return 0;
 }
 
-static char *
+char *
 task_label(const Task *t)
 {
 	switch (t->kind)
@@ -209,7 +209,7 @@ tasks_conflict(const Task *a, const Task *b)
  * nothing, while something else could run.
  */
 static Task *
-pick(Graph *g, PoolKind pool, Task *const *running, int nrunning)
+pick(Graph *g, PoolKind pool, Task *const *running, int nrunning, bool hold)
 {
 	Task *best = NULL;
 	for (int i = 0; i < g->ntasks; i++)
@@ -219,6 +219,10 @@ pick(Graph *g, PoolKind pool, Task *const *running, int nrunning)
 			(best != NULL && t->priority <= best->priority))
 		{
 			continue;
+		}
+		if (hold && t->filler && g->filler_left - t->cost < g->reserve)
+		{
+			continue; /* kept for the end of the run */
 		}
 		bool blocked = false;
 		for (int r = 0; r < nrunning && !blocked; r++)
@@ -245,7 +249,7 @@ graph_take(Graph *g, PoolKind pool)
 			return NULL;
 		}
 		Task **running_locks = g->running_buf;
-		int copies_left = 0, copies_running = 0, running = 0, nlocking = 0;
+		int copies_left = 0, copies_running = 0, copies_streaming = 0, running = 0, nlocking = 0;
 		for (int i = 0; i < g->ntasks; i++)
 		{
 			Task *t = g->tasks[i];
@@ -256,8 +260,9 @@ graph_take(Graph *g, PoolKind pool)
 			if (t->kind == TASK_COPY && t->status == TS_RUNNING)
 			{
 				copies_running++;
+				copies_streaming += !t->finishing;
 			}
-			if (t->status == TS_RUNNING && t->pool != POOL_BLOB)
+			if (t->status == TS_RUNNING && t->pool != POOL_BLOB && !t->claimed)
 			{
 				running++;
 			}
@@ -276,7 +281,7 @@ graph_take(Graph *g, PoolKind pool)
 		if (!(pool == POOL_INDEX && copies_left == 0 && copies_running == 0 &&
 			  running >= g->max_running))
 		{
-			best = pick(g, pool, running_locks, nlocking);
+			best = pick(g, pool, running_locks, nlocking, copies_left + copies_streaming > 0);
 		}
 		/*
 		 * Never idle while work remains: once no copy is left to start, a copy
@@ -288,10 +293,14 @@ graph_take(Graph *g, PoolKind pool)
 		 */
 		if (best == NULL && pool == POOL_COPY && copies_left == 0 && running < g->max_running)
 		{
-			best = pick(g, POOL_INDEX, running_locks, nlocking);
+			best = pick(g, POOL_INDEX, running_locks, nlocking, copies_streaming > 0);
 		}
 		if (best != NULL)
 		{
+			if (best->filler)
+			{
+				g->filler_left -= best->cost;
+			}
 			best->spare = g->max_running - running - 1;
 			best->status = TS_RUNNING;
 			pthread_mutex_unlock(&g->lock);
@@ -303,6 +312,152 @@ graph_take(Graph *g, PoolKind pool)
 		ts.tv_sec += 1;
 		pthread_cond_timedwait(&g->cond, &g->lock, &ts);
 	}
+}
+
+static bool task_locks(const Task *t, Oid oid);
+
+static bool
+oid_in(Oid oid, const Oid *oids, int n)
+{
+	for (int i = 0; i < n; i++)
+	{
+		if (oids[i] == oid)
+		{
+			return true;
+		}
+	}
+	return false;
+}
+
+void
+sched_task_running(CloneRun *run, const Task *t, const char *worker)
+{
+	state_task_update(run, t, "running", worker);
+}
+
+/*
+ * Under the graph lock: can finishing task f of the copied table tb commit
+ * with its rows? Only if everything it waits for besides that table's own
+ * work (its rows, its keys) is done, and no running task holds a lock it
+ * would wait for: the copy's transaction holds its table exclusively while
+ * it waits.
+ */
+static bool
+foldable(Graph *g, const Task *copy, const Task *f)
+{
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		Task *d = g->tasks[i];
+		if (d == copy || d->status == TS_DONE)
+		{
+			continue;
+		}
+		/* (what this copy claimed already runs in its transaction, in turn) */
+		bool ours = d->claimed && d->table == copy->table;
+		if (d->status == TS_RUNNING && !ours && tasks_conflict(d, f))
+		{
+			return false;
+		}
+		for (int j = 0; j < d->ndependents; j++)
+		{
+			if (d->dependents[j] == f && d->table != copy->table)
+			{
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+/*
+ * A copy worker whose single-part, frozen table has all its rows in (its
+ * transaction still open) claims the table's work that can commit with
+ * them: ANALYZE (when no expression index needs building first, told by
+ * analyze), then the foreign keys from this table to tables whose rows and
+ * keys are in. Their scans then run while the table is still locked by the
+ * copy and before its index builds, not one after the other at the end of
+ * the run when the server serialises them on the table's lock. Claimed
+ * tasks are marked running; graph_finish_claimed or graph_unclaim settles
+ * them. Marks the copy as finishing: fillers kept back are released.
+ */
+void
+graph_claim_finishing(CloneRun *run, Task *copy, bool analyze, const Oid *fkeys, int nfkeys)
+{
+	Graph *g = &run->graph;
+	pthread_mutex_lock(&g->lock);
+	copy->finishing = true;
+	copy->nfolded = 0;
+	for (int pass = 0; pass < 2; pass++)
+	{
+		for (int i = 0; i < g->ntasks; i++)
+		{
+			Task *f = g->tasks[i];
+			bool want = pass == 0
+							? (f->kind == TASK_VACUUM && analyze)
+							: (f->kind == TASK_FKEY && f->fkey->ref_table_oid != copy->table->oid &&
+							   oid_in(f->fkey->oid, fkeys, nfkeys));
+			if (!want || f->table != copy->table || f->status != TS_WAITING ||
+				!foldable(g, copy, f))
+			{
+				continue;
+			}
+			if (copy->folded == NULL)
+			{
+				copy->folded = xcalloc((size_t) g->ntasks + 1, sizeof(Task *));
+			}
+			f->status = TS_RUNNING;
+			f->claimed = true;
+			if (f->filler)
+			{
+				g->filler_left -= f->cost;
+			}
+			copy->folded[copy->nfolded++] = f;
+		}
+	}
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+}
+
+/* The claimed work did not commit: back to waiting for the table's tasks. */
+void
+graph_unclaim(CloneRun *run, Task *copy)
+{
+	Graph *g = &run->graph;
+	pthread_mutex_lock(&g->lock);
+	for (int i = 0; i < copy->nfolded; i++)
+	{
+		Task *f = copy->folded[i];
+		f->status = TS_WAITING;
+		f->claimed = false;
+		free(f->error);
+		free(f->sql);
+		f->error = f->sql = NULL;
+	}
+	pthread_mutex_unlock(&g->lock);
+	for (int i = 0; i < copy->nfolded; i++)
+	{
+		state_task_update(run, copy->folded[i], "queued", NULL);
+	}
+	copy->nfolded = 0;
+}
+
+static void graph_finish(CloneRun *run, Task *t, bool ok);
+
+/* The copy committed: the work it claimed is done too. */
+void
+graph_finish_claimed(CloneRun *run, Task *copy, const char *worker)
+{
+	for (int i = 0; i < copy->nfolded; i++)
+	{
+		Task *f = copy->folded[i];
+		state_task_update(run, f, "done", worker);
+		/* it waited for the table's keys; it is done, so they no longer hold it */
+		pthread_mutex_lock(&run->graph.lock);
+		f->ndeps_left = 0;
+		pthread_mutex_unlock(&run->graph.lock);
+		graph_finish(run, f, true);
+	}
+	copy->nfolded = 0;
 }
 
 static void
@@ -476,6 +631,81 @@ graph_wake(void *arg)
 	pthread_mutex_unlock(&g->lock);
 }
 
+static bool
+task_locks(const Task *t, Oid oid)
+{
+	for (int i = 0; i < t->nlock_oids; i++)
+	{
+		if (t->lock_oids[i] == oid)
+		{
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * The run ends with the table whose copy ranks highest: its index builds,
+ * then its foreign keys and ANALYZE, which lock it in turn and so run one
+ * after the other on one core. Other tables' foreign keys and ANALYZE (the
+ * fillers: nothing waits for them) worth that serial end times the other
+ * sessions are kept back while copies remain, so that those sessions have
+ * work then; the rest run as soon as they are ready. The last table's own
+ * finishing work ranks as the whole serial chain it forms.
+ */
+void
+sched_reserve(Graph *g)
+{
+	Task *top = NULL;
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		Task *t = g->tasks[i];
+		if (t->kind == TASK_COPY && t->status != TS_DONE &&
+			(top == NULL || t->priority > top->priority))
+		{
+			top = t;
+		}
+	}
+	g->filler_left = g->reserve = 0.0;
+	if (top == NULL)
+	{
+		return;
+	}
+	double serial = 0.0;
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		Task *t = g->tasks[i];
+		t->filler = false;
+		if ((t->kind != TASK_FKEY && t->kind != TASK_VACUUM) || t->status == TS_DONE)
+		{
+			continue;
+		}
+		if (task_locks(t, top->table->oid))
+		{
+			serial += t->cost;
+		}
+		else
+		{
+			t->filler = true;
+			g->filler_left += t->cost;
+		}
+	}
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		Task *t = g->tasks[i];
+		if ((t->kind == TASK_FKEY || t->kind == TASK_VACUUM) && !t->filler &&
+			task_locks(t, top->table->oid) && t->priority < (int64_t) (serial * 1e6))
+		{
+			t->priority = (int64_t) (serial * 1e6);
+		}
+	}
+	g->reserve = serial * (g->max_running > 1 ? g->max_running - 1 : 1);
+	log_debug("run's end: %.1f s of foreign keys and ANALYZE on %s; %.1f s of other tables' "
+			  "kept back for it (of %.1f s)",
+			  serial, top->table->qname, g->reserve < g->filler_left ? g->reserve : g->filler_left,
+			  g->filler_left);
+}
+
 bool
 sched_run(CloneRun *run)
 {
@@ -514,6 +744,7 @@ sched_run(CloneRun *run)
 		g->max_running = 1; /* --table-jobs 0 --index-jobs 0 still runs one worker per pool */
 	}
 	g->running_buf = xcalloc((size_t) g->ntasks + 1, sizeof(Task *));
+	sched_reserve(g);
 	const char *names[POOL_NPOOLS] = { "copy", "index", "blobs" };
 	int nworkers = 0;
 	for (int p = 0; p < POOL_NPOOLS; p++)

@@ -242,6 +242,110 @@ set_storage_sql(const CatTable *tb, const StrList *columns, const char *storage)
 	return sb_steal(&sql);
 }
 
+static bool task_fkey(Worker *w, Task *t);
+static bool task_vacuum(Worker *w, Task *t);
+
+/*
+ * What of a table's finishing work may run before its indexes exist, asked of
+ * the source (in the snapshot): ANALYZE, unless an expression index needs
+ * building first (its statistics come from the index); and the foreign keys
+ * that no index of the table leads with: those scan the whole table whatever
+ * is built, while the others are checked later with an index-only scan of
+ * the table merged with the referenced key, a fraction of the cost. When the
+ * source cannot say, nothing.
+ */
+static void
+finish_before_indexes(Worker *w, const CatTable *tb, bool *analyze, Oid **fkeys, int *nfkeys)
+{
+	char oid[32];
+	snprintf(oid, sizeof(oid), "%u", tb->oid);
+	const char *p[] = { oid };
+	*analyze = false;
+	*fkeys = NULL;
+	*nfkeys = 0;
+	PGresult *res = pg_query(&w->src,
+							 "SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index "
+							 "WHERE indrelid = $1::pg_catalog.oid AND indexprs IS NOT NULL)",
+							 1, p);
+	*analyze = res != NULL && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	res =
+		pg_query(&w->src,
+				 "SELECT c.oid FROM pg_catalog.pg_constraint c "
+				 "WHERE c.conrelid = $1::pg_catalog.oid AND c.contype = 'f' AND NOT EXISTS ("
+				 "SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.conrelid "
+				 "AND i.indpred IS NULL AND i.indnkeyatts >= pg_catalog.array_length(c.conkey, 1) "
+				 "AND NOT EXISTS (SELECT 1 FROM pg_catalog.generate_subscripts(c.conkey, 1) s "
+				 "WHERE c.conkey[s] <> i.indkey[s - 1]))",
+				 1, p);
+	if (res != NULL && PQntuples(res) > 0)
+	{
+		*fkeys = xcalloc((size_t) PQntuples(res), sizeof(Oid));
+		for (int i = 0; i < PQntuples(res); i++)
+		{
+			(*fkeys)[(*nfkeys)++] = (Oid) strtoul(PQgetvalue(res, i, 0), NULL, 10);
+		}
+	}
+	PQclear(res);
+}
+
+/*
+ * A single-part table loaded WITH (FREEZE), its transaction still open: the
+ * finishing work that gains nothing from its indexes (finish_before_indexes)
+ * and waits for nothing else (graph_claim_finishing) runs now, in that
+ * transaction, and commits with the rows. The table is locked by the copy
+ * anyway; after the index builds, each would lock it in turn at the end of
+ * the run, on one core. A failure there only gives the work back to the
+ * scheduler: the rows are kept (savepoint). False only when the target
+ * session broke.
+ */
+static bool
+copy_finish_with_rows(Worker *w, Task *t)
+{
+	CloneRun *run = w->run;
+	bool analyze;
+	Oid *fkeys;
+	int nfkeys;
+	finish_before_indexes(w, t->table, &analyze, &fkeys, &nfkeys);
+	graph_claim_finishing(run, t, analyze && !run->opts->skip_analyze, fkeys, nfkeys);
+	free(fkeys);
+	if (t->nfolded == 0)
+	{
+		return true;
+	}
+	if (!pg_exec(&w->dst, "SAVEPOINT pgshift_finish"))
+	{
+		graph_unclaim(run, t);
+		return false;
+	}
+	bool ok = true;
+	Task *failed = NULL;
+	bool quiet = w->dst.quiet_errors;
+	w->dst.quiet_errors = true; /* a failure here is reported below, as what it is */
+	for (int i = 0; i < t->nfolded && ok; i++)
+	{
+		Task *f = t->folded[i];
+		sched_task_running(run, f, w->role);
+		f->started = time_now();
+		ok = f->kind == TASK_VACUUM ? task_vacuum(w, f) : task_fkey(w, f);
+		f->duration = time_now() - f->started;
+		failed = ok ? NULL : f;
+	}
+	w->dst.quiet_errors = quiet;
+	if (ok)
+	{
+		return pg_exec(&w->dst, "RELEASE SAVEPOINT pgshift_finish");
+	}
+	char *label = task_label(failed);
+	log_warn("%s %s could not commit with the rows of %s, left to run on its own: %s",
+			 failed->kind == TASK_FKEY ? "foreign key" : "ANALYZE of", label, t->table->qname,
+			 failed->error ? failed->error : "failed");
+	free(label);
+	graph_unclaim(run, t);
+	pg_clear_error(&w->dst);
+	return pg_exec(&w->dst, "ROLLBACK TO SAVEPOINT pgshift_finish");
+}
+
 static bool
 task_copy(Worker *w, Task *t)
 {
@@ -374,6 +478,14 @@ task_copy(Worker *w, Task *t)
 		free(sql);
 	}
 	strlist_free(&plain);
+	if (ok && freeze)
+	{
+		ok = copy_finish_with_rows(w, t);
+		if (!ok)
+		{
+			task_fail(t, &w->dst, NULL);
+		}
+	}
 	if (ok)
 	{
 		/*
@@ -409,6 +521,7 @@ task_copy(Worker *w, Task *t)
 		{
 			task_fail(t, &w->dst, NULL);
 		}
+		graph_unclaim(run, t); /* what was to commit with the rows did not */
 		rollback_quietly(&w->dst);
 		/* the source transaction holds the snapshot: if it broke, reconnect next time */
 		if (w->src.conn != NULL && PQtransactionStatus(w->src.conn) != PQTRANS_INTRANS)
@@ -420,6 +533,7 @@ task_copy(Worker *w, Task *t)
 	{
 		log_info("copied %s%s: %lld rows", tb->qname, t->nparts > 1 ? " (part)" : "",
 				 (long long) t->rows);
+		graph_finish_claimed(run, t, w->role);
 	}
 	sb_free(&out);
 	sb_free(&in);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "clone/clone.h"
@@ -265,6 +266,107 @@ test_locks_of_tasks(void **state)
 	fixture_free(&f);
 }
 
+/* the customers table whole on the target: its copy and its key done */
+static void
+customers_done(Graph *g)
+{
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		Task *t = g->tasks[i];
+		if (t->table != NULL && t->table->oid == 200 && t->kind != TASK_VACUUM &&
+			t->kind != TASK_FKEY)
+		{
+			t->status = TS_DONE;
+		}
+	}
+}
+
+static void
+test_claim_finishing_work(void **state)
+{
+	(void) state;
+	Oid fkeys[] = { 105 };
+	for (int variant = 0; variant < 4; variant++)
+	{
+		Fixture f;
+		Graph *g = fixture_build(&f, 0);
+		pthread_mutex_init(&g->lock, NULL);
+		pthread_cond_init(&g->cond, NULL);
+		Task *copy = find_task(g, TASK_COPY, 100);
+		Task *vac = find_task(g, TASK_VACUUM, 100);
+		Task *fk = find_task(g, TASK_FKEY, 105);
+		Task *small_vac = find_task(g, TASK_VACUUM, 200);
+		REQUIRE(copy);
+		REQUIRE(vac);
+		REQUIRE(fk);
+		REQUIRE(small_vac);
+		if (variant != 2)
+		{
+			customers_done(g); /* variant 2: customers' key not built yet */
+		}
+		if (variant == 3)
+		{
+			small_vac->status = TS_RUNNING; /* ANALYZE customers holds it: the key would wait */
+		}
+		copy->status = TS_RUNNING;
+		graph_claim_finishing(&f.run, copy, variant != 1, fkeys, 1);
+		assert_true(copy->finishing);
+		/* ANALYZE commits with the rows unless an expression index needs building first */
+		assert_int_equal(vac->status, variant == 1 ? TS_WAITING : TS_RUNNING);
+		assert_int_equal(vac->claimed, variant != 1);
+		/* the foreign key too, once customers is whole and nothing holds it */
+		bool fk_claimed = variant <= 1;
+		assert_int_equal(fk->status, fk_claimed ? TS_RUNNING : TS_WAITING);
+		assert_int_equal(copy->nfolded, (variant != 1) + fk_claimed);
+		pthread_cond_destroy(&g->cond);
+		pthread_mutex_destroy(&g->lock);
+		fixture_free(&f);
+	}
+	/* a foreign key an index of the table serves is not claimed */
+	Fixture f;
+	Graph *g = fixture_build(&f, 0);
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+	customers_done(g);
+	Task *copy = find_task(g, TASK_COPY, 100);
+	Task *fk = find_task(g, TASK_FKEY, 105);
+	REQUIRE(copy);
+	REQUIRE(fk);
+	graph_claim_finishing(&f.run, copy, true, NULL, 0);
+	assert_int_equal(fk->status, TS_WAITING);
+	assert_int_equal(copy->nfolded, 1);
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->lock);
+	fixture_free(&f);
+}
+
+static void
+test_reserve_for_the_last_table(void **state)
+{
+	(void) state;
+	Fixture f;
+	Graph *g = fixture_build(&f, 0);
+	g->max_running = 3;
+	sched_reserve(g);
+	Task *vac = find_task(g, TASK_VACUUM, 100);
+	Task *fk = find_task(g, TASK_FKEY, 105);
+	Task *small_vac = find_task(g, TASK_VACUUM, 200);
+	REQUIRE(vac);
+	REQUIRE(fk);
+	REQUIRE(small_vac);
+	/* orders ends the run: its ANALYZE and foreign key lock it in turn; customers' is a filler */
+	assert_false(vac->filler);
+	assert_false(fk->filler);
+	assert_true(small_vac->filler);
+	double serial = vac->cost + fk->cost;
+	assert_true(g->reserve > 2 * serial - 1e-9 && g->reserve < 2 * serial + 1e-9);
+	assert_true(g->filler_left > small_vac->cost - 1e-9 && g->filler_left < small_vac->cost + 1e-9);
+	/* each ranks as the whole chain they form */
+	assert_true(vac->priority >= (int64_t) (serial * 1e6) - 1);
+	assert_true(fk->priority >= (int64_t) (serial * 1e6) - 1);
+	fixture_free(&f);
+}
+
 /* ---- state.db schema upgrade ---- */
 
 /* a new SQLite file at path (a mkstemp template) holding what sql makes */
@@ -343,6 +445,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ranks_follow_the_longest_chain),
 		cmocka_unit_test(test_locks_of_tasks),
+		cmocka_unit_test(test_claim_finishing_work),
+		cmocka_unit_test(test_reserve_for_the_last_table),
 		cmocka_unit_test(test_state_upgrades_version_1),
 		cmocka_unit_test(test_state_refuses_newer_version),
 	};
