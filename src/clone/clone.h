@@ -84,7 +84,8 @@ struct Task
 	bool finishing;               /* COPY: rows streamed, its transaction not committed yet */
 	Task **folded;                /* COPY: finishing work claimed to commit with the rows */
 	int nfolded;
-	bool claimed; /* run by a copy in its transaction, not by a session of its own */
+	bool claimed;          /* run by a copy in its transaction, not by a session of its own */
+	double folded_seconds; /* COPY: time spent on the claimed work */
 	/*
 	 * Tables the task locks on the target in a mode that makes other tasks
 	 * wait (a partitioned table's partitions included): a shared lock (index

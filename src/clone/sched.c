@@ -403,7 +403,8 @@ graph_claim_finishing(CloneRun *run, Task *copy, bool analyze, const Oid *fkeys,
 			}
 			if (copy->folded == NULL)
 			{
-				copy->folded = xcalloc((size_t) g->ntasks + 1, sizeof(Task *));
+				/* at most its ANALYZE and the foreign keys the source named */
+				copy->folded = xcalloc((size_t) nfkeys + 1, sizeof(Task *));
 			}
 			f->status = TS_RUNNING;
 			f->claimed = true;
@@ -429,6 +430,10 @@ graph_unclaim(CloneRun *run, Task *copy)
 		Task *f = copy->folded[i];
 		f->status = TS_WAITING;
 		f->claimed = false;
+		if (f->filler)
+		{
+			g->filler_left += f->cost;
+		}
 		free(f->error);
 		free(f->sql);
 		f->error = f->sql = NULL;
@@ -496,8 +501,9 @@ worker_main(void *arg)
 	{
 		state_task_update(run, t, "running", w->role);
 		t->started = time_now();
+		t->folded_seconds = 0.0;
 		bool ok = task_execute(w, t);
-		t->duration = time_now() - t->started;
+		t->duration = time_now() - t->started - t->folded_seconds;
 		if (!ok && t->error == NULL)
 		{
 			t->error = xstrdup("failed");
@@ -556,7 +562,7 @@ monitor_main(void *arg)
 		{
 			Task *t = g->tasks[i];
 			bool done = t->status == TS_DONE;
-			running += t->status == TS_RUNNING;
+			running += t->status == TS_RUNNING && !t->claimed; /* sessions busy */
 			failed += t->status == TS_FAILED;
 			if (t->kind == TASK_COPY)
 			{

@@ -263,21 +263,33 @@ finish_before_indexes(Worker *w, const CatTable *tb, bool *analyze, Oid **fkeys,
 	*analyze = false;
 	*fkeys = NULL;
 	*nfkeys = 0;
+	/* in a savepoint of the snapshot transaction, which the next copy needs intact */
+	bool quiet = w->src.quiet_errors;
+	w->src.quiet_errors = true;
+	if (!pg_exec(&w->src, "SAVEPOINT pgshift_ask"))
+	{
+		w->src.quiet_errors = quiet;
+		return;
+	}
 	PGresult *res = pg_query(&w->src,
 							 "SELECT NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index "
 							 "WHERE indrelid = $1::pg_catalog.oid AND indexprs IS NOT NULL)",
 							 1, p);
 	*analyze = res != NULL && PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
-	res =
-		pg_query(&w->src,
-				 "SELECT c.oid FROM pg_catalog.pg_constraint c "
-				 "WHERE c.conrelid = $1::pg_catalog.oid AND c.contype = 'f' AND NOT EXISTS ("
-				 "SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.conrelid "
-				 "AND i.indpred IS NULL AND i.indnkeyatts >= pg_catalog.array_length(c.conkey, 1) "
-				 "AND NOT EXISTS (SELECT 1 FROM pg_catalog.generate_subscripts(c.conkey, 1) s "
-				 "WHERE c.conkey[s] <> i.indkey[s - 1]))",
-				 1, p);
+	/* a valid btree whose first key columns are the foreign key's, in order (INCLUDE: 11+) */
+	char *sql = xasprintf(
+		"SELECT c.oid FROM pg_catalog.pg_constraint c "
+		"WHERE c.conrelid = $1::pg_catalog.oid AND c.contype = 'f' AND NOT EXISTS ("
+		"SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
+		"JOIN pg_catalog.pg_am am ON am.oid = ic.relam "
+		"WHERE i.indrelid = c.conrelid AND i.indisvalid AND i.indpred IS NULL "
+		"AND am.amname = 'btree' AND %s >= pg_catalog.array_length(c.conkey, 1) "
+		"AND NOT EXISTS (SELECT 1 FROM pg_catalog.generate_subscripts(c.conkey, 1) s "
+		"WHERE c.conkey[s] <> i.indkey[s - 1]))",
+		w->run->source_version >= 110000 ? "i.indnkeyatts" : "i.indnatts");
+	res = pg_query(&w->src, sql, 1, p);
+	free(sql);
 	if (res != NULL && PQntuples(res) > 0)
 	{
 		*fkeys = xcalloc((size_t) PQntuples(res), sizeof(Oid));
@@ -287,6 +299,17 @@ finish_before_indexes(Worker *w, const CatTable *tb, bool *analyze, Oid **fkeys,
 		}
 	}
 	PQclear(res);
+	if (w->src.errmsg != NULL)
+	{
+		log_debug("asking the source what of %s may finish with its rows: %s", tb->qname,
+				  w->src.errmsg);
+		*analyze = false;
+		*nfkeys = 0;
+		pg_exec(&w->src, "ROLLBACK TO SAVEPOINT pgshift_ask");
+	}
+	pg_exec(&w->src, "RELEASE SAVEPOINT pgshift_ask");
+	pg_clear_error(&w->src);
+	w->src.quiet_errors = quiet;
 }
 
 /*
@@ -329,6 +352,7 @@ copy_finish_with_rows(Worker *w, Task *t)
 		f->started = time_now();
 		ok = f->kind == TASK_VACUUM ? task_vacuum(w, f) : task_fkey(w, f);
 		f->duration = time_now() - f->started;
+		t->folded_seconds += f->duration; /* counted as theirs, not the copy's */
 		failed = ok ? NULL : f;
 	}
 	w->dst.quiet_errors = quiet;
@@ -336,14 +360,19 @@ copy_finish_with_rows(Worker *w, Task *t)
 	{
 		return pg_exec(&w->dst, "RELEASE SAVEPOINT pgshift_finish");
 	}
-	char *label = task_label(failed);
-	log_warn("%s %s could not commit with the rows of %s, left to run on its own: %s",
-			 failed->kind == TASK_FKEY ? "foreign key" : "ANALYZE of", label, t->table->qname,
-			 failed->error ? failed->error : "failed");
-	free(label);
-	graph_unclaim(run, t);
+	if (!signals_interrupted())
+	{
+		char *label = task_label(failed);
+		log_warn("%s %s could not commit with the rows of %s, left to run on its own: %s",
+				 failed->kind == TASK_FKEY ? "foreign key" : "ANALYZE of", label, t->table->qname,
+				 failed->error ? failed->error : "failed");
+		free(label);
+	}
 	pg_clear_error(&w->dst);
-	return pg_exec(&w->dst, "ROLLBACK TO SAVEPOINT pgshift_finish");
+	ok = pg_exec(&w->dst, "ROLLBACK TO SAVEPOINT pgshift_finish");
+	/* after the rollback: until then the session holds their locks */
+	graph_unclaim(run, t);
+	return ok;
 }
 
 static bool
@@ -521,8 +550,8 @@ task_copy(Worker *w, Task *t)
 		{
 			task_fail(t, &w->dst, NULL);
 		}
-		graph_unclaim(run, t); /* what was to commit with the rows did not */
 		rollback_quietly(&w->dst);
+		graph_unclaim(run, t); /* what was to commit with the rows did not */
 		/* the source transaction holds the snapshot: if it broke, reconnect next time */
 		if (w->src.conn != NULL && PQtransactionStatus(w->src.conn) != PQTRANS_INTRANS)
 		{
