@@ -1017,6 +1017,7 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 	{
 		/* binary COPY: the same major version on both sides, or asked for */
 		int tv = pg_server_version(&target);
+		run.target_version = tv;
 		run.binary_ok = !opts->no_copy_binary &&
 						(opts->use_copy_binary || run.source_version / 10000 == tv / 10000);
 		log_info("COPY format: %s", run.binary_ok ? "binary (tables of built-in types), text "

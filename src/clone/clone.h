@@ -150,6 +150,7 @@ struct CloneRun
 	char *snapshot;
 	char *target_db;
 	int source_version;
+	int target_version;
 	bool frozen_ok; /* COPY FREEZE allowed */
 	bool binary_ok; /* binary COPY for tables of built-in types */
 	Graph graph;
@@ -219,7 +220,7 @@ bool sched_run(CloneRun *run);
 bool tasks_conflict(const Task *a, const Task *b);
 void sched_reserve(Graph *g);
 void graph_claim_finishing(CloneRun *run, Task *copy, bool analyze, const Oid *fkeys, int nfkeys);
-void graph_unclaim(CloneRun *run, Task *copy);
+void graph_unclaim(CloneRun *run, Task *copy, const Task *only);
 void graph_finish_claimed(CloneRun *run, Task *copy, const char *worker);
 void sched_task_running(CloneRun *run, const Task *t, const char *worker);
 const char *task_kind_name(TaskKind k);

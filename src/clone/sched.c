@@ -419,15 +419,25 @@ graph_claim_finishing(CloneRun *run, Task *copy, bool analyze, const Oid *fkeys,
 	pthread_mutex_unlock(&g->lock);
 }
 
-/* The claimed work did not commit: back to waiting for the table's tasks. */
+/*
+ * The claimed work (or only one task of it) did not commit: back to waiting
+ * for the table's tasks.
+ */
 void
-graph_unclaim(CloneRun *run, Task *copy)
+graph_unclaim(CloneRun *run, Task *copy, const Task *only)
 {
 	Graph *g = &run->graph;
+	Task **back = xcalloc((size_t) copy->nfolded + 1, sizeof(Task *));
+	int nback = 0, keep = 0;
 	pthread_mutex_lock(&g->lock);
 	for (int i = 0; i < copy->nfolded; i++)
 	{
 		Task *f = copy->folded[i];
+		if (only != NULL && f != only)
+		{
+			copy->folded[keep++] = f;
+			continue;
+		}
 		f->status = TS_WAITING;
 		f->claimed = false;
 		if (f->filler)
@@ -437,13 +447,15 @@ graph_unclaim(CloneRun *run, Task *copy)
 		free(f->error);
 		free(f->sql);
 		f->error = f->sql = NULL;
+		back[nback++] = f;
 	}
+	copy->nfolded = keep;
 	pthread_mutex_unlock(&g->lock);
-	for (int i = 0; i < copy->nfolded; i++)
+	for (int i = 0; i < nback; i++)
 	{
-		state_task_update(run, copy->folded[i], "queued", NULL);
+		state_task_update(run, back[i], "queued", NULL);
 	}
-	copy->nfolded = 0;
+	free(back);
 }
 
 static void graph_finish(CloneRun *run, Task *t, bool ok);

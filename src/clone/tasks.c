@@ -315,12 +315,15 @@ finish_before_indexes(Worker *w, const CatTable *tb, bool *analyze, Oid **fkeys,
 /*
  * A single-part table loaded WITH (FREEZE), its transaction still open: the
  * finishing work that gains nothing from its indexes (finish_before_indexes)
- * and waits for nothing else (graph_claim_finishing) runs now, in that
- * transaction, and commits with the rows. The table is locked by the copy
+ * and waits for nothing else (graph_claim_finishing) is claimed now. Its
+ * foreign keys are checked in this transaction and commit with the rows; its
+ * ANALYZE runs right after the COMMIT (copy_analyze), in this session, before
+ * the index builds are released: inside the transaction it would count the
+ * rows its own transaction inserted as changed after the analyze, and
+ * autovacuum would analyze the table again. The table is locked by the copy
  * anyway; after the index builds, each would lock it in turn at the end of
- * the run, on one core. A failure there only gives the work back to the
- * scheduler: the rows are kept (savepoint). False only when the target
- * session broke.
+ * the run, on one core. A failure only gives the work back to the scheduler:
+ * the rows are kept (savepoint). False only when the target session broke.
  */
 static bool
 copy_finish_with_rows(Worker *w, Task *t)
@@ -330,15 +333,23 @@ copy_finish_with_rows(Worker *w, Task *t)
 	Oid *fkeys;
 	int nfkeys;
 	finish_before_indexes(w, t->table, &analyze, &fkeys, &nfkeys);
-	graph_claim_finishing(run, t, analyze && !run->opts->skip_analyze, fkeys, nfkeys);
+	/* (the flush that makes ANALYZE see the COMMIT's counts: 15+) */
+	graph_claim_finishing(run, t,
+						  analyze && !run->opts->skip_analyze && run->target_version >= 150000,
+						  fkeys, nfkeys);
 	free(fkeys);
-	if (t->nfolded == 0)
+	int nkeys = 0;
+	for (int i = 0; i < t->nfolded; i++)
+	{
+		nkeys += t->folded[i]->kind == TASK_FKEY;
+	}
+	if (nkeys == 0)
 	{
 		return true;
 	}
 	if (!pg_exec(&w->dst, "SAVEPOINT pgshift_finish"))
 	{
-		graph_unclaim(run, t);
+		graph_unclaim(run, t, NULL);
 		return false;
 	}
 	bool ok = true;
@@ -348,9 +359,13 @@ copy_finish_with_rows(Worker *w, Task *t)
 	for (int i = 0; i < t->nfolded && ok; i++)
 	{
 		Task *f = t->folded[i];
+		if (f->kind != TASK_FKEY)
+		{
+			continue;
+		}
 		sched_task_running(run, f, w->role);
 		f->started = time_now();
-		ok = f->kind == TASK_VACUUM ? task_vacuum(w, f) : task_fkey(w, f);
+		ok = task_fkey(w, f);
 		f->duration = time_now() - f->started;
 		t->folded_seconds += f->duration; /* counted as theirs, not the copy's */
 		failed = ok ? NULL : f;
@@ -363,16 +378,62 @@ copy_finish_with_rows(Worker *w, Task *t)
 	if (!signals_interrupted())
 	{
 		char *label = task_label(failed);
-		log_warn("%s %s could not commit with the rows of %s, left to run on its own: %s",
-				 failed->kind == TASK_FKEY ? "foreign key" : "ANALYZE of", label, t->table->qname,
-				 failed->error ? failed->error : "failed");
+		log_warn("foreign key %s could not commit with the rows of %s, left to run on its own: %s",
+				 label, t->table->qname, failed->error ? failed->error : "failed");
 		free(label);
 	}
 	pg_clear_error(&w->dst);
 	ok = pg_exec(&w->dst, "ROLLBACK TO SAVEPOINT pgshift_finish");
 	/* after the rollback: until then the session holds their locks */
-	graph_unclaim(run, t);
+	graph_unclaim(run, t, NULL);
 	return ok;
+}
+
+/*
+ * After a copy's COMMIT: its counts of inserted rows go to the server's
+ * statistics now rather than within the second (15+), so that an ANALYZE
+ * of the table — this session's, or another's soon after — finds them there
+ * and leaves no "changes since analyze" behind for autovacuum; then the
+ * ANALYZE claimed with the rows, if any. A failure gives it back to the
+ * scheduler.
+ */
+static void
+copy_analyze(Worker *w, Task *t)
+{
+	CloneRun *run = w->run;
+	if (run->target_version < 150000)
+	{
+		return;
+	}
+	pg_exec(&w->dst, "SELECT pg_catalog.pg_stat_force_next_flush()");
+	pg_clear_error(&w->dst);
+	for (int i = 0; i < t->nfolded; i++)
+	{
+		Task *f = t->folded[i];
+		if (f->kind != TASK_VACUUM)
+		{
+			continue;
+		}
+		sched_task_running(run, f, w->role);
+		f->started = time_now();
+		bool quiet = w->dst.quiet_errors;
+		w->dst.quiet_errors = true;
+		bool ok = task_vacuum(w, f);
+		w->dst.quiet_errors = quiet;
+		f->duration = time_now() - f->started;
+		t->folded_seconds += f->duration;
+		if (!ok)
+		{
+			if (!signals_interrupted())
+			{
+				log_warn("ANALYZE of %s after its copy failed, left to run on its own: %s",
+						 t->table->qname, f->error ? f->error : "failed");
+			}
+			pg_clear_error(&w->dst);
+			graph_unclaim(run, t, f);
+		}
+		break;
+	}
 }
 
 static bool
@@ -551,7 +612,7 @@ task_copy(Worker *w, Task *t)
 			task_fail(t, &w->dst, NULL);
 		}
 		rollback_quietly(&w->dst);
-		graph_unclaim(run, t); /* what was to commit with the rows did not */
+		graph_unclaim(run, t, NULL); /* what was to commit with the rows did not */
 		/* the source transaction holds the snapshot: if it broke, reconnect next time */
 		if (w->src.conn != NULL && PQtransactionStatus(w->src.conn) != PQTRANS_INTRANS)
 		{
@@ -562,6 +623,7 @@ task_copy(Worker *w, Task *t)
 	{
 		log_info("copied %s%s: %lld rows", tb->qname, t->nparts > 1 ? " (part)" : "",
 				 (long long) t->rows);
+		copy_analyze(w, t);
 		graph_finish_claimed(run, t, w->role);
 	}
 	sb_free(&out);

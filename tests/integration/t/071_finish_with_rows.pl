@@ -5,8 +5,11 @@
 # - child.parent_id has no index: its foreign key scans child whatever is
 #   built, so it is checked with the rows; child.other_id has one, so its
 #   foreign key waits for the builds (an index-only scan then);
-# - child is analyzed with its rows; lowered has an expression index, whose
-#   statistics ANALYZE can only gather once it is built: analyzed after it;
+# - child is analyzed right after its copy's COMMIT, before its builds (in
+#   the transaction, the rows it inserted would count as changed since the
+#   ANALYZE, and autovacuum would analyze it again); lowered has an
+#   expression index, whose statistics ANALYZE can only gather once it is
+#   built: analyzed after it;
 # - when the work fails in the copy's transaction (here: an event trigger on
 #   the target refuses a foreign key on child before child has an index),
 #   the rows stay, and the work runs on its own after the builds.
@@ -95,6 +98,12 @@ sub check_target
 	cmp_ok(query_value($target, 'fin',
 			q{SELECT count(*) FROM pg_stats WHERE tablename = 'lowered_lower_idx'}),
 		'==', 1, "$what: statistics of lowered's expression index (ANALYZE after the build)");
+	# the copies' inserted rows are not left counted as changed since the ANALYZE
+	# (else autovacuum analyzes every table again)
+	is( query_value($target, 'fin',
+			q{SELECT string_agg(relname || '=' || n_mod_since_analyze, ' ' ORDER BY relname)
+			    FROM pg_stat_user_tables}),
+		'child=0 lowered=0 parent=0', "$what: no changes since analyze on the target");
 }
 
 # ------------------------------------------------------------ default run
