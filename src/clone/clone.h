@@ -218,6 +218,7 @@ bool plan_apply_resume(CloneRun *run, PgConn *target);
 bool sched_run(CloneRun *run);
 /* Would tasks a and b wait for each other's table locks on the target? */
 bool tasks_conflict(const Task *a, const Task *b);
+bool task_locks(const Task *t, Oid oid); /* is oid among the tables it locks? */
 void sched_reserve(Graph *g);
 void graph_claim_finishing(CloneRun *run, Task *copy, bool analyze, const Oid *fkeys, int nfkeys);
 void graph_unclaim(CloneRun *run, Task *copy, const Task *only);

@@ -314,8 +314,6 @@ graph_take(Graph *g, PoolKind pool)
 	}
 }
 
-static bool task_locks(const Task *t, Oid oid);
-
 static bool
 oid_in(Oid oid, const Oid *oids, int n)
 {
@@ -649,17 +647,10 @@ graph_wake(void *arg)
 	pthread_mutex_unlock(&g->lock);
 }
 
-static bool
+bool
 task_locks(const Task *t, Oid oid)
 {
-	for (int i = 0; i < t->nlock_oids; i++)
-	{
-		if (t->lock_oids[i] == oid)
-		{
-			return true;
-		}
-	}
-	return false;
+	return oid_in(oid, t->lock_oids, t->nlock_oids);
 }
 
 /*

@@ -175,19 +175,6 @@ find_task(Graph *g, TaskKind kind, Oid oid)
 	return NULL;
 }
 
-static bool
-locks(const Task *t, Oid oid)
-{
-	for (int i = 0; i < t->nlock_oids; i++)
-	{
-		if (t->lock_oids[i] == oid)
-		{
-			return true;
-		}
-	}
-	return false;
-}
-
 static void
 test_ranks_follow_the_longest_chain(void **state)
 {
@@ -241,10 +228,10 @@ test_locks_of_tasks(void **state)
 	REQUIRE(vac);
 	REQUIRE(copy);
 	/* index builds share their table's lock; the others exclude */
-	assert_true(slow->lock_shared && locks(slow, 100) && !locks(slow, 200));
-	assert_true(!fk->lock_shared && locks(fk, 100) && locks(fk, 200));
-	assert_true(!con->lock_shared && locks(con, 100));
-	assert_true(!vac->lock_shared && locks(vac, 100));
+	assert_true(slow->lock_shared && task_locks(slow, 100) && !task_locks(slow, 200));
+	assert_true(!fk->lock_shared && task_locks(fk, 100) && task_locks(fk, 200));
+	assert_true(!con->lock_shared && task_locks(con, 100));
+	assert_true(!vac->lock_shared && task_locks(vac, 100));
 	assert_int_equal(copy->nlock_oids, 0);
 	/* builds of one table run together; a foreign key waits for them, and for ANALYZE */
 	Task *gin = find_task(g, TASK_INDEX, 102);
@@ -281,6 +268,24 @@ customers_done(Graph *g)
 	}
 }
 
+/* the fixture's plan with the graph's lock ready, as sched_run leaves it */
+static Graph *
+claim_fixture_build(Fixture *f)
+{
+	Graph *g = fixture_build(f, 0);
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+	return g;
+}
+
+static void
+claim_fixture_free(Fixture *f)
+{
+	pthread_cond_destroy(&f->run.graph.cond);
+	pthread_mutex_destroy(&f->run.graph.lock);
+	fixture_free(f);
+}
+
 static void
 test_claim_finishing_work(void **state)
 {
@@ -289,9 +294,7 @@ test_claim_finishing_work(void **state)
 	for (int variant = 0; variant < 4; variant++)
 	{
 		Fixture f;
-		Graph *g = fixture_build(&f, 0);
-		pthread_mutex_init(&g->lock, NULL);
-		pthread_cond_init(&g->cond, NULL);
+		Graph *g = claim_fixture_build(&f);
 		Task *copy = find_task(g, TASK_COPY, 100);
 		Task *vac = find_task(g, TASK_VACUUM, 100);
 		Task *fk = find_task(g, TASK_FKEY, 105);
@@ -318,15 +321,11 @@ test_claim_finishing_work(void **state)
 		bool fk_claimed = variant <= 1;
 		assert_int_equal(fk->status, fk_claimed ? TS_RUNNING : TS_WAITING);
 		assert_int_equal(copy->nfolded, (variant != 1) + fk_claimed);
-		pthread_cond_destroy(&g->cond);
-		pthread_mutex_destroy(&g->lock);
-		fixture_free(&f);
+		claim_fixture_free(&f);
 	}
 	/* a foreign key an index of the table serves is not claimed */
 	Fixture f;
-	Graph *g = fixture_build(&f, 0);
-	pthread_mutex_init(&g->lock, NULL);
-	pthread_cond_init(&g->cond, NULL);
+	Graph *g = claim_fixture_build(&f);
 	customers_done(g);
 	Task *copy = find_task(g, TASK_COPY, 100);
 	Task *fk = find_task(g, TASK_FKEY, 105);
@@ -335,9 +334,7 @@ test_claim_finishing_work(void **state)
 	graph_claim_finishing(&f.run, copy, true, NULL, 0);
 	assert_int_equal(fk->status, TS_WAITING);
 	assert_int_equal(copy->nfolded, 1);
-	pthread_cond_destroy(&g->cond);
-	pthread_mutex_destroy(&g->lock);
-	fixture_free(&f);
+	claim_fixture_free(&f);
 }
 
 static void
