@@ -223,7 +223,8 @@ void sched_reserve(Graph *g);
 void graph_claim_finishing(CloneRun *run, Task *copy, bool analyze, const Oid *fkeys, int nfkeys);
 void graph_unclaim(CloneRun *run, Task *copy, const Task *only);
 void graph_finish_claimed(CloneRun *run, Task *copy, const char *worker);
-void sched_task_running(CloneRun *run, const Task *t, const char *worker);
+/* records a task's status (running, done, failed, queued) in state.db */
+void state_task_update(CloneRun *run, const Task *t, const char *status, const char *worker);
 const char *task_kind_name(TaskKind k);
 char *task_label(const Task *t); /* malloc'd */
 const char *task_status_name(TaskStatus s);

@@ -118,7 +118,7 @@ state_record_tasks(CloneRun *run)
 	state_unlock(run->state);
 }
 
-static void
+void
 state_task_update(CloneRun *run, const Task *t, const char *status, const char *worker)
 {
 	char oid[32], part[16], now[32], dur[32], bytes[32], rows[32];
@@ -327,12 +327,6 @@ oid_in(Oid oid, const Oid *oids, int n)
 	return false;
 }
 
-void
-sched_task_running(CloneRun *run, const Task *t, const char *worker)
-{
-	state_task_update(run, t, "running", worker);
-}
-
 /*
  * Under the graph lock: can finishing task f of the copied table tb commit
  * with its rows? Only if everything it waits for besides that table's own
@@ -466,10 +460,6 @@ graph_finish_claimed(CloneRun *run, Task *copy, const char *worker)
 	{
 		Task *f = copy->folded[i];
 		state_task_update(run, f, "done", worker);
-		/* it waited for the table's keys; it is done, so they no longer hold it */
-		pthread_mutex_lock(&run->graph.lock);
-		f->ndeps_left = 0;
-		pthread_mutex_unlock(&run->graph.lock);
 		graph_finish(run, f, true);
 	}
 	copy->nfolded = 0;

@@ -246,6 +246,24 @@ static bool task_fkey(Worker *w, Task *t);
 static bool task_vacuum(Worker *w, Task *t);
 
 /*
+ * Runs work claimed by copy t in t's target session: recorded as its own
+ * task, its time counted as its own, its errors reported by the caller.
+ */
+static bool
+run_claimed(Worker *w, Task *t, Task *f)
+{
+	state_task_update(w->run, f, "running", w->role);
+	f->started = time_now();
+	bool quiet = w->dst.quiet_errors;
+	w->dst.quiet_errors = true;
+	bool ok = f->kind == TASK_FKEY ? task_fkey(w, f) : task_vacuum(w, f);
+	w->dst.quiet_errors = quiet;
+	f->duration = time_now() - f->started;
+	t->folded_seconds += f->duration; /* not the copy's */
+	return ok;
+}
+
+/*
  * What of a table's finishing work may run before its indexes exist, asked of
  * the source (in the snapshot): ANALYZE, unless an expression index needs
  * building first (its statistics come from the index); and the foreign keys
@@ -349,28 +367,18 @@ copy_finish_with_rows(Worker *w, Task *t)
 	}
 	if (!pg_exec(&w->dst, "SAVEPOINT pgshift_finish"))
 	{
-		graph_unclaim(run, t, NULL);
-		return false;
+		return false; /* the caller rolls back, then gives the claims back */
 	}
 	bool ok = true;
 	Task *failed = NULL;
-	bool quiet = w->dst.quiet_errors;
-	w->dst.quiet_errors = true; /* a failure here is reported below, as what it is */
 	for (int i = 0; i < t->nfolded && ok; i++)
 	{
-		Task *f = t->folded[i];
-		if (f->kind != TASK_FKEY)
+		if (t->folded[i]->kind == TASK_FKEY)
 		{
-			continue;
+			ok = run_claimed(w, t, t->folded[i]);
+			failed = ok ? NULL : t->folded[i];
 		}
-		sched_task_running(run, f, w->role);
-		f->started = time_now();
-		ok = task_fkey(w, f);
-		f->duration = time_now() - f->started;
-		t->folded_seconds += f->duration; /* counted as theirs, not the copy's */
-		failed = ok ? NULL : f;
 	}
-	w->dst.quiet_errors = quiet;
 	if (ok)
 	{
 		return pg_exec(&w->dst, "RELEASE SAVEPOINT pgshift_finish");
@@ -414,15 +422,7 @@ copy_analyze(Worker *w, Task *t)
 		{
 			continue;
 		}
-		sched_task_running(run, f, w->role);
-		f->started = time_now();
-		bool quiet = w->dst.quiet_errors;
-		w->dst.quiet_errors = true;
-		bool ok = task_vacuum(w, f);
-		w->dst.quiet_errors = quiet;
-		f->duration = time_now() - f->started;
-		t->folded_seconds += f->duration;
-		if (!ok)
+		if (!run_claimed(w, t, f))
 		{
 			if (!signals_interrupted())
 			{
