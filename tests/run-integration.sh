@@ -143,4 +143,17 @@ if grep -q '^Test Summary Report' "$WORK/prove.out"; then
 else
 	tail -n 3 "$WORK/prove.out"
 fi
+# The first failed assertions of each failed file, last, where a truncated
+# CI log still shows them.
+for t in $(grep -E '^t/[^ ]+\.pl +\(Wstat' "$WORK/prove.out" | awk '{print $1}' | sort -u); do
+	f=$logdir/regress_log_$(basename "$t" .pl)
+	[[ -f $f ]] || continue
+	echo
+	echo "======== first failed assertions of $t (from $f)"
+	grep -A 4 -E '^\[[0-9:.]+\]\([0-9.]+s\) +# +Failed test' "$f" | cut -c 1-240 | head -n 30
+	echo "======== errors in the pgshift logs of $t (last 10)"
+	find "$WORK/tests/integration/tmp_check" -path "*/pgshift_$(basename "$t" .pl)_*/pgshift.log" \
+		-exec grep -H -E ' (ERROR|FATAL|PANIC) ' {} + 2>/dev/null | sed "s|^$WORK/tests/integration/tmp_check/||" |
+		cut -c 1-300 | tail -n 10
+done
 exit "$rc"

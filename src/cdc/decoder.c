@@ -793,8 +793,16 @@ decode_test_decoding(CdcDecoder *d, const char *data, uint32_t len, Lsn wal_star
 bool
 decoder_decode(CdcDecoder *d, const char *data, uint32_t len, Lsn wal_start, CdcMessage *m)
 {
+	/*
+	 * The message is reused: nothing of the previous one may show through
+	 * (an INSERT after a DELETE once kept the DELETE's old row).
+	 */
 	m->kind = CDC_NONE;
 	m->rel = NULL;
+	m->old_kind = 0;
+	m->oldtup.ncols = 0;
+	m->newtup.ncols = 0;
+	m->ntrunc = 0;
 	if (len == 0)
 	{
 		m->kind = CDC_SKIP;

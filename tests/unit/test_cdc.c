@@ -190,6 +190,13 @@ test_pgoutput(void **state)
 	assert_int_equal(msg.kind, CDC_DELETE);
 	assert_string_equal(msg.oldtup.values[0], "43");
 
+	/* an INSERT right after it carries no old row (the message is reused) */
+	assert_true(decoder_decode(&d, ins.buf, (uint32_t) ins.len, 0x938, &msg));
+	assert_int_equal(msg.kind, CDC_INSERT);
+	assert_int_equal(msg.old_kind, 0);
+	assert_int_equal(msg.oldtup.ncols, 0);
+	assert_int_equal(msg.newtup.ncols, 3);
+
 	Msg tr = { .len = 0 };
 	m8(&tr, 'T');
 	m32(&tr, 1);

@@ -25,6 +25,14 @@ INSERT INTO app.items (name, note) VALUES ('wide insert', 'then a narrow delete'
 DELETE FROM app."Order Lines" WHERE "order" = 0 AND "Line" = 1;
 COMMIT;
 
+-- an INSERT into a narrow table right after a DELETE that carries a wider
+-- old row (REPLICA IDENTITY FULL): the INSERT has no old row of its own
+BEGIN;
+DELETE FROM app.events_nokey
+ WHERE ctid = (SELECT ctid FROM app.events_nokey WHERE kind IS NOT NULL LIMIT 1);
+INSERT INTO app.narrow VALUES (-100000, 7);
+COMMIT;
+
 -- ------------------------------------------------ updates and deletes with a key
 UPDATE app.items SET price = price * 2, doc = doc || '{"updated": true}' WHERE id % 7 = 0;
 UPDATE app.items SET note = NULL, tags = NULL, scores = '{}' WHERE id % 11 = 0;
