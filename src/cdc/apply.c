@@ -328,6 +328,39 @@ lookup_keys(Applier *a, CdcRelation *r)
 	return true;
 }
 
+/* test_decoding: a table's columns as the target has them, in attribute order. */
+static bool
+target_columns(void *arg, const CdcRelation *r, StrList *names)
+{
+	Applier *a = arg;
+	if (a->meta.conn == NULL && !pg_connect(&a->meta, a->co->target, "target", "apply-meta", 30))
+	{
+		return false;
+	}
+	const char *p[] = { r->qname };
+	PGresult *res = pg_query(&a->meta,
+							 "SELECT a.attname FROM pg_catalog.pg_attribute a "
+							 "WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 "
+							 "AND NOT a.attisdropped ORDER BY a.attnum",
+							 1, p);
+	if (res == NULL)
+	{
+		return false;
+	}
+	if (PQntuples(res) == 0)
+	{
+		log_error("target: table %s does not exist", r->qname);
+		PQclear(res);
+		return false;
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		strlist_add(names, PQgetvalue(res, i, 0));
+	}
+	PQclear(res);
+	return true;
+}
+
 static bool
 col_skipped(const Applier *a, const CdcRelation *r, int i)
 {
@@ -697,6 +730,8 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 	journal_reader_open(&jr, co->journal_dir);
 	CdcDecoder dec;
 	decoder_init(&dec, strcmp(co->plugin, "test_decoding") == 0);
+	dec.columns = target_columns;
+	dec.columns_arg = &a;
 	CdcMessage m;
 	memset(&m, 0, sizeof(m));
 
@@ -705,6 +740,12 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 	double last_sentinel = 0;
 	uint32_t pruned_before = 0;
 	int idle_rounds = 0;
+	/*
+	 * test_decoding: a BEGIN put back until its COMMIT is in the journal. The
+	 * round after goes through the idle path (results, receiver state), and
+	 * reading that BEGIN again is not progress.
+	 */
+	bool begin_put_back = false, begin_again = false;
 
 	while (!a.failed && !done)
 	{
@@ -713,8 +754,25 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 			break;
 		}
 		poll_sentinel(&a, &last_sentinel);
+		if (a.confirmed_segno > pruned_before + 1)
+		{
+			/* segments whose every transaction is on the target (busy or not) */
+			journal_prune(co->journal_dir, a.confirmed_segno);
+			pruned_before = a.confirmed_segno - 1;
+		}
 		JournalFrame f;
-		int rc = journal_read(&jr, &f);
+		int rc = begin_put_back ? 0 : journal_read(&jr, &f);
+		bool reread = false;
+		if (begin_put_back)
+		{
+			begin_put_back = false;
+			begin_again = true;
+		}
+		else if (rc == 1 && begin_again)
+		{
+			reread = true;
+			begin_again = false;
+		}
 		if (rc < 0)
 		{
 			a.failed = true;
@@ -746,15 +804,13 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 				}
 				break;
 			}
-			if (a.confirmed_segno > pruned_before + 1)
-			{
-				journal_prune(co->journal_dir, a.confirmed_segno);
-				pruned_before = a.confirmed_segno - 1;
-			}
 			usleep(10000);
 			continue;
 		}
-		idle_rounds = 0;
+		if (!reread)
+		{
+			idle_rounds = 0;
+		}
 		if (f.kind == JF_KEEPALIVE)
 		{
 			if (!in_txn && sh->endpos != LSN_INVALID && f.lsn >= sh->endpos)
@@ -800,7 +856,7 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 						/* its COMMIT is not in the journal yet: read this BEGIN again later */
 						journal_unread(&jr);
 						in_txn = false;
-						usleep(10000);
+						begin_put_back = true;
 						break;
 					}
 					skipping = commit_end <= a.progress;

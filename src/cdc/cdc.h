@@ -51,6 +51,7 @@ typedef struct JournalWriter
 	int fd;
 	uint32_t segno;
 	int64_t seg_bytes;
+	int64_t segment_max; /* rotate past this many bytes */
 	int64_t unsynced;
 	double last_sync;
 } JournalWriter;
@@ -72,6 +73,11 @@ typedef struct JournalReader
 	int64_t last_offset; /* where the frame just read started */
 	char *buf;
 	uint32_t bufcap;
+	/* journal_peek_commit: how far it looked from where, to go on from there */
+	uint32_t peek_from_segno;
+	int64_t peek_from_offset;
+	uint32_t peek_segno;
+	int64_t peek_offset;
 } JournalReader;
 
 bool journal_reader_open(JournalReader *r, const char *dir);
@@ -167,6 +173,12 @@ typedef struct CdcDecoder
 	int caprels;
 	char *scratch; /* test_decoding values */
 	size_t scratch_cap;
+	/*
+	 * test_decoding: the column names of a relation first seen in a DELETE,
+	 * in attribute order (false on error, logged). May be NULL.
+	 */
+	bool (*columns)(void *arg, const CdcRelation *r, StrList *names);
+	void *columns_arg;
 } CdcDecoder;
 
 void decoder_init(CdcDecoder *d, bool test_decoding);
@@ -222,8 +234,14 @@ typedef struct CdcShared
 	int64_t applied_rows;
 } CdcShared;
 
-/* Runs until stopped (or endpos): the receive loop. */
-bool cdc_receive(const CdcOptions *co, CdcShared *sh, Lsn startpos);
+/*
+ * Opens the journal for writing: cuts a transaction left incomplete by an
+ * earlier run. Done before any reader of the journal starts.
+ */
+bool cdc_receive_open(const CdcOptions *co, JournalWriter *jw, Lsn *last_commit_end);
+/* Runs until stopped (or endpos): the receive loop. Closes jw. */
+bool cdc_receive(const CdcOptions *co, CdcShared *sh, Lsn startpos, JournalWriter *jw,
+				 Lsn last_commit_end);
 /* Applies the journal until endpos; waits for more while the receiver runs. */
 bool cdc_apply(const CdcOptions *co, CdcShared *sh);
 

@@ -216,6 +216,25 @@ rel_find(CdcDecoder *d, uint32_t relid)
 	return NULL;
 }
 
+static bool
+relation_same(const CdcRelation *a, const CdcRelation *b)
+{
+	if (a->ncols != b->ncols || a->replident != b->replident ||
+		strcmp(a->nspname, b->nspname) != 0 || strcmp(a->relname, b->relname) != 0)
+	{
+		return false;
+	}
+	for (int i = 0; i < a->ncols; i++)
+	{
+		if (a->cols[i].key != b->cols[i].key || a->cols[i].typoid != b->cols[i].typoid ||
+			strcmp(a->cols[i].name, b->cols[i].name) != 0)
+		{
+			return false;
+		}
+	}
+	return true;
+}
+
 static void
 rel_add(CdcDecoder *d, CdcRelation *r)
 {
@@ -302,7 +321,17 @@ decode_pgoutput(CdcDecoder *d, const char *data, uint32_t len, CdcMessage *m)
 				break;
 			}
 			CdcRelation *old = rel_find(d, relid);
-			if (old != NULL)
+			if (old != NULL && relation_same(old, r))
+			{
+				/*
+				 * Described again unchanged (after a cache invalidation on the
+				 * source, or at the start of a journal segment): the applier's
+				 * prepared statements stay valid.
+				 */
+				relation_free(r);
+				r = old;
+			}
+			else if (old != NULL)
 			{
 				/* same pointer stays valid for the applier: swap the contents */
 				for (int i = 0; i < old->ncols; i++)
@@ -539,6 +568,18 @@ td_tuple(const char *p, CdcTuple *t, StrList *names)
 			tuple_add(t, 'u', NULL, 0);
 			p += 21;
 		}
+		else if (p[0] == 'B' && p[1] == '\'')
+		{
+			/* bit and varbit: B'0101' (only 0s and 1s inside) */
+			const char *s = p + 2;
+			const char *e = strchr(s, '\'');
+			if (e == NULL)
+			{
+				break;
+			}
+			tuple_add(t, 't', s, (size_t) (e - s));
+			p = e + 1;
+		}
 		else
 		{
 			const char *s = p;
@@ -732,10 +773,23 @@ decode_test_decoding(CdcDecoder *d, const char *data, uint32_t len, Lsn wal_star
 		StrList oldnames = { 0 };
 		td_tuple(p, &m->oldtup, &oldnames);
 		m->old_kind = 'K';
-		/* a DELETE names only key columns: keep them as the relation's key */
 		if (first->ncols == 0)
 		{
-			td_columns(first, &oldnames);
+			/*
+			 * First seen in a DELETE, which names only the identity's columns,
+			 * and of a REPLICA IDENTITY FULL row only those not NULL: take the
+			 * table's whole column list from the target when the caller can,
+			 * else the ones named (the key of a table with one).
+			 */
+			StrList all = { 0 };
+			if (d->columns != NULL && !d->columns(d->columns_arg, first, &all))
+			{
+				strlist_free(&all);
+				strlist_free(&oldnames);
+				return false;
+			}
+			td_columns(first, all.n > 0 ? &all : &oldnames);
+			strlist_free(&all);
 		}
 		CdcTuple full = { 0 };
 		tuple_reset(&full, first->ncols);

@@ -22,7 +22,30 @@
 #define FRAME_HEAD  13
 #define FRAME_TAIL  4
 #define SEGMENT_MAX (64LL * 1024 * 1024)
-#define MAX_FRAME   (1U << 30)
+
+/*
+ * Size at which the writer moves to a new segment: 64 MB, or
+ * PGSHIFT_JOURNAL_SEGMENT_SIZE bytes (at least 64 kB; the tests use small
+ * segments to rotate often).
+ */
+static int64_t
+segment_max(void)
+{
+	const char *v = getenv("PGSHIFT_JOURNAL_SEGMENT_SIZE");
+	if (v == NULL || *v == '\0')
+	{
+		return SEGMENT_MAX;
+	}
+	char *end;
+	long long n = strtoll(v, &end, 10);
+	if (*end != '\0' || n < 65536)
+	{
+		log_warn("PGSHIFT_JOURNAL_SEGMENT_SIZE=%s ignored: a size in bytes, at least 65536", v);
+		return SEGMENT_MAX;
+	}
+	return n;
+}
+#define MAX_FRAME (1U << 30)
 
 static uint32_t g_crc_table[8][256];
 static int g_crc_ready = 0;
@@ -225,6 +248,7 @@ journal_writer_open(JournalWriter *w, const char *dir, Lsn *last_lsn, Lsn *last_
 	memset(w, 0, sizeof(*w));
 	w->fd = -1;
 	w->dir = xstrdup(dir);
+	w->segment_max = segment_max();
 	*last_lsn = *last_commit_end = LSN_INVALID;
 	if (!file_mkdir_p(dir, 0700))
 	{
@@ -359,7 +383,7 @@ journal_sync(JournalWriter *w)
 bool
 journal_rotate(JournalWriter *w)
 {
-	if (w->seg_bytes < SEGMENT_MAX)
+	if (w->seg_bytes < w->segment_max)
 	{
 		return true;
 	}
@@ -516,14 +540,20 @@ journal_peek_commit(JournalReader *r, bool test_decoding, Lsn *commit_end)
 	p.fd = -1;
 	p.dir = r->dir;
 	p.segno = r->segno;
-	char *path = segment_path(r->dir, r->segno);
+	p.offset = r->offset;
+	if (r->peek_segno != 0 && r->peek_from_segno == r->segno && r->peek_from_offset == r->offset)
+	{
+		/* looked from here before without finding the commit: go on from there */
+		p.segno = r->peek_segno;
+		p.offset = r->peek_offset;
+	}
+	char *path = segment_path(r->dir, p.segno);
 	p.fd = open(path, O_RDONLY | O_CLOEXEC);
 	free(path);
 	if (p.fd < 0)
 	{
 		return 0;
 	}
-	p.offset = r->offset;
 	int rc;
 	JournalFrame f;
 	while ((rc = journal_read(&p, &f)) == 1)
@@ -543,6 +573,17 @@ journal_peek_commit(JournalReader *r, bool test_decoding, Lsn *commit_end)
 			*commit_end = (Lsn) get32(b) << 32 | get32(b + 4);
 			break;
 		}
+	}
+	if (rc == 0)
+	{
+		r->peek_from_segno = r->segno;
+		r->peek_from_offset = r->offset;
+		r->peek_segno = p.segno;
+		r->peek_offset = p.offset;
+	}
+	else
+	{
+		r->peek_segno = 0;
 	}
 	if (p.fd >= 0)
 	{

@@ -8,6 +8,11 @@
  * (fsync'd) in the journal: the source frees WAL only for changes we cannot
  * lose. Keepalives seen outside a transaction go to the journal too, so the
  * applier knows how far the stream has gone when the source is idle.
+ *
+ * pgoutput describes a relation (a Relation message) once per session, before
+ * its first change. Each new segment starts with the last Relation message of
+ * every relation seen in this session, so that a segment never depends on one
+ * removed once applied (journal_prune) when a later run reads the journal.
  */
 #include "cdc/cdc.h"
 
@@ -87,12 +92,78 @@ is_commit(bool td, const char *p, uint32_t len, Lsn wal_start, Lsn *end_lsn, Lsn
 	return false;
 }
 
-static bool cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos);
+/* The last Relation message of each relation (pgoutput). */
+typedef struct RelMsgs
+{
+	uint32_t *relids;
+	char **data;
+	uint32_t *lens;
+	int n;
+	int cap;
+} RelMsgs;
+
+static void
+relmsgs_keep(RelMsgs *r, const char *p, uint32_t len)
+{
+	if (len < 5)
+	{
+		return;
+	}
+	uint32_t relid = (uint32_t) (unsigned char) p[1] << 24 | (uint32_t) (unsigned char) p[2] << 16 |
+					 (uint32_t) (unsigned char) p[3] << 8 | (unsigned char) p[4];
+	int i = 0;
+	while (i < r->n && r->relids[i] != relid)
+	{
+		i++;
+	}
+	if (i == r->n)
+	{
+		if (r->n == r->cap)
+		{
+			r->cap = r->cap ? 2 * r->cap : 16;
+			r->relids = xrealloc(r->relids, sizeof(uint32_t) * (size_t) r->cap);
+			r->data = xrealloc(r->data, sizeof(char *) * (size_t) r->cap);
+			r->lens = xrealloc(r->lens, sizeof(uint32_t) * (size_t) r->cap);
+		}
+		r->relids[i] = relid;
+		r->data[i] = NULL;
+		r->n++;
+	}
+	free(r->data[i]);
+	r->data[i] = xmalloc(len);
+	memcpy(r->data[i], p, len);
+	r->lens[i] = len;
+}
+
+static void
+relmsgs_free(RelMsgs *r)
+{
+	for (int i = 0; i < r->n; i++)
+	{
+		free(r->data[i]);
+	}
+	free(r->relids);
+	free(r->data);
+	free(r->lens);
+	memset(r, 0, sizeof(*r));
+}
 
 bool
-cdc_receive(const CdcOptions *co, CdcShared *sh, Lsn startpos)
+cdc_receive_open(const CdcOptions *co, JournalWriter *jw, Lsn *last_commit_end)
 {
-	bool ok = cdc_receive_loop(co, sh, startpos);
+	Lsn last_lsn;
+	return journal_writer_open(jw, co->journal_dir, &last_lsn, last_commit_end);
+}
+
+static bool cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos, JournalWriter *jw,
+							 Lsn last_commit_end);
+
+bool
+cdc_receive(const CdcOptions *co, CdcShared *sh, Lsn startpos, JournalWriter *jw,
+			Lsn last_commit_end)
+{
+	bool ok = cdc_receive_loop(co, sh, startpos, jw, last_commit_end);
+	journal_writer_close(jw);
 	/* whatever the way out, the applier must know the receiver is gone */
 	if (!ok)
 	{
@@ -103,21 +174,18 @@ cdc_receive(const CdcOptions *co, CdcShared *sh, Lsn startpos)
 }
 
 static bool
-cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos)
+cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos, JournalWriter *jwp,
+				 Lsn last_commit_end)
 {
 	bool td = strcmp(co->plugin, "test_decoding") == 0;
-	JournalWriter jw;
-	Lsn last_lsn, last_commit_end;
-	if (!journal_writer_open(&jw, co->journal_dir, &last_lsn, &last_commit_end))
-	{
-		return false;
-	}
+	JournalWriter jw = *jwp; /* handed back below */
+	RelMsgs relmsgs = { 0 };
 	Lsn start = last_commit_end > startpos ? last_commit_end : startpos;
 
 	PgConn c;
 	if (!pg_connect_replication(&c, co->source, "source", "receive"))
 	{
-		journal_writer_close(&jw);
+		*jwp = jw;
 		return false;
 	}
 	char startbuf[32];
@@ -146,7 +214,7 @@ cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos)
 		PQclear(res);
 		sb_free(&sql);
 		pg_disconnect(&c);
-		journal_writer_close(&jw);
+		*jwp = jw;
 		return false;
 	}
 	PQclear(res);
@@ -155,6 +223,11 @@ cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos)
 	sb_free(&sql);
 
 	bool ok = true;
+	/*
+	 * false once a write or fsync of the journal failed: nothing more may be
+	 * reported as flushed (the source would then never send it again).
+	 */
+	bool journal_ok = true;
 	bool in_txn = false;
 	Lsn written_commit = last_commit_end; /* end of the last complete txn written */
 	Lsn flushed = last_commit_end;        /* ... and fsync'd */
@@ -172,7 +245,7 @@ cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos)
 			Lsn boundary = written_commit;
 			if (!journal_sync(&jw))
 			{
-				ok = false;
+				ok = journal_ok = false;
 				break;
 			}
 			flushed = boundary;
@@ -252,7 +325,9 @@ cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos)
 				{
 					if (!journal_write(&jw, JF_KEEPALIVE, walend, "", 0))
 					{
-						ok = false;
+						ok = journal_ok = false;
+						PQfreemem(buf);
+						break;
 					}
 					written_commit = walend;
 				}
@@ -270,9 +345,15 @@ cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos)
 			uint32_t plen = (uint32_t) (n - 25);
 			if (!journal_write(&jw, JF_DATA, wal_start, payload, plen))
 			{
-				ok = false;
+				ok = journal_ok = false;
+				PQfreemem(buf);
+				break;
 			}
 			Lsn end_lsn, commit_lsn;
+			if (!td && plen >= 1 && payload[0] == 'R')
+			{
+				relmsgs_keep(&relmsgs, payload, plen);
+			}
 			if (is_begin(td, payload, plen))
 			{
 				in_txn = true;
@@ -285,9 +366,27 @@ cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos)
 				{
 					stream_pos = end_lsn;
 				}
-				if (ok && !journal_rotate(&jw))
+				uint32_t segno = jw.segno;
+				if (!journal_rotate(&jw))
 				{
-					ok = false;
+					ok = journal_ok = false;
+					PQfreemem(buf);
+					break;
+				}
+				/* a new segment: describe the relations again at its start */
+				for (int i = 0; jw.segno != segno && i < relmsgs.n; i++)
+				{
+					if (!journal_write(&jw, JF_DATA, written_commit, relmsgs.data[i],
+									   relmsgs.lens[i]))
+					{
+						ok = journal_ok = false;
+						break;
+					}
+				}
+				if (!journal_ok)
+				{
+					PQfreemem(buf);
+					break;
 				}
 				if (sh->endpos != LSN_INVALID && commit_lsn >= sh->endpos)
 				{
@@ -300,8 +399,8 @@ cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos)
 		PQfreemem(buf);
 	}
 
-	/* last words: what is on disk */
-	if (ok || jw.fd >= 0)
+	/* last words: what is on disk (unless the journal failed: then nothing more) */
+	if (journal_ok && jw.fd >= 0)
 	{
 		if (journal_sync(&jw))
 		{
@@ -326,6 +425,7 @@ cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos)
 	lsn_format(flushed, fb, sizeof(fb));
 	log_info("receiver stopped at %s%s", fb, reached_end ? " (end position reached)" : "");
 	pg_disconnect(&c);
-	journal_writer_close(&jw);
+	relmsgs_free(&relmsgs);
+	*jwp = jw;
 	return ok;
 }

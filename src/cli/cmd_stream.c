@@ -20,6 +20,8 @@ typedef struct Follower
 	CdcOptions co;
 	CdcShared sh;
 	Lsn startpos;
+	JournalWriter jw;
+	Lsn last_commit_end;
 	pthread_t thread;
 	bool running;
 	bool ok;
@@ -30,13 +32,25 @@ receiver_main(void *arg)
 {
 	Follower *f = arg;
 	log_set_role("cdc-receive");
-	f->ok = cdc_receive(&f->co, &f->sh, f->startpos);
+	f->ok = cdc_receive(&f->co, &f->sh, f->startpos, &f->jw, f->last_commit_end);
 	return NULL;
 }
 
+/*
+ * Starts the receiver thread. The journal is opened here, before the applier
+ * can read it: opening cuts what an earlier run left of an incomplete
+ * transaction, which a reader must not have seen.
+ */
 static void
 follower_start(Follower *f)
 {
+	if (!cdc_receive_open(&f->co, &f->jw, &f->last_commit_end))
+	{
+		f->ok = false;
+		__atomic_store_n(&f->sh.receiver_failed, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&f->sh.receiver_done, 1, __ATOMIC_RELEASE);
+		return;
+	}
 	pthread_create(&f->thread, NULL, receiver_main, f);
 	f->running = true;
 }

@@ -226,12 +226,22 @@ test_pgoutput(void **state)
 	assert_true(decoder_decode(&d, o.buf, (uint32_t) o.len, 0x1000, &msg));
 	assert_int_equal(msg.kind, CDC_SKIP);
 
-	/* a relation re-sent (ALTER TABLE) keeps its pointer, bumps its version */
-	CdcRelation *before = msg.rel;
-	(void) before;
+	/* a relation described again unchanged keeps its pointer and version */
 	Msg r2 = relation_msg();
 	assert_true(decoder_decode(&d, r2.buf, (uint32_t) r2.len, 0x1100, &msg));
+	CdcRelation *before = msg.rel;
+	assert_int_equal(msg.rel->version, 0);
+	assert_true(decoder_decode(&d, r2.buf, (uint32_t) r2.len, 0x1100, &msg));
+	assert_ptr_equal(msg.rel, before);
+	assert_int_equal(msg.rel->version, 0);
+
+	/* changed (ALTER TABLE): same pointer, version bumped, new columns */
+	Msg r3 = relation_msg();
+	r3.buf[r3.len - 12] = 'B'; /* "big" -> "Big" */
+	assert_true(decoder_decode(&d, r3.buf, (uint32_t) r3.len, 0x1200, &msg));
+	assert_ptr_equal(msg.rel, before);
 	assert_int_equal(msg.rel->version, 1);
+	assert_string_equal(msg.rel->cols[2].name, "Big");
 
 	/* malformed: truncated insert, unknown relation, unknown type */
 	assert_false(decoder_decode(&d, ins.buf, (uint32_t) ins.len - 3, 0x910, &msg));
@@ -245,6 +255,17 @@ test_pgoutput(void **state)
 
 	message_free(&msg);
 	decoder_free(&d);
+}
+
+static bool
+three_columns(void *arg, const CdcRelation *r, StrList *names)
+{
+	(void) arg;
+	(void) r;
+	strlist_add(names, "a");
+	strlist_add(names, "b");
+	strlist_add(names, "c");
+	return true;
 }
 
 static void
@@ -299,6 +320,27 @@ test_test_decoding(void **state)
 	assert_true(decoder_decode(&d, "COMMIT 1234", 11, 0x60, &msg));
 	assert_int_equal(msg.kind, CDC_COMMIT);
 	assert_int_equal(msg.commit_lsn, 0x60);
+
+	/* bit strings come as B'...' */
+	const char *bits = "table public.bits: INSERT: id[integer]:1 b[bit(4)]:B'1010' "
+					   "vb[bit varying(8)]:B'' n[bit(1)]:null";
+	assert_true(decoder_decode(&d, bits, (uint32_t) strlen(bits), 0x64, &msg));
+	assert_int_equal(msg.newtup.ncols, 4);
+	assert_string_equal(msg.newtup.values[1], "1010");
+	assert_string_equal(msg.newtup.values[2], "");
+	assert_int_equal(msg.newtup.kinds[3], 'n');
+
+	/* a table first seen in a DELETE takes its columns from the callback */
+	d.columns = three_columns;
+	const char *del2 = "table public.full3: DELETE: a[integer]:1 c[text]:'x'";
+	assert_true(decoder_decode(&d, del2, (uint32_t) strlen(del2), 0x68, &msg));
+	assert_int_equal(msg.rel->ncols, 3);
+	assert_string_equal(msg.rel->cols[1].name, "b");
+	assert_int_equal(msg.oldtup.ncols, 3);
+	assert_string_equal(msg.oldtup.values[0], "1");
+	assert_int_equal(msg.oldtup.kinds[1], 'u'); /* not in the old row: NULL for FULL */
+	assert_string_equal(msg.oldtup.values[2], "x");
+	d.columns = NULL;
 
 	const char *nodata = "table public.a: DELETE: (no-tuple-data)";
 	assert_false(decoder_decode(&d, nodata, (uint32_t) strlen(nodata), 0x70, &msg));

@@ -65,6 +65,15 @@ CREATE TABLE app.measures_2024q2 PARTITION OF app.measures
 CREATE TABLE app.measures_2024h2 PARTITION OF app.measures
 	FOR VALUES FROM ('2024-07-01') TO ('2025-01-01');
 
+-- REPLICA IDENTITY FULL, rows alike but for a NULL: the first change the
+-- stream carries on it is the DELETE of a row with a NULL, whose old row
+-- test_decoding prints without the NULL column
+CREATE TABLE app.alike (a int, b int, c text);
+ALTER TABLE app.alike REPLICA IDENTITY FULL;
+
+-- bit strings (test_decoding prints them as B'0101')
+CREATE TABLE app.bits (id int PRIMARY KEY, b bit(4), vb varbit(8));
+
 -- narrow table for one very large transaction (no key: inserts only)
 CREATE TABLE app.narrow (a int, b int);
 ALTER TABLE app.narrow REPLICA IDENTITY FULL;
@@ -126,6 +135,11 @@ SELECT g, '2024-01-01'::date + (g % 360), g, CASE WHEN g % 9 = 0 THEN NULL ELSE 
   FROM generate_series(1, 3000) g;
 
 INSERT INTO app.narrow SELECT g, g % 100 FROM generate_series(1, 1000) g;
+
+-- the row without NULL first, so that a DELETE matching on a, c alone hits it
+INSERT INTO app.alike VALUES (1, 2, 'x'), (1, NULL, 'x'), (3, 4, NULL), (3, 4, NULL);
+
+INSERT INTO app.bits VALUES (1, B'1010', B'1'), (2, B'0000', NULL), (3, NULL, B'110');
 
 INSERT INTO app.scratch (v) SELECT 'before ' || g FROM generate_series(1, 50) g;
 

@@ -33,6 +33,11 @@ DELETE FROM app.events_nokey
 INSERT INTO app.narrow VALUES (-100000, 7);
 COMMIT;
 
+-- bit strings changed again, one set to NULL, a key changed
+UPDATE app.bits SET vb = NULL, b = B'0001' WHERE id = 3;
+UPDATE app.bits SET id = 5 WHERE id = 4;
+DELETE FROM app.alike WHERE c IS NULL AND a = 3;
+
 -- ------------------------------------------------ updates and deletes with a key
 UPDATE app.items SET price = price * 2, doc = doc || '{"updated": true}' WHERE id % 7 = 0;
 UPDATE app.items SET note = NULL, tags = NULL, scores = '{}' WHERE id % 11 = 0;

@@ -5,8 +5,10 @@
 # tests/integration/sql/follow_schema.sql: primary keys, GENERATED ALWAYS and
 # BY DEFAULT identity, serial, a stored generated column, jsonb, arrays,
 # NULLs, text with tabs/newlines/quotes, a REPLICA IDENTITY FULL table
-# without key holding duplicate rows, TOASTed text whose other columns
-# change, a range-partitioned table whose UPDATEs move rows between
+# without key holding duplicate rows, another whose first streamed change
+# deletes a row with a NULL that a row without it resembles (test_decoding
+# leaves NULLs out of old rows), bit/varbit columns, TOASTed text whose other
+# columns change, a range-partitioned table whose UPDATEs move rows between
 # partitions, a mixed-case reserved-word table name.
 #
 # While the follower runs: pgbench -c 2 -T 15 (tpcb-like), started as soon
