@@ -46,6 +46,7 @@ follower_start(Follower *f)
 {
 	if (!cdc_receive_open(&f->co, &f->jw, &f->last_commit_end))
 	{
+		journal_writer_close(&f->jw);
 		f->ok = false;
 		__atomic_store_n(&f->sh.receiver_failed, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&f->sh.receiver_done, 1, __ATOMIC_RELEASE);
