@@ -368,6 +368,17 @@ filters_apply(const Filters *f, Catalog *cat)
 				t->excluded = true;
 				changed = true;
 			}
+			/*
+			 * [include-only-table] naming a partitioned table (or a parent)
+			 * keeps its partitions: its rows live there, and the publication
+			 * of the parent publishes theirs too.
+			 */
+			if (!parent->excluded && t->excluded && f->n_include_only_table > 0 &&
+				!filters_schema_excluded(f, t->nspname))
+			{
+				t->excluded = false;
+				changed = true;
+			}
 			if (parent->exclude_data && !t->exclude_data && !t->excluded)
 			{
 				t->exclude_data = true;

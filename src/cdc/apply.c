@@ -328,11 +328,34 @@ lookup_keys(Applier *a, CdcRelation *r)
 	return true;
 }
 
+/*
+ * test_decoding decodes every table of the database: with --filters, only
+ * the changes of the tables the filters keep are applied (pgoutput's
+ * publication already holds only those).
+ */
+static bool
+rel_kept(const Applier *a, CdcRelation *r)
+{
+	if (a->co->plugin[0] != 't' || a->co->applied_tables == NULL)
+	{
+		return true;
+	}
+	if (r->kept == 0)
+	{
+		r->kept = strlist_contains(a->co->applied_tables, r->qname) ? 1 : -1;
+	}
+	return r->kept > 0;
+}
+
 /* test_decoding: a table's columns as the target has them, in attribute order. */
 static bool
-target_columns(void *arg, const CdcRelation *r, StrList *names)
+target_columns(void *arg, CdcRelation *r, StrList *names)
 {
 	Applier *a = arg;
+	if (!rel_kept(a, r))
+	{
+		return true; /* left out: its changes are skipped */
+	}
 	if (a->meta.conn == NULL && !pg_connect(&a->meta, a->co->target, "target", "apply-meta", 30))
 	{
 		return false;
@@ -498,6 +521,10 @@ static bool
 apply_change(Applier *a, CdcMessage *m, Lsn lsn)
 {
 	CdcRelation *r = m->rel;
+	if (!rel_kept(a, r))
+	{
+		return true;
+	}
 	if (a->co->plugin[0] == 't' && !lookup_keys(a, r))
 	{
 		return false;
@@ -604,16 +631,24 @@ apply_change(Applier *a, CdcMessage *m, Lsn lsn)
 static bool
 apply_truncate(Applier *a, CdcMessage *m, Lsn lsn)
 {
-	if (m->ntrunc == 0)
+	int n = 0;
+	for (int i = 0; i < m->ntrunc; i++)
+	{
+		n += rel_kept(a, m->trunc_rels[i]);
+	}
+	if (n == 0)
 	{
 		return true;
 	}
 	StrBuf sql;
 	sb_init(&sql);
 	sb_append(&sql, "TRUNCATE ONLY ");
-	for (int i = 0; i < m->ntrunc; i++)
+	for (int i = 0, k = 0; i < m->ntrunc; i++)
 	{
-		sb_printf(&sql, "%s%s", i ? ", " : "", m->trunc_rels[i]->qname);
+		if (rel_kept(a, m->trunc_rels[i]))
+		{
+			sb_printf(&sql, "%s%s", k++ ? ", " : "", m->trunc_rels[i]->qname);
+		}
 	}
 	if (m->trunc_flags & 2)
 	{

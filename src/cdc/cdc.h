@@ -133,6 +133,7 @@ typedef struct CdcRelation
 	int version;         /* bumped when the definition changes */
 	void *stmts;         /* applier's prepared statement cache */
 	bool keys_looked_up; /* test_decoding: key columns taken from the target */
+	signed char kept;    /* test_decoding with --filters: 1 applied, -1 left out, 0 unknown */
 } CdcRelation;
 
 typedef struct CdcTuple
@@ -177,7 +178,7 @@ typedef struct CdcDecoder
 	 * test_decoding: the column names of a relation first seen in a DELETE,
 	 * in attribute order (false on error, logged). May be NULL.
 	 */
-	bool (*columns)(void *arg, const CdcRelation *r, StrList *names);
+	bool (*columns)(void *arg, CdcRelation *r, StrList *names);
 	void *columns_arg;
 } CdcDecoder;
 
@@ -199,10 +200,20 @@ typedef struct CdcOptions
 	const char *journal_dir;
 	StateDb *state;
 	const StrList *tables; /* --filters: the tables to publish ("nsp"."rel"), else NULL */
+	/*
+	 * --filters: every table whose changes are applied, partitions included
+	 * (test_decoding decodes every table of the database), else NULL
+	 */
+	const StrList *applied_tables;
+	const char *filters; /* --filters file, else NULL */
 } CdcOptions;
 
-/* With --filters: the tables the filters keep (for the publication); false on error. */
-bool cdc_filtered_tables(const Options *o, StrList *out);
+/*
+ * With --filters: the tables the filters keep, for the publication (out:
+ * partitions through their parent) and for the applier (applied, may be NULL:
+ * partitions too); false on error.
+ */
+bool cdc_filtered_tables(const Options *o, StrList *out, StrList *applied);
 
 void cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const char *journal_dir);
 

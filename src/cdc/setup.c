@@ -29,6 +29,7 @@ cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const char *j
 	co->plugin = o->plugin ? o->plugin : "pgoutput";
 	co->journal_dir = journal_dir;
 	co->state = state;
+	co->filters = o->filters;
 	/* a directory set up earlier remembers its plugin and slot */
 	static char saved_plugin[64], saved_slot[128];
 	if (state != NULL && o->plugin == NULL)
@@ -530,6 +531,17 @@ cdc_sync_sequences(const CdcOptions *co)
 	Catalog cat;
 	bool ok = catalog_fetch(&src, &cat, 0) && catalog_fetch_sequence_values(&src, &cat);
 	pg_disconnect(&src);
+	if (ok && co->filters != NULL)
+	{
+		/* the sequences the filters left out are not on the target */
+		Filters f;
+		ok = filters_load(co->filters, &f);
+		if (ok)
+		{
+			filters_apply(&f, &cat);
+			filters_free(&f);
+		}
+	}
 	if (!ok)
 	{
 		catalog_free(&cat);
@@ -552,9 +564,13 @@ cdc_sync_sequences(const CdcOptions *co)
 }
 
 bool
-cdc_filtered_tables(const Options *o, StrList *out)
+cdc_filtered_tables(const Options *o, StrList *out, StrList *applied)
 {
 	memset(out, 0, sizeof(*out));
+	if (applied != NULL)
+	{
+		memset(applied, 0, sizeof(*applied));
+	}
 	Filters f;
 	if (!filters_load(o->filters, &f))
 	{
@@ -581,6 +597,10 @@ cdc_filtered_tables(const Options *o, StrList *out)
 			if (!t->excluded && !t->exclude_data && !via_parent)
 			{
 				strlist_add(out, t->qname);
+			}
+			if (applied != NULL && !t->excluded && !t->exclude_data)
+			{
+				strlist_add(applied, t->qname);
 			}
 		}
 	}

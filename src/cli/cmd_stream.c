@@ -118,20 +118,32 @@ slot_position(const CdcOptions *co, Lsn *pos)
 	return true;
 }
 
-/* With --filters, the publication lists only the tables the filters keep. */
+/*
+ * With --filters, the publication lists only the tables the filters keep,
+ * and the applier applies only their changes. kept[0]: the published
+ * tables, kept[1]: those and their partitions.
+ */
 static bool
-publish_filtered(const Options *opts, CdcOptions *co, StrList *published)
+publish_filtered(const Options *opts, CdcOptions *co, StrList kept[2])
 {
 	if (opts->filters == NULL)
 	{
 		return true;
 	}
-	if (!cdc_filtered_tables(opts, published))
+	if (!cdc_filtered_tables(opts, &kept[0], &kept[1]))
 	{
 		return false;
 	}
-	co->tables = published;
+	co->tables = &kept[0];
+	co->applied_tables = &kept[1];
 	return true;
+}
+
+static void
+kept_free(StrList kept[2])
+{
+	strlist_free(&kept[0]);
+	strlist_free(&kept[1]);
 }
 
 enum
@@ -165,8 +177,8 @@ follow_run(Options *opts, int what)
 	memset(&f, 0, sizeof(f));
 	cdc_options_from(&f.co, opts, state, wd.cdc_dir);
 	int rc = EXIT_OK;
-	StrList published = { 0 };
-	if (!publish_filtered(opts, &f.co, &published))
+	StrList published[2] = { { 0 }, { 0 } };
+	if (!publish_filtered(opts, &f.co, published))
 	{
 		rc = EXIT_USAGE;
 		goto out;
@@ -295,7 +307,7 @@ follow_run(Options *opts, int what)
 		rc = signals_interrupted() ? EXIT_INTERRUPTED : (recv_ok ? EXIT_OK : EXIT_SOURCE);
 	}
 out:
-	strlist_free(&published);
+	kept_free(published);
 	state_close(state);
 	workdir_close(&wd);
 	return rc;
@@ -374,8 +386,8 @@ cmd_stream_setup(Options *opts)
 	cdc_options_from(&co, opts, state, wd.cdc_dir);
 	CdcSlot slot;
 	int code = EXIT_OK;
-	StrList published = { 0 };
-	if (!publish_filtered(opts, &co, &published))
+	StrList published[2] = { { 0 }, { 0 } };
+	if (!publish_filtered(opts, &co, published))
 	{
 		state_close(state);
 		workdir_close(&wd);
@@ -388,7 +400,7 @@ cmd_stream_setup(Options *opts)
 		printf("slot %s created at %s\n", co.slot, b);
 		cdc_slot_close(&slot);
 	}
-	strlist_free(&published);
+	kept_free(published);
 	state_close(state);
 	workdir_close(&wd);
 	return code;

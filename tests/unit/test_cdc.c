@@ -258,7 +258,7 @@ test_pgoutput(void **state)
 }
 
 static bool
-three_columns(void *arg, const CdcRelation *r, StrList *names)
+three_columns(void *arg, CdcRelation *r, StrList *names)
 {
 	(void) arg;
 	(void) r;

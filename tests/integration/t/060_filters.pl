@@ -14,7 +14,9 @@
 # its table is there, the copied tables are identical to the source's.
 # Then: contradictory sections and an unknown section exit 1 naming the
 # line; `list tables --filters F [--list-skipped] --json` shows the same
-# choice.
+# choice; `stream setup --filters` publishes only the kept tables; `clone
+# --follow --filters --plugin test_decoding` applies only the kept tables'
+# changes and TRUNCATEs (test_decoding has no publication).
 use strict;
 use warnings;
 
@@ -23,6 +25,7 @@ use File::Spec;
 use JSON::PP ();
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(time sleep);
 use PgShiftTest;
 
 my $fixture =
@@ -443,6 +446,61 @@ SELECT string_agg(format('%s.%s', schemaname, tablename), ',' ORDER BY format('%
 	is(query_value($source, $DB,
 			q{SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'fslot'}),
 		'0', "$name: the slot is gone");
+}
+
+###########################################################################
+# clone --follow --filters with test_decoding, which decodes every table of
+# the database: only the kept tables' changes are applied (partitions of a
+# kept partitioned table included); changes and TRUNCATEs of the others are
+# skipped, not errors about tables missing on the target
+###########################################################################
+{
+	my $name = 'follow test_decoding';
+	my $file = filters_file('follow', "[include-only-table]\napp.customers\napp.measures\n");
+	fresh_target();
+	my $dir = work_dir('follow_td');
+	my @conn = ('--source', uri($source, $DB), '--target', uri($target, $DB), '--dir', $dir);
+	my @cdc = ('--plugin', 'test_decoding', '--slot-name', 'tdslot', '--origin', 'tdorigin');
+	my $h = start_pgshift({ timeout => 300 }, 'clone', '--follow', @conn, @cdc,
+		'--filters', $file, '--table-jobs', '2', '--index-jobs', '2');
+	my $deadline = time + 120;
+	sleep 0.2 while time < $deadline && pgshift_running($h) && ${ $h->{err} } !~ /base copy done/;
+	like(${ $h->{err} }, qr/base copy done/, "$name: the base copy is done")
+	  or diag(tail_lines(${ $h->{err} }, 30));
+
+	psql_do($source, $DB, q{
+UPDATE app.customers SET note = 'followed' WHERE id <= 10;
+INSERT INTO app.customers (name, note) VALUES ('added while following', NULL);
+DELETE FROM app.customers WHERE name = 'added while following';
+INSERT INTO app.customers (name, note) VALUES ('kept', 'k');
+UPDATE app.measures SET v = -v WHERE id <= 20;
+UPDATE app.orders SET note = 'left out' WHERE id <= 10;
+INSERT INTO app.audit_log (msg) VALUES ('left out');
+DELETE FROM app.events WHERE id <= 3;
+TRUNCATE app.big_history, "Mixed Case".tab;
+TRUNCATE app.measures_2023, "Mixed Case"."Data ""Less""";
+});
+	my ($rc, $out, $err) = run_pgshift('stream', 'sentinel', 'set', 'endpos', '--current',
+		'--source', uri($source, $DB), '--dir', $dir);
+	is($rc, 0, "$name: sentinel set endpos exits 0") or diag(show($out, $err));
+	$deadline = time + 120;
+	sleep 0.2 while time < $deadline && pgshift_running($h);
+	kill 'KILL', $h->{pid} if pgshift_running($h);
+	($rc, $out, $err) = finish_pgshift($h);
+	is($rc, 0, "$name: clone --follow exits 0") or diag(show($out, $err));
+	for my $t (['app.customers', 'id'], ['app.measures', 'id, d'])
+	{
+		my $sql = "SELECT count(*) || ' ' || md5(string_agg(t::text, ',' ORDER BY $t->[1])) FROM $t->[0] t";
+		is(query_value($target, $DB, $sql), query_value($source, $DB, $sql),
+			"$name: $t->[0] on the target equals the source (changes and TRUNCATE applied)");
+	}
+	is(query_value($target, $DB, q{SELECT count(*) FROM app.measures_2023}), 0,
+		"$name: the kept partition's TRUNCATE was applied");
+	is(query_value($target, $DB,
+			q{SELECT count(*) FROM pg_catalog.pg_class WHERE relname IN ('orders', 'audit_log', 'events', 'big_history')}),
+		0, "$name: the left-out tables are not on the target");
+	($rc, $out, $err) = run_pgshift('stream', 'cleanup', @conn, @cdc);
+	is($rc, 0, "$name: stream cleanup exits 0") or diag(show($out, $err));
 }
 
 done_testing();
