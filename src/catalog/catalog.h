@@ -176,6 +176,8 @@ void filters_free(Filters *f);
 /* Marks excluded tables, indexes, foreign keys and sequences in the catalog. */
 void filters_apply(const Filters *f, Catalog *cat);
 bool filters_schema_excluded(const Filters *f, const char *nspname);
+/* By its name alone (no parent): does the table fall outside the filters? */
+bool filters_table_excluded(const Filters *f, const char *nspname, const char *relname);
 bool filters_extension_excluded(const Filters *f, const char *extname);
 
 #endif /* PGSHIFT_CATALOG_H */

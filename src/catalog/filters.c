@@ -322,19 +322,29 @@ filters_extension_excluded(const Filters *f, const char *extname)
 	return in_list(f->exclude_extension, f->n_exclude_extension, NULL, extname);
 }
 
-static bool
-table_excluded(const Filters *f, const CatTable *t)
+bool
+filters_table_excluded(const Filters *f, const char *nspname, const char *relname)
 {
-	if (filters_schema_excluded(f, t->nspname))
+	if (f == NULL || !f->active)
+	{
+		return false;
+	}
+	if (filters_schema_excluded(f, nspname))
 	{
 		return true;
 	}
 	if (f->n_include_only_table > 0 &&
-		!in_list(f->include_only_table, f->n_include_only_table, t->nspname, t->relname))
+		!in_list(f->include_only_table, f->n_include_only_table, nspname, relname))
 	{
 		return true;
 	}
-	return in_list(f->exclude_table, f->n_exclude_table, t->nspname, t->relname);
+	return in_list(f->exclude_table, f->n_exclude_table, nspname, relname);
+}
+
+static bool
+table_excluded(const Filters *f, const CatTable *t)
+{
+	return filters_table_excluded(f, t->nspname, t->relname);
 }
 
 void
@@ -374,7 +384,8 @@ filters_apply(const Filters *f, Catalog *cat)
 			 * of the parent publishes theirs too.
 			 */
 			if (!parent->excluded && t->excluded && f->n_include_only_table > 0 &&
-				!filters_schema_excluded(f, t->nspname))
+				!filters_schema_excluded(f, t->nspname) &&
+				!in_list(f->exclude_table, f->n_exclude_table, t->nspname, t->relname))
 			{
 				t->excluded = false;
 				changed = true;

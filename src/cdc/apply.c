@@ -13,6 +13,7 @@
  * The applier stops at the first commit at or past the end position
  * (--endpos or the sentinel), before applying it, never inside a transaction.
  */
+#include "catalog/catalog.h"
 #include "cdc/cdc.h"
 
 #include <errno.h>
@@ -53,7 +54,8 @@ typedef struct Applier
 	const CdcOptions *co;
 	CdcShared *sh;
 	PgConn c;
-	PgConn meta; /* catalog look-ups, outside the pipeline */
+	PgConn meta;      /* catalog look-ups, outside the pipeline */
+	Filters *filters; /* test_decoding with --filters: for tables created since the start */
 	Pending *q;
 	int qcap, qhead, qlen;
 	bool failed;
@@ -334,7 +336,64 @@ lookup_keys(Applier *a, CdcRelation *r)
  * publication already holds only those).
  */
 static bool
-rel_kept(const Applier *a, CdcRelation *r)
+meta_connect(Applier *a)
+{
+	return a->meta.conn != NULL || pg_connect(&a->meta, a->co->target, "target", "apply-meta", 30);
+}
+
+/*
+ * A table the list made at the start does not hold: one created since (a new
+ * partition, say), or one the filters leave out. Kept when the target has it
+ * and either its partition root is kept or, with no parent, the filters keep
+ * its name. 1 kept, -1 left out, 0 error.
+ */
+static int
+later_table_kept(Applier *a, const CdcRelation *r)
+{
+	if (!meta_connect(a))
+	{
+		return 0;
+	}
+	const char *p[] = { r->qname };
+	PGresult *res = pg_query(&a->meta,
+							 "SELECT n.nspname, c.relname, c.oid = pg_catalog.to_regclass($1) "
+							 "FROM pg_catalog.pg_partition_ancestors(pg_catalog.to_regclass($1)) "
+							 "AS p(relid) JOIN pg_catalog.pg_class c ON c.oid = p.relid "
+							 "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
+							 1, p);
+	if (res == NULL)
+	{
+		return 0;
+	}
+	int kept = PQntuples(res) == 0 ? -1 : 0; /* not on the target: left out */
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		if (PQgetvalue(res, i, 2)[0] == 't')
+		{
+			continue;
+		}
+		/* a partition follows its ancestors: kept with them, else left out */
+		char *q = pg_qualname(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+		if (strlist_contains(a->co->applied_tables, q))
+		{
+			kept = 1;
+		}
+		else if (kept == 0)
+		{
+			kept = -1;
+		}
+		free(q);
+	}
+	if (kept == 0)
+	{
+		kept = filters_table_excluded(a->filters, r->nspname, r->relname) ? -1 : 1;
+	}
+	PQclear(res);
+	return kept;
+}
+
+static bool
+rel_kept(Applier *a, CdcRelation *r)
 {
 	if (a->co->plugin[0] != 't' || a->co->applied_tables == NULL)
 	{
@@ -343,6 +402,22 @@ rel_kept(const Applier *a, CdcRelation *r)
 	if (r->kept == 0)
 	{
 		r->kept = strlist_contains(a->co->applied_tables, r->qname) ? 1 : -1;
+		if (r->kept < 0)
+		{
+			int k = later_table_kept(a, r);
+			if (k == 0)
+			{
+				a->failed = true;
+				return false;
+			}
+			r->kept = (signed char) k;
+			if (k < 0)
+			{
+				log_info("changes of %s are not applied: the filters leave it out, or the "
+						 "target does not have it",
+						 r->qname);
+			}
+		}
 	}
 	return r->kept > 0;
 }
@@ -354,9 +429,9 @@ target_columns(void *arg, CdcRelation *r, StrList *names)
 	Applier *a = arg;
 	if (!rel_kept(a, r))
 	{
-		return true; /* left out: its changes are skipped */
+		return !a->failed; /* left out: its changes are skipped */
 	}
-	if (a->meta.conn == NULL && !pg_connect(&a->meta, a->co->target, "target", "apply-meta", 30))
+	if (!meta_connect(a))
 	{
 		return false;
 	}
@@ -370,12 +445,7 @@ target_columns(void *arg, CdcRelation *r, StrList *names)
 	{
 		return false;
 	}
-	if (PQntuples(res) == 0)
-	{
-		log_error("target: table %s does not exist", r->qname);
-		PQclear(res);
-		return false;
-	}
+	/* none when the target does not have it: applying a change says so */
 	for (int i = 0; i < PQntuples(res); i++)
 	{
 		strlist_add(names, PQgetvalue(res, i, 0));
@@ -523,7 +593,7 @@ apply_change(Applier *a, CdcMessage *m, Lsn lsn)
 	CdcRelation *r = m->rel;
 	if (!rel_kept(a, r))
 	{
-		return true;
+		return !a->failed;
 	}
 	if (a->co->plugin[0] == 't' && !lookup_keys(a, r))
 	{
@@ -636,9 +706,9 @@ apply_truncate(Applier *a, CdcMessage *m, Lsn lsn)
 	{
 		n += rel_kept(a, m->trunc_rels[i]);
 	}
-	if (n == 0)
+	if (n == 0 || a->failed)
 	{
-		return true;
+		return !a->failed;
 	}
 	StrBuf sql;
 	sb_init(&sql);
@@ -767,6 +837,18 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 	decoder_init(&dec, strcmp(co->plugin, "test_decoding") == 0);
 	dec.columns = target_columns;
 	dec.columns_arg = &a;
+	Filters filters;
+	if (co->filters != NULL && co->applied_tables != NULL && dec.test_decoding)
+	{
+		if (filters_load(co->filters, &filters))
+		{
+			a.filters = &filters;
+		}
+		else
+		{
+			a.failed = true;
+		}
+	}
 	CdcMessage m;
 	memset(&m, 0, sizeof(m));
 
@@ -1023,6 +1105,10 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 	if (a.meta.conn != NULL)
 	{
 		pg_disconnect(&a.meta);
+	}
+	if (a.filters != NULL)
+	{
+		filters_free(a.filters);
 	}
 	if (a.failed)
 	{

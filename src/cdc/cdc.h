@@ -51,7 +51,8 @@ typedef struct JournalWriter
 	int fd;
 	uint32_t segno;
 	int64_t seg_bytes;
-	int64_t segment_max; /* rotate past this many bytes */
+	int64_t segment_max; /* rotate past this many bytes ... */
+	int64_t seg_header;  /* ... besides these, written at the segment's start */
 	int64_t unsynced;
 	double last_sync;
 } JournalWriter;

@@ -383,7 +383,7 @@ journal_sync(JournalWriter *w)
 bool
 journal_rotate(JournalWriter *w)
 {
-	if (w->seg_bytes < w->segment_max)
+	if (w->seg_bytes - w->seg_header < w->segment_max)
 	{
 		return true;
 	}
@@ -403,6 +403,7 @@ journal_rotate(JournalWriter *w)
 	}
 	free(path);
 	w->seg_bytes = 0;
+	w->seg_header = 0;
 	file_fsync_dir(w->dir);
 	return true;
 }

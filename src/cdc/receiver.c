@@ -388,6 +388,11 @@ cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos, JournalWrite
 					PQfreemem(buf);
 					break;
 				}
+				if (jw.segno != segno)
+				{
+					/* those do not count towards the next rotation */
+					jw.seg_header = jw.seg_bytes;
+				}
 				if (sh->endpos != LSN_INVALID && commit_lsn >= sh->endpos)
 				{
 					reached_end = true;

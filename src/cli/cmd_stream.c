@@ -41,19 +41,17 @@ receiver_main(void *arg)
  * can read it: opening cuts what an earlier run left of an incomplete
  * transaction, which a reader must not have seen.
  */
-static void
+static bool
 follower_start(Follower *f)
 {
 	if (!cdc_receive_open(&f->co, &f->jw, &f->last_commit_end))
 	{
 		journal_writer_close(&f->jw);
-		f->ok = false;
-		__atomic_store_n(&f->sh.receiver_failed, 1, __ATOMIC_RELEASE);
-		__atomic_store_n(&f->sh.receiver_done, 1, __ATOMIC_RELEASE);
-		return;
+		return false;
 	}
 	pthread_create(&f->thread, NULL, receiver_main, f);
 	f->running = true;
+	return true;
 }
 
 static bool
@@ -225,7 +223,13 @@ follow_run(Options *opts, int what)
 			free(opts->snapshot);
 			opts->snapshot = state_get_meta(state, "cdc_snapshot");
 		}
-		follower_start(&f);
+		if (!follower_start(&f))
+		{
+			cdc_slot_close(&slot);
+			free(had_slot);
+			rc = EXIT_WORKDIR;
+			goto out;
+		}
 		rc = clone_main_in(opts, STEP_ALL & ~STEP_SEQUENCES, &wd, state);
 		cdc_slot_close(&slot);
 		if (rc != EXIT_OK)
@@ -256,9 +260,11 @@ follow_run(Options *opts, int what)
 			free(had_slot);
 			goto out;
 		}
-		if (what & FOLLOW_RECEIVE)
+		if ((what & FOLLOW_RECEIVE) && !follower_start(&f))
 		{
-			follower_start(&f);
+			free(had_slot);
+			rc = EXIT_WORKDIR;
+			goto out;
 		}
 	}
 	free(had_slot);

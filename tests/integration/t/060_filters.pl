@@ -468,7 +468,17 @@ SELECT string_agg(format('%s.%s', schemaname, tablename), ',' ORDER BY format('%
 	like(${ $h->{err} }, qr/base copy done/, "$name: the base copy is done")
 	  or diag(tail_lines(${ $h->{err} }, 30));
 
+	# created since the start: a partition of the kept table (on both sides),
+	# and a table the filters leave out (on the source only)
+	for my $node ($source, $target)
+	{
+		psql_do($node, $DB, q{CREATE TABLE app.measures_2025 PARTITION OF app.measures
+			FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')});
+	}
+	psql_do($source, $DB, q{CREATE TABLE app.later (id int PRIMARY KEY)});
 	psql_do($source, $DB, q{
+INSERT INTO app.measures VALUES (5000, '2025-03-01', 1), (5001, '2025-04-01', 2);
+INSERT INTO app.later VALUES (1);
 UPDATE app.customers SET note = 'followed' WHERE id <= 10;
 INSERT INTO app.customers (name, note) VALUES ('added while following', NULL);
 DELETE FROM app.customers WHERE name = 'added while following';
@@ -496,6 +506,10 @@ TRUNCATE app.measures_2023, "Mixed Case"."Data ""Less""";
 	}
 	is(query_value($target, $DB, q{SELECT count(*) FROM app.measures_2023}), 0,
 		"$name: the kept partition's TRUNCATE was applied");
+	is(query_value($target, $DB, q{SELECT count(*) FROM app.measures_2025}), 2,
+		"$name: a partition created since the start got its rows");
+	like(slurp_file("$dir/pgshift.log"), qr/changes of "app"\."later" are not applied/,
+		"$name: the log says the changes of a table left out are not applied");
 	is(query_value($target, $DB,
 			q{SELECT count(*) FROM pg_catalog.pg_class WHERE relname IN ('orders', 'audit_log', 'events', 'big_history')}),
 		0, "$name: the left-out tables are not on the target");
