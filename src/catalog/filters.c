@@ -341,12 +341,6 @@ filters_table_excluded(const Filters *f, const char *nspname, const char *relnam
 	return in_list(f->exclude_table, f->n_exclude_table, nspname, relname);
 }
 
-static bool
-table_excluded(const Filters *f, const CatTable *t)
-{
-	return filters_table_excluded(f, t->nspname, t->relname);
-}
-
 void
 filters_apply(const Filters *f, Catalog *cat)
 {
@@ -357,7 +351,7 @@ filters_apply(const Filters *f, Catalog *cat)
 	for (int i = 0; i < cat->ntables; i++)
 	{
 		CatTable *t = &cat->tables[i];
-		t->excluded = table_excluded(f, t);
+		t->excluded = filters_table_excluded(f, t->nspname, t->relname);
 		t->exclude_data = !t->excluded && in_list(f->exclude_table_data, f->n_exclude_table_data,
 												  t->nspname, t->relname);
 	}

@@ -54,8 +54,7 @@ typedef struct Applier
 	const CdcOptions *co;
 	CdcShared *sh;
 	PgConn c;
-	PgConn meta;      /* catalog look-ups, outside the pipeline */
-	Filters *filters; /* test_decoding with --filters: for tables created since the start */
+	PgConn meta; /* catalog look-ups, outside the pipeline */
 	Pending *q;
 	int qcap, qhead, qlen;
 	bool failed;
@@ -268,6 +267,13 @@ send_query(Applier *a, const char *sql, int n, const char *const *vals, Lsn lsn,
 }
 
 /* test_decoding does not say which columns are the key, or generated: ask the target. */
+/* The connection for catalog look-ups, outside the pipeline. */
+static bool
+meta_connect(Applier *a)
+{
+	return a->meta.conn != NULL || pg_connect(&a->meta, a->co->target, "target", "apply-meta", 30);
+}
+
 static bool
 lookup_keys(Applier *a, CdcRelation *r)
 {
@@ -275,7 +281,7 @@ lookup_keys(Applier *a, CdcRelation *r)
 	{
 		return true;
 	}
-	if (a->meta.conn == NULL && !pg_connect(&a->meta, a->co->target, "target", "apply-meta", 30))
+	if (!meta_connect(a))
 	{
 		a->failed = true;
 		return false;
@@ -335,12 +341,6 @@ lookup_keys(Applier *a, CdcRelation *r)
  * the changes of the tables the filters keep are applied (pgoutput's
  * publication already holds only those).
  */
-static bool
-meta_connect(Applier *a)
-{
-	return a->meta.conn != NULL || pg_connect(&a->meta, a->co->target, "target", "apply-meta", 30);
-}
-
 /*
  * A table the list made at the start does not hold: one created since (a new
  * partition, say), or one the filters leave out. Kept when the target has it
@@ -386,7 +386,7 @@ later_table_kept(Applier *a, const CdcRelation *r)
 	}
 	if (kept == 0)
 	{
-		kept = filters_table_excluded(a->filters, r->nspname, r->relname) ? -1 : 1;
+		kept = filters_table_excluded(a->co->filters, r->nspname, r->relname) ? -1 : 1;
 	}
 	PQclear(res);
 	return kept;
@@ -701,24 +701,21 @@ apply_change(Applier *a, CdcMessage *m, Lsn lsn)
 static bool
 apply_truncate(Applier *a, CdcMessage *m, Lsn lsn)
 {
-	int n = 0;
-	for (int i = 0; i < m->ntrunc; i++)
-	{
-		n += rel_kept(a, m->trunc_rels[i]);
-	}
-	if (n == 0 || a->failed)
-	{
-		return !a->failed;
-	}
 	StrBuf sql;
 	sb_init(&sql);
 	sb_append(&sql, "TRUNCATE ONLY ");
-	for (int i = 0, k = 0; i < m->ntrunc; i++)
+	int n = 0;
+	for (int i = 0; i < m->ntrunc; i++)
 	{
 		if (rel_kept(a, m->trunc_rels[i]))
 		{
-			sb_printf(&sql, "%s%s", k++ ? ", " : "", m->trunc_rels[i]->qname);
+			sb_printf(&sql, "%s%s", n++ ? ", " : "", m->trunc_rels[i]->qname);
 		}
+	}
+	if (n == 0 || a->failed)
+	{
+		sb_free(&sql);
+		return !a->failed;
 	}
 	if (m->trunc_flags & 2)
 	{
@@ -837,18 +834,6 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 	decoder_init(&dec, strcmp(co->plugin, "test_decoding") == 0);
 	dec.columns = target_columns;
 	dec.columns_arg = &a;
-	Filters filters;
-	if (co->filters != NULL && co->applied_tables != NULL && dec.test_decoding)
-	{
-		if (filters_load(co->filters, &filters))
-		{
-			a.filters = &filters;
-		}
-		else
-		{
-			a.failed = true;
-		}
-	}
 	CdcMessage m;
 	memset(&m, 0, sizeof(m));
 
@@ -862,7 +847,12 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 	 * round after goes through the idle path (results, receiver state), and
 	 * reading that BEGIN again is not progress.
 	 */
-	bool begin_put_back = false, begin_again = false;
+	enum
+	{
+		READ,      /* read the next frame */
+		IDLE_ONCE, /* a BEGIN was put back: one round on the idle path first */
+		REREAD     /* the next frame is that BEGIN again */
+	} next = READ;
 
 	while (!a.failed && !done)
 	{
@@ -878,18 +868,9 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 			pruned_before = a.confirmed_segno - 1;
 		}
 		JournalFrame f;
-		int rc = begin_put_back ? 0 : journal_read(&jr, &f);
-		bool reread = false;
-		if (begin_put_back)
-		{
-			begin_put_back = false;
-			begin_again = true;
-		}
-		else if (rc == 1 && begin_again)
-		{
-			reread = true;
-			begin_again = false;
-		}
+		int rc = next == IDLE_ONCE ? 0 : journal_read(&jr, &f);
+		bool reread = next == REREAD && rc == 1;
+		next = next == IDLE_ONCE || (next == REREAD && rc != 1) ? REREAD : READ;
 		if (rc < 0)
 		{
 			a.failed = true;
@@ -973,7 +954,7 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 						/* its COMMIT is not in the journal yet: read this BEGIN again later */
 						journal_unread(&jr);
 						in_txn = false;
-						begin_put_back = true;
+						next = IDLE_ONCE;
 						break;
 					}
 					skipping = commit_end <= a.progress;
@@ -1105,10 +1086,6 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 	if (a.meta.conn != NULL)
 	{
 		pg_disconnect(&a.meta);
-	}
-	if (a.filters != NULL)
-	{
-		filters_free(a.filters);
 	}
 	if (a.failed)
 	{

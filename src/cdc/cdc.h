@@ -206,15 +206,16 @@ typedef struct CdcOptions
 	 * (test_decoding decodes every table of the database), else NULL
 	 */
 	const StrList *applied_tables;
-	const char *filters; /* --filters file, else NULL */
+	const struct Filters *filters; /* --filters, loaded, else NULL */
 } CdcOptions;
 
 /*
- * With --filters: the tables the filters keep, for the publication (out:
- * partitions through their parent) and for the applier (applied, may be NULL:
- * partitions too); false on error.
+ * With --filters: the tables the filters f keep, for the publication (out:
+ * partitions through their parent) and for the applier (applied: partitions
+ * too); false on error.
  */
-bool cdc_filtered_tables(const Options *o, StrList *out, StrList *applied);
+struct Filters;
+bool cdc_filtered_tables(const Options *o, const struct Filters *f, StrList *out, StrList *applied);
 
 void cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const char *journal_dir);
 

@@ -29,7 +29,6 @@ cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const char *j
 	co->plugin = o->plugin ? o->plugin : "pgoutput";
 	co->journal_dir = journal_dir;
 	co->state = state;
-	co->filters = o->filters;
 	/* a directory set up earlier remembers its plugin and slot */
 	static char saved_plugin[64], saved_slot[128];
 	if (state != NULL && o->plugin == NULL)
@@ -534,13 +533,7 @@ cdc_sync_sequences(const CdcOptions *co)
 	if (ok && co->filters != NULL)
 	{
 		/* the sequences the filters left out are not on the target */
-		Filters f;
-		ok = filters_load(co->filters, &f);
-		if (ok)
-		{
-			filters_apply(&f, &cat);
-			filters_free(&f);
-		}
+		filters_apply(co->filters, &cat);
 	}
 	if (!ok)
 	{
@@ -564,22 +557,13 @@ cdc_sync_sequences(const CdcOptions *co)
 }
 
 bool
-cdc_filtered_tables(const Options *o, StrList *out, StrList *applied)
+cdc_filtered_tables(const Options *o, const Filters *f, StrList *out, StrList *applied)
 {
 	memset(out, 0, sizeof(*out));
-	if (applied != NULL)
-	{
-		memset(applied, 0, sizeof(*applied));
-	}
-	Filters f;
-	if (!filters_load(o->filters, &f))
-	{
-		return false;
-	}
+	memset(applied, 0, sizeof(*applied));
 	PgConn src;
 	if (!pg_connect(&src, o->source, "source", "filters", 10))
 	{
-		filters_free(&f);
 		return false;
 	}
 	Catalog cat;
@@ -587,7 +571,7 @@ cdc_filtered_tables(const Options *o, StrList *out, StrList *applied)
 	pg_disconnect(&src);
 	if (ok)
 	{
-		filters_apply(&f, &cat);
+		filters_apply(f, &cat);
 		for (int i = 0; i < cat.ntables; i++)
 		{
 			CatTable *t = &cat.tables[i];
@@ -598,13 +582,12 @@ cdc_filtered_tables(const Options *o, StrList *out, StrList *applied)
 			{
 				strlist_add(out, t->qname);
 			}
-			if (applied != NULL && !t->excluded && !t->exclude_data)
+			if (!t->excluded && !t->exclude_data)
 			{
 				strlist_add(applied, t->qname);
 			}
 		}
 	}
 	catalog_free(&cat);
-	filters_free(&f);
 	return ok;
 }

@@ -116,32 +116,51 @@ slot_position(const CdcOptions *co, Lsn *pos)
 	return true;
 }
 
+/* --filters, loaded once for the publication, the applier and the sequences */
+typedef struct Kept
+{
+	Filters filters;
+	bool loaded;
+	StrList published; /* the tables the publication lists */
+	StrList applied;   /* those and their partitions */
+} Kept;
+
 /*
  * With --filters, the publication lists only the tables the filters keep,
- * and the applier applies only their changes. kept[0]: the published
- * tables, kept[1]: those and their partitions.
+ * and the applier applies only their changes.
  */
 static bool
-publish_filtered(const Options *opts, CdcOptions *co, StrList kept[2])
+publish_filtered(const Options *opts, CdcOptions *co, Kept *k)
 {
+	memset(k, 0, sizeof(*k));
 	if (opts->filters == NULL)
 	{
 		return true;
 	}
-	if (!cdc_filtered_tables(opts, &kept[0], &kept[1]))
+	if (!filters_load(opts->filters, &k->filters))
 	{
 		return false;
 	}
-	co->tables = &kept[0];
-	co->applied_tables = &kept[1];
+	k->loaded = true;
+	if (!cdc_filtered_tables(opts, &k->filters, &k->published, &k->applied))
+	{
+		return false;
+	}
+	co->tables = &k->published;
+	co->applied_tables = &k->applied;
+	co->filters = &k->filters;
 	return true;
 }
 
 static void
-kept_free(StrList kept[2])
+kept_free(Kept *k)
 {
-	strlist_free(&kept[0]);
-	strlist_free(&kept[1]);
+	strlist_free(&k->published);
+	strlist_free(&k->applied);
+	if (k->loaded)
+	{
+		filters_free(&k->filters);
+	}
 }
 
 enum
@@ -175,8 +194,8 @@ follow_run(Options *opts, int what)
 	memset(&f, 0, sizeof(f));
 	cdc_options_from(&f.co, opts, state, wd.cdc_dir);
 	int rc = EXIT_OK;
-	StrList published[2] = { { 0 }, { 0 } };
-	if (!publish_filtered(opts, &f.co, published))
+	Kept kept;
+	if (!publish_filtered(opts, &f.co, &kept))
 	{
 		rc = EXIT_USAGE;
 		goto out;
@@ -313,7 +332,7 @@ follow_run(Options *opts, int what)
 		rc = signals_interrupted() ? EXIT_INTERRUPTED : (recv_ok ? EXIT_OK : EXIT_SOURCE);
 	}
 out:
-	kept_free(published);
+	kept_free(&kept);
 	state_close(state);
 	workdir_close(&wd);
 	return rc;
@@ -392,9 +411,10 @@ cmd_stream_setup(Options *opts)
 	cdc_options_from(&co, opts, state, wd.cdc_dir);
 	CdcSlot slot;
 	int code = EXIT_OK;
-	StrList published[2] = { { 0 }, { 0 } };
-	if (!publish_filtered(opts, &co, published))
+	Kept kept;
+	if (!publish_filtered(opts, &co, &kept))
 	{
+		kept_free(&kept);
 		state_close(state);
 		workdir_close(&wd);
 		return EXIT_USAGE;
@@ -406,7 +426,7 @@ cmd_stream_setup(Options *opts)
 		printf("slot %s created at %s\n", co.slot, b);
 		cdc_slot_close(&slot);
 	}
-	kept_free(published);
+	kept_free(&kept);
 	state_close(state);
 	workdir_close(&wd);
 	return code;
