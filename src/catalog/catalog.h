@@ -148,6 +148,27 @@ CatTable *catalog_table(const Catalog *cat, Oid oid);
 /* setval() of every (not excluded) sequence on the target, in one statement. */
 bool catalog_apply_sequences(PgConn *target, const Catalog *cat, int *count);
 
+/* ---- splitting tables into COPY parts (src/catalog/split.c) ---- */
+typedef struct SplitSpec
+{
+	int64_t larger_than; /* bytes; -1 automatic, 0 never split */
+	int max_parts;       /* at most this many parts; 0: table_jobs */
+	int table_jobs;      /* concurrent copies (the automatic threshold's share) */
+} SplitSpec;
+
+/* Size above which a table is split (0: never). */
+int64_t split_threshold(const SplitSpec *s, const Catalog *cat);
+/* Most parts one table is split into (at least 1). */
+int split_max_parts(const SplitSpec *s);
+/* Parts table t is split into under this threshold and cap (at least 1). */
+int split_table_parts(const CatTable *t, int64_t threshold, int maxparts);
+/* Sets every table's nparts. */
+void split_tables(Catalog *cat, const SplitSpec *s);
+/* COPY parts a table is copied in once split (0: its rows are not copied). */
+int split_copy_parts(const CatTable *t);
+/* Block range [*min, *max) of part p of n (0-based); *max = -1: open-ended. */
+void split_part_range(const CatTable *t, int n, int p, int64_t *min, int64_t *max);
+
 /* ---- filters (src/catalog/filters.c) ---- */
 typedef struct QualName
 {

@@ -345,37 +345,6 @@ contype_name(char contype)
 	}
 }
 
-/* COPY parts of a table the way plan_build() makes them (0 = not copied). */
-static int
-table_copy_parts(const CatTable *t)
-{
-	if (t->relkind != 'r' || t->excluded || t->exclude_data)
-	{
-		return 0;
-	}
-	return t->nparts > 0 ? t->nparts : 1;
-}
-
-/*
- * Block range [*min, *max) of part p (0-based) of a table in n parts, as
- * plan_build() computes it; *max = -1 for the open-ended last part.
- */
-static void
-part_range(const CatTable *t, int n, int p, int64_t *min, int64_t *max)
-{
-	int64_t per = n > 1 ? (t->relpages + n - 1) / n : 0;
-	*min = per * p;
-	*max = p == n - 1 ? -1 : per * (p + 1);
-}
-
-/* Most parts a table is split in, as plan_split_tables() decides it. */
-static int
-split_max_parts(const Options *opts)
-{
-	int maxparts = opts->split_max_parts > 0 ? opts->split_max_parts : opts->table_jobs;
-	return maxparts < 1 ? 1 : maxparts;
-}
-
 /* ------------------------------------------------------------------------
  * Source connection and catalog
  * ------------------------------------------------------------------------ */
@@ -485,7 +454,8 @@ list_fetch_catalog(const Options *opts, PgConn *c, Catalog *cat, int lo_batch, b
 		filters_apply(&filters, cat);
 	}
 	filters_free(&filters);
-	plan_split_tables(cat, opts);
+	SplitSpec split = plan_split_spec(opts);
+	split_tables(cat, &split);
 	return EXIT_OK;
 }
 
@@ -718,7 +688,7 @@ table_json(const CatTable *t)
 	jset(o, "size", jstr(sz));
 	jset(o, "relpages", jint(t->relpages));
 	jset(o, "rows_estimate", t->reltuples >= 0 ? jint((int64_t) t->reltuples) : json_null());
-	jset(o, "parts", json_integer(table_copy_parts(t)));
+	jset(o, "parts", json_integer(split_copy_parts(t)));
 	jset(o, "binary_ok", json_boolean(t->binary_ok));
 	jset(o, "schema_only", json_boolean(t->exclude_data));
 	jset(o, "excluded", json_boolean(t->excluded));
@@ -836,7 +806,8 @@ fkey_json(const Catalog *cat, const CatFkey *f)
 static char *
 split_description(const Options *opts, const Catalog *cat)
 {
-	int64_t threshold = plan_split_threshold(opts, cat);
+	SplitSpec split = plan_split_spec(opts);
+	int64_t threshold = split_threshold(&split, cat);
 	if (threshold <= 0)
 	{
 		return xstrdup("tables are not split (--split-tables-larger-than 0)");
@@ -844,7 +815,7 @@ split_description(const Options *opts, const Catalog *cat)
 	char *sz = fmt_size(threshold);
 	char *s = xasprintf("tables larger than %s%s are copied in up to %d parts", sz,
 						opts->split_larger_than < 0 ? " (automatic threshold)" : "",
-						split_max_parts(opts));
+						split_max_parts(&split));
 	free(sz);
 	return s;
 }
@@ -1001,9 +972,9 @@ cmd_list_tables(Options *opts)
 		{
 			grid_add(&g, "-");
 		}
-		if (table_copy_parts(t) > 0)
+		if (split_copy_parts(t) > 0)
 		{
-			grid_addf(&g, "%d", table_copy_parts(t));
+			grid_addf(&g, "%d", split_copy_parts(t));
 		}
 		else
 		{
@@ -1012,7 +983,7 @@ cmd_list_tables(Options *opts)
 		free(sz);
 		total += t->bytes;
 		ntables++;
-		nparts += table_copy_parts(t);
+		nparts += split_copy_parts(t);
 	}
 	grid_print(&g);
 	char *sz = fmt_size(total);
@@ -1055,7 +1026,7 @@ cmd_list_table_parts(Options *opts)
 	for (int i = 0; i < cat.ntables; i++)
 	{
 		const CatTable *t = &cat.tables[i];
-		int n = table_copy_parts(t);
+		int n = split_copy_parts(t);
 		if (n == 0 || (picked ? !name_selected(opts, t->nspname, t->relname) : n < 2))
 		{
 			continue;
@@ -1066,7 +1037,7 @@ cmd_list_table_parts(Options *opts)
 		for (int p = 0; p < n; p++)
 		{
 			int64_t min, max;
-			part_range(t, n, p, &min, &max);
+			split_part_range(t, n, p, &min, &max);
 			if (parts != NULL)
 			{
 				json_array_append_new(parts, json_pack("{s:i, s:I, s:o}", "part", p + 1,
@@ -1465,7 +1436,7 @@ cmd_list_schema(Options *opts)
 		nunlogged += t->persistence == 'u';
 		nexcluded += t->excluded;
 		nschemaonly += t->exclude_data && !t->excluded;
-		nparts += table_copy_parts(t);
+		nparts += split_copy_parts(t);
 		bytes += t->bytes;
 		rows += t->reltuples > 0 ? t->reltuples : 0;
 	}
@@ -1495,9 +1466,10 @@ cmd_list_schema(Options *opts)
 								   (json_int_t) cat.nlargeobjects, "extensions", cat.nextensions,
 								   "collations", cat.ncollations, "db_settings", cat.db_settings.n);
 		jset(top, "counts", counts);
-		int64_t threshold = plan_split_threshold(opts, &cat);
+		SplitSpec split = plan_split_spec(opts);
+		int64_t threshold = split_threshold(&split, &cat);
 		jset(top, "split_threshold", jint(threshold > 0 ? threshold : 0));
-		jset(top, "split_max_parts", json_integer(split_max_parts(opts)));
+		jset(top, "split_max_parts", json_integer(split_max_parts(&split)));
 		json_t *a = json_array();
 		for (int i = 0; i < cat.ntables; i++)
 		{

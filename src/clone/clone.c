@@ -1001,7 +1001,8 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 		{
 			filters_apply(&run.filters, &run.cat);
 		}
-		plan_split_tables(&run.cat, opts);
+		SplitSpec split = plan_split_spec(opts);
+		split_tables(&run.cat, &split);
 		ok = catalog_save(run.state, &run.cat);
 		step_end(&run, "catalog", ok, t0, &run.t_catalog);
 		if (!ok)

@@ -203,10 +203,8 @@ int clone_precheck(Options *opts);
 int clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state);
 
 /* ---- plan.c ---- */
-/* Decides each table's parts (split by ctid block ranges). */
-void plan_split_tables(Catalog *cat, const Options *opts);
-/* Split threshold in bytes after defaults (-1 = automatic). */
-int64_t plan_split_threshold(const Options *opts, const Catalog *cat);
+/* The split rule's settings from the options (the rule: catalog/split.c). */
+SplitSpec plan_split_spec(const Options *opts);
 /* Builds the task graph for the steps. */
 void plan_build(CloneRun *run, int steps);
 void graph_free(Graph *g);

@@ -11,60 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AUTO_SPLIT_MIN (1024LL * 1024 * 1024)
-
-int64_t
-plan_split_threshold(const Options *opts, const Catalog *cat)
+SplitSpec
+plan_split_spec(const Options *opts)
 {
-	if (opts->split_larger_than >= 0)
-	{
-		return opts->split_larger_than; /* 0: never */
-	}
-	/*
-	 * Automatic: a table bigger than one worker's fair share of all the data
-	 * (and than 1 GB) is split, so it does not become the tail of the run.
-	 * Below that, one part is cheaper: parts of one table contend on its
-	 * relation extension lock, read through a TID range scan instead of a
-	 * plain COPY, and lose COPY FREEZE (so need a VACUUM afterwards).
-	 */
-	int64_t total = 0;
-	for (int i = 0; i < cat->ntables; i++)
-	{
-		total += cat->tables[i].bytes;
-	}
-	int jobs = opts->table_jobs > 0 ? opts->table_jobs : 1;
-	int64_t share = total / jobs;
-	return share > AUTO_SPLIT_MIN ? share : AUTO_SPLIT_MIN;
-}
-
-void
-plan_split_tables(Catalog *cat, const Options *opts)
-{
-	int64_t threshold = plan_split_threshold(opts, cat);
-	int maxparts = opts->split_max_parts > 0 ? opts->split_max_parts : opts->table_jobs;
-	if (maxparts < 1)
-	{
-		maxparts = 1;
-	}
-	for (int i = 0; i < cat->ntables; i++)
-	{
-		CatTable *t = &cat->tables[i];
-		t->nparts = 1;
-		if (t->relkind != 'r' || threshold <= 0 || t->bytes <= threshold || t->relpages < 2)
-		{
-			continue;
-		}
-		int64_t n = (t->bytes + threshold - 1) / threshold;
-		if (n > maxparts)
-		{
-			n = maxparts;
-		}
-		if (n > t->relpages)
-		{
-			n = t->relpages;
-		}
-		t->nparts = n < 1 ? 1 : (int) n;
-	}
+	SplitSpec s = { .larger_than = opts->split_larger_than,
+					.max_parts = opts->split_max_parts,
+					.table_jobs = opts->table_jobs };
+	return s;
 }
 
 static Task *
@@ -345,15 +298,13 @@ plan_build(CloneRun *run, int steps)
 				continue;
 			}
 			tt[i].copy = xcalloc((size_t) tb->nparts, sizeof(Task *));
-			int64_t per = tb->nparts > 1 ? (tb->relpages + tb->nparts - 1) / tb->nparts : 0;
 			for (int p = 0; p < tb->nparts; p++)
 			{
 				Task *t = graph_add(g, TASK_COPY, POOL_COPY);
 				t->table = tb;
 				t->part = p;
 				t->nparts = tb->nparts;
-				t->min_block = per * p;
-				t->max_block = p == tb->nparts - 1 ? -1 : per * (p + 1);
+				split_part_range(tb, tb->nparts, p, &t->min_block, &t->max_block);
 				t->cost = (double) tb->bytes / tb->nparts * COST_COPY_PER_BYTE;
 				tt[i].copy[tt[i].ncopy++] = t;
 			}

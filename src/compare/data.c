@@ -13,7 +13,7 @@
  * the columns both sides have go in ROW(), in the source's order. The sum is
  * kept modulo 2^64.
  *
- * Tables bigger than the split threshold (plan_split_tables, as clone does)
+ * Tables bigger than the split threshold (catalog/split.c, as clone does)
  * are read in parts, each part a job: with a primary key, parts are key
  * ranges computed on the source (ntile over the key, text keys in the "C"
  * collation so both servers order them alike), the same range read on each
@@ -1362,8 +1362,9 @@ plan_jobs(Shared *sh)
 		c->nparts = 1;
 		index[cat.ntables++] = i;
 	}
-	plan_split_tables(&cat, sh->opts);
-	r->split_threshold = plan_split_threshold(sh->opts, &cat);
+	SplitSpec split = plan_split_spec(sh->opts);
+	split_tables(&cat, &split);
+	r->split_threshold = split_threshold(&split, &cat);
 	int expected = sh->njobs;
 	for (int c = 0; c < cat.ntables; c++)
 	{
