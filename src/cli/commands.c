@@ -18,120 +18,158 @@ struct Command
 {
 	const char *name;
 	const char *summary;
-	int groups;
+	const char *opts; /* the options it accepts (options.h) */
 	CommandFn fn;
 	const Command *children; /* NULL-name terminated */
 	const char *usage;       /* positional arguments */
 };
 
-#define G_CLONE_ALL                                                                         \
-	(OPT_G_CONN | OPT_G_JOBS | OPT_G_SNAPSHOT | OPT_G_RESUME | OPT_G_SCHEMA | OPT_G_CLONE | \
-	 OPT_G_FILTER | OPT_G_FOLLOW | OPT_G_CDC)
-#define G_COPY                                                                              \
-	(OPT_G_CONN | OPT_G_JOBS | OPT_G_SNAPSHOT | OPT_G_RESUME | OPT_G_SCHEMA | OPT_G_CLONE | \
-	 OPT_G_FILTER)
-#define G_LIST   (OPT_G_SOURCE | OPT_G_DIR | OPT_G_JSON | OPT_G_FILTER | OPT_G_LIST | OPT_G_SNAPSHOT)
-#define G_STREAM (OPT_G_CONN | OPT_G_CDC | OPT_G_RESUME | OPT_G_FILTER | OPT_G_SNAPSHOT)
+/*
+ * Each command's options (see options.h): pgcopydb's for the same command,
+ * and pgshift's own where they mean something there. --help lists exactly
+ * these; tests/integration/t/080_compat.pl checks pgcopydb's are accepted.
+ */
+#define O_CONN OPT_G_CONN
+#define O_SPLIT                                                                 \
+	" table-jobs split-tables-larger-than split-max-parts estimate-table-sizes" \
+	" skip-split-by-ctid"
+#define O_COPY_JOBS                                                                      \
+	O_SPLIT " index-jobs restore-jobs large-objects-jobs use-copy-binary no-copy-binary" \
+			" recompress-toast"
+#define O_RESTORE                                                                \
+	" restore-jobs restore-tolerance drop-if-exists no-owner no-acl no-comments" \
+	" no-tablespaces skip-extensions skip-ext-comments skip-collations skip-publications"
+#define O_SCHEMA O_RESTORE " skip-db-properties roles no-role-passwords requirements"
+#define O_STEPS                                                                           \
+	" skip-large-objects skip-vacuum skip-analyze fail-fast skip-xid-check defer-indexes" \
+	" defer-analyze defer-validate-fks"
+#define O_SLOT  " plugin wal2json-numeric-as-string slot-name publication"
+#define O_CDC   O_SLOT " origin create-slot endpos prune-threshold prune-min-age"
+#define O_STATE OPT_G_RESUME OPT_G_SNAPSHOT
+#define G_CLONE_ALL \
+	O_CONN O_COPY_JOBS O_STATE O_SCHEMA O_STEPS OPT_G_FILTER " follow replay-no-op-updates" O_CDC
+#define G_LIST_OBJ \
+	OPT_G_SOURCE OPT_G_DIR OPT_G_JSON OPT_G_SNAPSHOT " filters filter force list-skipped"
+#define G_LIST_REL G_LIST_OBJ " schema-name table-name"
+#define G_STREAM   O_CONN O_STATE OPT_G_FILTER
+#define G_SENTINEL O_CONN " current"
 
 static const Command copy_cmds[] = {
 	{ "db", "copy a whole database (same as clone)", G_CLONE_ALL, cmd_clone, NULL, NULL },
-	{ "roles", "copy the roles of the source cluster", OPT_G_CONN | OPT_G_SCHEMA, cmd_copy_roles,
+	{ "roles", "copy the roles of the source cluster", O_CONN " no-role-passwords", cmd_copy_roles,
 	  NULL, NULL },
-	{ "extensions", "create the source's extensions on the target", G_COPY, cmd_copy_extensions,
-	  NULL, NULL },
-	{ "schema", "create the schema (pre-data section) on the target", G_COPY, cmd_copy_schema, NULL,
+	{ "extensions", "create the source's extensions on the target",
+	  O_CONN O_STATE OPT_G_FILTER " requirements skip-ext-comments", cmd_copy_extensions, NULL,
 	  NULL },
-	{ "data", "copy rows, indexes, constraints, sequences, large objects, then post-data", G_COPY,
+	{ "schema", "create the schema (pre-data section) on the target",
+	  O_CONN O_STATE OPT_G_FILTER O_SCHEMA, cmd_copy_schema, NULL, NULL },
+	{ "data", "copy rows, indexes, constraints, sequences, large objects, then post-data",
+	  O_CONN O_STATE OPT_G_FILTER O_COPY_JOBS O_STEPS
+	  " no-owner no-acl no-comments no-tablespaces skip-publications",
 	  cmd_copy_data, NULL, NULL },
-	{ "table-data", "copy table data only", G_COPY, cmd_copy_table_data, NULL, NULL },
-	{ "blobs", "copy large objects' contents", G_COPY, cmd_copy_blobs, NULL, NULL },
-	{ "sequences", "set every sequence's value on the target", G_COPY, cmd_copy_sequences, NULL,
+	{ "table-data", "copy table data only",
+	  O_CONN O_STATE OPT_G_FILTER O_SPLIT
+	  " use-copy-binary no-copy-binary recompress-toast fail-fast",
+	  cmd_copy_table_data, NULL, NULL },
+	{ "blobs", "copy large objects' contents",
+	  O_CONN O_STATE " large-objects-jobs drop-if-exists fail-fast", cmd_copy_blobs, NULL, NULL },
+	{ "sequences", "set every sequence's value on the target", O_CONN O_STATE OPT_G_FILTER,
+	  cmd_copy_sequences, NULL, NULL },
+	{ "indexes", "create the indexes on the target",
+	  O_CONN O_STATE OPT_G_FILTER " index-jobs restore-jobs fail-fast", cmd_copy_indexes, NULL,
 	  NULL },
-	{ "indexes", "create the indexes on the target", G_COPY, cmd_copy_indexes, NULL, NULL },
-	{ "constraints", "add primary keys, unique, exclusion and foreign keys on the target", G_COPY,
-	  cmd_copy_constraints, NULL, NULL },
+	{ "constraints", "add primary keys, unique, exclusion and foreign keys on the target",
+	  O_CONN O_STATE OPT_G_FILTER " index-jobs fail-fast", cmd_copy_constraints, NULL, NULL },
 	{ NULL }
 };
 
 static const Command dump_cmds[] = {
 	{ "schema", "dump the source schema (pre-data and post-data) into the work directory",
-	  OPT_G_SOURCE | OPT_G_DIR | OPT_G_SNAPSHOT | OPT_G_RESUME | OPT_G_FILTER, cmd_dump_schema,
-	  NULL, NULL },
+	  O_CONN O_STATE OPT_G_FILTER " skip-extensions", cmd_dump_schema, NULL, NULL },
 	{ "roles", "dump the source cluster's roles into the work directory",
-	  OPT_G_SOURCE | OPT_G_DIR | OPT_G_SCHEMA, cmd_dump_roles, NULL, NULL },
+	  O_CONN " no-role-passwords", cmd_dump_roles, NULL, NULL },
 	{ NULL }
 };
 
 static const Command restore_cmds[] = {
-	{ "schema", "restore the dumped schema on the target", G_COPY, cmd_restore_schema, NULL, NULL },
-	{ "pre-data", "restore the dumped pre-data section on the target", G_COPY, cmd_restore_pre_data,
-	  NULL, NULL },
-	{ "post-data", "restore the dumped post-data section on the target", G_COPY,
-	  cmd_restore_post_data, NULL, NULL },
-	{ "roles", "create the dumped roles on the target", OPT_G_CONN | OPT_G_SCHEMA,
-	  cmd_restore_roles, NULL, NULL },
+	{ "schema", "restore the dumped schema on the target", O_CONN O_STATE OPT_G_FILTER O_RESTORE,
+	  cmd_restore_schema, NULL, NULL },
+	{ "pre-data", "restore the dumped pre-data section on the target",
+	  O_CONN O_STATE OPT_G_FILTER O_RESTORE, cmd_restore_pre_data, NULL, NULL },
+	{ "post-data", "restore the dumped post-data section on the target",
+	  O_CONN O_STATE OPT_G_FILTER O_RESTORE, cmd_restore_post_data, NULL, NULL },
+	{ "roles", "create the dumped roles on the target",
+	  O_CONN " restore-jobs restore-tolerance no-role-passwords", cmd_restore_roles, NULL, NULL },
 	{ "parse-list", "show the pg_restore list pgshift would use, with what it leaves out",
-	  G_COPY | OPT_G_JSON, cmd_restore_parse_list, NULL, NULL },
+	  O_CONN O_STATE OPT_G_FILTER O_RESTORE OPT_G_JSON, cmd_restore_parse_list, NULL, NULL },
 	{ NULL }
 };
 
 static const Command list_cmds[] = {
-	{ "databases", "list the source cluster's databases", G_LIST, cmd_list_databases, NULL, NULL },
-	{ "extensions", "list the source database's extensions", G_LIST, cmd_list_extensions, NULL,
+	{ "databases", "list the source cluster's databases", OPT_G_SOURCE OPT_G_DIR OPT_G_JSON,
+	  cmd_list_databases, NULL, NULL },
+	{ "extensions", "list the source database's extensions", G_LIST_OBJ, cmd_list_extensions, NULL,
 	  NULL },
-	{ "collations", "list the source database's collations", G_LIST, cmd_list_collations, NULL,
+	{ "collations", "list the source database's collations", G_LIST_OBJ, cmd_list_collations, NULL,
 	  NULL },
-	{ "tables", "list the tables pgshift would copy", G_LIST | OPT_G_JOBS, cmd_list_tables, NULL,
+	{ "tables", "list the tables pgshift would copy", G_LIST_REL O_SPLIT, cmd_list_tables, NULL,
 	  NULL },
-	{ "table-parts", "list how tables would be split into parts", G_LIST | OPT_G_JOBS,
+	{ "table-parts", "list how tables would be split into parts", G_LIST_REL O_SPLIT,
 	  cmd_list_table_parts, NULL, NULL },
-	{ "sequences", "list the sequences and their values", G_LIST, cmd_list_sequences, NULL, NULL },
-	{ "indexes", "list the indexes and the constraints they back", G_LIST, cmd_list_indexes, NULL,
+	{ "sequences", "list the sequences and their values", G_LIST_REL, cmd_list_sequences, NULL,
 	  NULL },
-	{ "depends", "list the objects that depend on a table", G_LIST, cmd_list_depends, NULL, NULL },
-	{ "schema", "list everything pgshift reads from the source catalog", G_LIST, cmd_list_schema,
+	{ "indexes", "list the indexes and the constraints they back", G_LIST_REL, cmd_list_indexes,
 	  NULL, NULL },
-	{ "progress", "show the progress of the running (or last) run", OPT_G_DIR | OPT_G_JSON,
-	  cmd_list_progress, NULL, NULL },
+	{ "depends", "list the objects that depend on a table", G_LIST_REL, cmd_list_depends, NULL,
+	  NULL },
+	{ "schema", "list everything pgshift reads from the source catalog", G_LIST_REL O_SPLIT,
+	  cmd_list_schema, NULL, NULL },
+	{ "progress", "show the progress of the running (or last) run",
+	  OPT_G_SOURCE OPT_G_DIR OPT_G_JSON, cmd_list_progress, NULL, NULL },
 	{ NULL }
 };
 
-static const Command sentinel_set_cmds[] = {
-	{ "startpos", "set the sentinel start position", OPT_G_CONN | OPT_G_SENTINEL,
-	  cmd_sentinel_set_startpos, NULL, "LSN" },
-	{ "endpos", "set the end position (LSN, or --current)", OPT_G_CONN | OPT_G_SENTINEL,
-	  cmd_sentinel_set_endpos, NULL, "[LSN]" },
-	{ "apply", "allow the applier to start", OPT_G_CONN | OPT_G_SENTINEL, cmd_sentinel_set_apply,
-	  NULL, NULL },
-	{ NULL }
-};
+static const Command sentinel_set_cmds[] = { { "startpos", "set the sentinel start position",
+											   G_SENTINEL, cmd_sentinel_set_startpos, NULL, "LSN" },
+											 { "endpos", "set the end position (LSN, or --current)",
+											   G_SENTINEL, cmd_sentinel_set_endpos, NULL, "[LSN]" },
+											 { "apply", "allow the applier to start", G_SENTINEL,
+											   cmd_sentinel_set_apply, NULL, NULL },
+											 { NULL } };
 
 static const Command sentinel_cmds[] = {
-	{ "setup", "create the sentinel", OPT_G_CONN | OPT_G_SENTINEL, cmd_sentinel_setup, NULL, NULL },
-	{ "get", "show the sentinel's positions", OPT_G_CONN | OPT_G_SENTINEL | OPT_G_JSON,
+	{ "setup", "create the sentinel", O_CONN " startpos endpos current", cmd_sentinel_setup, NULL,
+	  NULL },
+	{ "get", "show the sentinel's positions",
+	  O_CONN
+	  " get-json get-startpos get-endpos get-apply get-write-lsn get-flush-lsn get-replay-lsn",
 	  cmd_sentinel_get, NULL, NULL },
-	{ "set", "set a sentinel position", 0, NULL, sentinel_set_cmds, NULL },
+	{ "set", "set a sentinel position", NULL, NULL, sentinel_set_cmds, NULL },
 	{ NULL }
 };
 
 static const Command stream_cmds[] = {
-	{ "setup", "create the publication, slot and origin", G_STREAM, cmd_stream_setup, NULL, NULL },
-	{ "cleanup", "drop the slot, publication, origin and journal", G_STREAM, cmd_stream_cleanup,
+	{ "setup", "create the publication, slot and origin",
+	  G_STREAM O_SLOT " origin create-slot replay-no-op-updates", cmd_stream_setup, NULL, NULL },
+	{ "cleanup", "drop the slot, publication, origin and journal",
+	  G_STREAM " plugin slot-name origin publication", cmd_stream_cleanup, NULL, NULL },
+	{ "prune", "remove journal segments already applied", G_STREAM O_CDC " dry-run host port",
+	  cmd_stream_prune, NULL, NULL },
+	{ "receive", "receive changes into the journal", G_STREAM O_CDC " max-replaydb-size to-stdout",
+	  cmd_stream_receive, NULL, NULL },
+	{ "apply", "apply the journal to the target", G_STREAM O_CDC, cmd_stream_apply, NULL, NULL },
+	{ "replay", "receive and apply, live", G_STREAM O_CDC " max-replaydb-size", cmd_stream_replay,
 	  NULL, NULL },
-	{ "prune", "remove journal segments already applied", G_STREAM, cmd_stream_prune, NULL, NULL },
-	{ "receive", "receive changes into the journal", G_STREAM, cmd_stream_receive, NULL, NULL },
-	{ "apply", "apply the journal to the target", G_STREAM, cmd_stream_apply, NULL, NULL },
-	{ "replay", "receive and apply, live", G_STREAM, cmd_stream_replay, NULL, NULL },
-	{ "sentinel", "the follower's start/end positions", 0, NULL, sentinel_cmds, NULL },
+	{ "sentinel", "the follower's start/end positions", NULL, NULL, sentinel_cmds, NULL },
 	{ NULL }
 };
 
 static const Command compare_cmds[] = {
 	{ "schema", "compare the schemas of source and target",
-	  OPT_G_CONN | OPT_G_JSON | OPT_G_FILTER | OPT_G_SNAPSHOT, cmd_compare_schema, NULL, NULL },
+	  O_CONN OPT_G_JSON OPT_G_FILTER OPT_G_SNAPSHOT, cmd_compare_schema, NULL, NULL },
 	{ "data", "compare row counts and checksums of every table",
-	  OPT_G_CONN | OPT_G_JSON | OPT_G_FILTER | OPT_G_JOBS | OPT_G_COMPARE | OPT_G_SNAPSHOT,
-	  cmd_compare_data, NULL, NULL },
+	  O_CONN OPT_G_JSON OPT_G_FILTER OPT_G_SNAPSHOT O_SPLIT " show-rows", cmd_compare_data, NULL,
+	  NULL },
 	{ NULL }
 };
 
@@ -139,18 +177,19 @@ static const Command root_cmds[] = {
 	{ "clone", "copy a database from source to target (schema, data, indexes, ...)", G_CLONE_ALL,
 	  cmd_clone, NULL, NULL },
 	{ "fork", "same as clone", G_CLONE_ALL, cmd_clone, NULL, NULL },
-	{ "follow", "replay the changes made on the source since the copy's snapshot", G_STREAM,
-	  cmd_follow, NULL, NULL },
+	{ "copy-db", "same as clone (pgcopydb's older name)", G_CLONE_ALL, cmd_clone, NULL, NULL },
+	{ "follow", "replay the changes made on the source since the copy's snapshot",
+	  G_STREAM O_CDC " replay-no-op-updates", cmd_follow, NULL, NULL },
 	{ "snapshot", "export a snapshot on the source and hold it until interrupted",
-	  OPT_G_SOURCE | OPT_G_DIR | OPT_G_CDC | OPT_G_FOLLOW, cmd_snapshot, NULL, NULL },
-	{ "compare", "compare source and target", 0, NULL, compare_cmds, NULL },
-	{ "copy", "run one step of a clone", 0, NULL, copy_cmds, NULL },
-	{ "dump", "dump the schema or roles of the source", 0, NULL, dump_cmds, NULL },
-	{ "restore", "restore a dumped schema or roles on the target", 0, NULL, restore_cmds, NULL },
-	{ "list", "list what pgshift sees on the source", 0, NULL, list_cmds, NULL },
-	{ "stream", "change data capture, step by step", 0, NULL, stream_cmds, NULL },
-	{ "ping", "check that the source and target can be reached", OPT_G_CONN, cmd_ping, NULL, NULL },
-	{ "help", "show the commands", 0, NULL, NULL, NULL },
+	  OPT_G_SOURCE OPT_G_TARGET OPT_G_DIR " follow filters" O_SLOT, cmd_snapshot, NULL, NULL },
+	{ "compare", "compare source and target", NULL, NULL, compare_cmds, NULL },
+	{ "copy", "run one step of a clone", NULL, NULL, copy_cmds, NULL },
+	{ "dump", "dump the schema or roles of the source", NULL, NULL, dump_cmds, NULL },
+	{ "restore", "restore a dumped schema or roles on the target", NULL, NULL, restore_cmds, NULL },
+	{ "list", "list what pgshift sees on the source", NULL, NULL, list_cmds, NULL },
+	{ "stream", "change data capture, step by step", NULL, NULL, stream_cmds, NULL },
+	{ "ping", "check that the source and target can be reached", O_CONN, cmd_ping, NULL, NULL },
+	{ "help", "show the commands", NULL, NULL, NULL, NULL },
 	{ "version", "show the version", OPT_G_JSON, cmd_version, NULL, NULL },
 	{ NULL }
 };
@@ -202,7 +241,7 @@ print_command_help(const char *path, const Command *c)
 	}
 	printf("pgshift %s — %s\n\nUsage: pgshift %s [OPTIONS]%s%s\n\nOptions:\n", path, c->summary,
 		   path, c->usage ? " " : "", c->usage ? c->usage : "");
-	options_print_help(c->groups);
+	options_print_help(c->opts);
 	if (c->fn == NULL)
 	{
 		printf("\nThis command is not built yet.\n");
@@ -289,7 +328,7 @@ main(int argc, char **argv)
 	/* getopt wants argv[0] to be the program: shift so the command word is argv[0] */
 	int sub_argc = argc - argi + 1;
 	char **sub_argv = argv + argi - 1;
-	if (!options_parse(&opts, cmd->groups, path, sub_argc, sub_argv))
+	if (!options_parse(&opts, cmd->opts, path, sub_argc, sub_argv))
 	{
 		int rc = EXIT_USAGE;
 		if (opts.nargs == -1)
@@ -300,6 +339,12 @@ main(int argc, char **argv)
 		opts.nargs = 0;
 		options_free(&opts);
 		return rc;
+	}
+	if (opts.show_version)
+	{
+		printf("pgshift %s\n", PGSHIFT_VERSION);
+		options_free(&opts);
+		return EXIT_OK;
 	}
 	cli_setup_logging(&opts);
 	/* what ps and /proc/PID/cmdline show: no password (the values were copied) */

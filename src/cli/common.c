@@ -11,11 +11,11 @@
 void
 cli_setup_logging(const Options *opts)
 {
-	if (opts->debug)
+	if (opts->debug || opts->trace)
 	{
 		log_set_level(LOG_LEVEL_DEBUG);
 	}
-	else if (opts->verbose)
+	else if (opts->verbose || opts->notice)
 	{
 		log_set_level(LOG_LEVEL_INFO);
 	}
@@ -31,6 +31,7 @@ cli_setup_logging(const Options *opts)
 	/* before anything can print a connection string or a libpq message */
 	pg_conninfo_register_secrets(opts->source);
 	pg_conninfo_register_secrets(opts->target);
+	options_report_noops(opts);
 }
 
 bool

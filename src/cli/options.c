@@ -19,7 +19,8 @@ typedef enum OptKind
 	OK_STR,
 	OK_INT,
 	OK_BOOL,
-	OK_SIZE
+	OK_SIZE,
+	OK_CONST /* no value: sets a string field to the row's constval */
 } OptKind;
 
 typedef struct OptDef
@@ -27,112 +28,201 @@ typedef struct OptDef
 	const char *name;
 	int shortopt; /* 0 when none */
 	OptKind kind;
-	int group;
+	const char *id; /* what command lists name it by; NULL: the long name */
 	size_t offset;
 	const char *env; /* suffix after PGSHIFT_ / PGCOPYDB_, or NULL */
 	const char *argname;
 	const char *help;
+	/*
+	 * Accepted for pgcopydb's scripts but without effect here: why, printed
+	 * as a one-line notice when the option is given (docs/compatibility.md).
+	 */
+	const char *noop;
+	const char *constval; /* OK_CONST */
 } OptDef;
 
 #define OFF(f) offsetof(Options, f)
 
 static const OptDef g_opts[] = {
-	{ "source", 'S', OK_STR, OPT_G_SOURCE, OFF(source), "SOURCE_PGURI", "URI",
+	{ "source", 'S', OK_STR, NULL, OFF(source), "SOURCE_PGURI", "URI",
 	  "source database connection string (URI or key=value)" },
-	{ "target", 'T', OK_STR, OPT_G_TARGET, OFF(target), "TARGET_PGURI", "URI",
+	{ "target", 'T', OK_STR, NULL, OFF(target), "TARGET_PGURI", "URI",
 	  "target database connection string (URI or key=value)" },
-	{ "dir", 'D', OK_STR, OPT_G_DIR, OFF(dir), "DIR", "DIR",
+	{ "dir", 'D', OK_STR, NULL, OFF(dir), "DIR", "DIR",
 	  "work directory (default ${TMPDIR:-/tmp}/pgshift)" },
-	{ "table-jobs", 'J', OK_INT, OPT_G_JOBS, OFF(table_jobs), "TABLE_JOBS", "N",
+	{ "table-jobs", 'J', OK_INT, NULL, OFF(table_jobs), "TABLE_JOBS", "N",
 	  "concurrent COPY jobs (default 4)" },
-	{ "index-jobs", 'I', OK_INT, OPT_G_JOBS, OFF(index_jobs), "INDEX_JOBS", "N",
+	{ "index-jobs", 'I', OK_INT, NULL, OFF(index_jobs), "INDEX_JOBS", "N",
 	  "concurrent CREATE INDEX / constraint jobs (default 4)" },
-	{ "restore-jobs", 0, OK_INT, OPT_G_JOBS, OFF(restore_jobs), "RESTORE_JOBS", "N",
+	{ "restore-jobs", 0, OK_INT, NULL, OFF(restore_jobs), "RESTORE_JOBS", "N",
 	  "pg_restore --jobs for the schema sections (default 4)" },
-	{ "large-objects-jobs", 'b', OK_INT, OPT_G_JOBS, OFF(lo_jobs), "LARGE_OBJECTS_JOBS", "N",
+	{ "large-objects-jobs", 'b', OK_INT, NULL, OFF(lo_jobs), "LARGE_OBJECTS_JOBS", "N",
 	  "concurrent large-object copy jobs (default 4)" },
-	{ "split-tables-larger-than", 0, OK_SIZE, OPT_G_JOBS, OFF(split_larger_than),
+	{ "split-tables-larger-than", 0, OK_SIZE, NULL, OFF(split_larger_than),
 	  "SPLIT_TABLES_LARGER_THAN", "SIZE",
 	  "copy tables larger than SIZE in parallel parts (e.g. 1GB; 0 = never)" },
-	{ "split-max-parts", 0, OK_INT, OPT_G_JOBS, OFF(split_max_parts), "SPLIT_MAX_PARTS", "N",
+	{ "split-max-parts", 0, OK_INT, NULL, OFF(split_max_parts), "SPLIT_MAX_PARTS", "N",
 	  "at most N parts per table (default: --table-jobs)" },
-	{ "use-copy-binary", 0, OK_BOOL, OPT_G_JOBS, OFF(use_copy_binary), "USE_COPY_BINARY", NULL,
+	{ "use-copy-binary", 0, OK_BOOL, NULL, OFF(use_copy_binary), "USE_COPY_BINARY", NULL,
 	  "binary COPY for tables of built-in types, even across major versions" },
-	{ "no-copy-binary", 0, OK_BOOL, OPT_G_JOBS, OFF(no_copy_binary), "NO_COPY_BINARY", NULL,
+	{ "no-copy-binary", 0, OK_BOOL, NULL, OFF(no_copy_binary), "NO_COPY_BINARY", NULL,
 	  "text COPY only (default: binary for built-in types when both servers run the same "
 	  "major version)" },
-	{ "snapshot", 0, OK_STR, OPT_G_SNAPSHOT, OFF(snapshot), "SNAPSHOT", "ID",
+	{ "snapshot", 'N', OK_STR, NULL, OFF(snapshot), "SNAPSHOT", "ID",
 	  "use this exported snapshot (held by another session)" },
-	{ "not-consistent", 0, OK_BOOL, OPT_G_SNAPSHOT, OFF(not_consistent), "NOT_CONSISTENT", NULL,
+	{ "not-consistent", 'C', OK_BOOL, NULL, OFF(not_consistent), "NOT_CONSISTENT", NULL,
 	  "allow a new snapshot when resuming (the copy is then not consistent)" },
-	{ "resume", 0, OK_BOOL, OPT_G_RESUME, OFF(resume), "RESUME", NULL,
+	{ "resume", 'R', OK_BOOL, NULL, OFF(resume), "RESUME", NULL,
 	  "resume a previous run from its work directory" },
-	{ "restart", 0, OK_BOOL, OPT_G_RESUME, OFF(restart), "RESTART", NULL,
+	{ "restart", 'r', OK_BOOL, NULL, OFF(restart), "RESTART", NULL,
 	  "discard a previous run's state in the work directory and start over" },
-	{ "drop-if-exists", 0, OK_BOOL, OPT_G_SCHEMA, OFF(drop_if_exists), "DROP_IF_EXISTS", NULL,
+	{ "drop-if-exists", 0, OK_BOOL, NULL, OFF(drop_if_exists), "DROP_IF_EXISTS", NULL,
 	  "drop target objects that exist already before creating them" },
-	{ "no-owner", 'O', OK_BOOL, OPT_G_SCHEMA, OFF(no_owner), "NO_OWNER", NULL,
+	{ "no-owner", 'O', OK_BOOL, NULL, OFF(no_owner), "NO_OWNER", NULL,
 	  "do not set object ownership on the target" },
-	{ "no-acl", 'x', OK_BOOL, OPT_G_SCHEMA, OFF(no_acl), "NO_ACL", NULL,
+	{ "no-acl", 'x', OK_BOOL, NULL, OFF(no_acl), "NO_ACL", NULL,
 	  "do not restore privileges (GRANT/REVOKE)" },
-	{ "no-comments", 0, OK_BOOL, OPT_G_SCHEMA, OFF(no_comments), "NO_COMMENTS", NULL,
+	{ "no-comments", 0, OK_BOOL, NULL, OFF(no_comments), "NO_COMMENTS", NULL,
 	  "do not restore comments" },
-	{ "no-tablespaces", 0, OK_BOOL, OPT_G_SCHEMA, OFF(no_tablespaces), "NO_TABLESPACES", NULL,
+	{ "no-tablespaces", 0, OK_BOOL, NULL, OFF(no_tablespaces), "NO_TABLESPACES", NULL,
 	  "do not restore tablespace assignments" },
-	{ "skip-extensions", 0, OK_BOOL, OPT_G_SCHEMA, OFF(skip_extensions), "SKIP_EXTENSIONS", NULL,
+	{ "skip-extensions", 0, OK_BOOL, NULL, OFF(skip_extensions), "SKIP_EXTENSIONS", NULL,
 	  "do not create extensions on the target" },
-	{ "skip-collations", 0, OK_BOOL, OPT_G_SCHEMA, OFF(skip_collations), "SKIP_COLLATIONS", NULL,
+	{ "skip-collations", 0, OK_BOOL, NULL, OFF(skip_collations), "SKIP_COLLATIONS", NULL,
 	  "do not create collations on the target" },
-	{ "skip-db-properties", 0, OK_BOOL, OPT_G_SCHEMA, OFF(skip_db_properties), "SKIP_DB_PROPERTIES",
-	  NULL, "do not copy ALTER DATABASE ... SET settings" },
-	{ "roles", 0, OK_BOOL, OPT_G_SCHEMA, OFF(roles), "ROLES", NULL,
+	{ "skip-db-properties", 0, OK_BOOL, NULL, OFF(skip_db_properties), "SKIP_DB_PROPERTIES", NULL,
+	  "do not copy ALTER DATABASE ... SET settings" },
+	{ "roles", 0, OK_BOOL, NULL, OFF(roles), "ROLES", NULL,
 	  "also copy the roles of the source cluster (pg_dumpall --roles-only)" },
-	{ "no-role-passwords", 0, OK_BOOL, OPT_G_SCHEMA, OFF(no_role_passwords), "NO_ROLE_PASSWORDS",
-	  NULL, "copy roles without their passwords" },
-	{ "skip-large-objects", 0, OK_BOOL, OPT_G_CLONE, OFF(skip_large_objects), "SKIP_LARGE_OBJECTS",
-	  NULL, "do not copy large objects" },
-	{ "skip-vacuum", 0, OK_BOOL, OPT_G_CLONE, OFF(skip_vacuum), "SKIP_VACUUM", NULL,
+	{ "no-role-passwords", 0, OK_BOOL, NULL, OFF(no_role_passwords), "NO_ROLE_PASSWORDS", NULL,
+	  "copy roles without their passwords" },
+	{ "skip-large-objects", 0, OK_BOOL, NULL, OFF(skip_large_objects), "SKIP_LARGE_OBJECTS", NULL,
+	  "do not copy large objects" },
+	{ "skip-vacuum", 0, OK_BOOL, NULL, OFF(skip_vacuum), "SKIP_VACUUM", NULL,
 	  "do not VACUUM the copied tables" },
-	{ "skip-analyze", 0, OK_BOOL, OPT_G_CLONE, OFF(skip_analyze), "SKIP_ANALYZE", NULL,
+	{ "skip-analyze", 0, OK_BOOL, NULL, OFF(skip_analyze), "SKIP_ANALYZE", NULL,
 	  "do not ANALYZE the copied tables" },
-	{ "recompress-toast", 0, OK_BOOL, OPT_G_CLONE, OFF(recompress_toast), "RECOMPRESS_TOAST", NULL,
+	{ "recompress-toast", 0, OK_BOOL, NULL, OFF(recompress_toast), "RECOMPRESS_TOAST", NULL,
 	  "let the target try to compress every TOASTed value, also in columns whose "
 	  "sampled source values are all stored uncompressed" },
-	{ "fail-fast", 0, OK_BOOL, OPT_G_CLONE, OFF(fail_fast), "FAIL_FAST", NULL,
+	{ "fail-fast", 0, OK_BOOL, NULL, OFF(fail_fast), "FAIL_FAST", NULL,
 	  "stop the whole run at the first failure" },
-	{ "follow", 0, OK_BOOL, OPT_G_FOLLOW, OFF(follow), "FOLLOW", NULL,
+	{ "follow", 0, OK_BOOL, NULL, OFF(follow), "FOLLOW", NULL,
 	  "after the copy, replay the changes made since its snapshot (change data capture)" },
-	{ "filters", 'F', OK_STR, OPT_G_FILTER, OFF(filters), "FILTERS", "FILE",
+	{ "filters", 'F', OK_STR, NULL, OFF(filters), "FILTERS", "FILE",
 	  "copy only what the filters file selects (pgcopydb ini format)" },
-	{ "plugin", 'p', OK_STR, OPT_G_CDC, OFF(plugin), "OUTPUT_PLUGIN", "NAME",
+	{ "plugin", 'p', OK_STR, NULL, OFF(plugin), "OUTPUT_PLUGIN", "NAME",
 	  "logical decoding plugin: pgoutput (default) or test_decoding" },
-	{ "slot-name", 's', OK_STR, OPT_G_CDC, OFF(slot_name), "SLOT_NAME", "NAME",
+	{ "slot-name", 's', OK_STR, NULL, OFF(slot_name), "SLOT_NAME", "NAME",
 	  "replication slot name (default pgshift)" },
-	{ "origin", 'o', OK_STR, OPT_G_CDC, OFF(origin), "ORIGIN", "NAME",
+	{ "origin", 'o', OK_STR, NULL, OFF(origin), "ORIGIN", "NAME",
 	  "replication origin on the target (default pgshift)" },
-	{ "publication", 0, OK_STR, OPT_G_CDC, OFF(publication), "PUBLICATION", "NAME",
+	{ "publication", 0, OK_STR, NULL, OFF(publication), "PUBLICATION", "NAME",
 	  "publication name (default pgshift)" },
-	{ "create-slot", 0, OK_BOOL, OPT_G_CDC, OFF(create_slot), "CREATE_SLOT", NULL,
+	{ "create-slot", 0, OK_BOOL, NULL, OFF(create_slot), "CREATE_SLOT", NULL,
 	  "create the replication slot" },
-	{ "endpos", 'E', OK_STR, OPT_G_CDC, OFF(endpos), "ENDPOS", "LSN",
+	{ "endpos", 'E', OK_STR, NULL, OFF(endpos), "ENDPOS", "LSN",
 	  "stop replaying at the first commit at or past this LSN" },
-	{ "startpos", 0, OK_STR, OPT_G_SENTINEL, OFF(startpos), NULL, "LSN",
-	  "start position (sentinel)" },
-	{ "current", 0, OK_BOOL, OPT_G_SENTINEL, OFF(current), NULL, NULL,
+	{ "startpos", 0, OK_STR, NULL, OFF(startpos), NULL, "LSN", "start position (sentinel)" },
+	{ "current", 'C', OK_BOOL, NULL, OFF(current), NULL, NULL,
 	  "use the source's current WAL position" },
-	{ "json", 0, OK_BOOL, OPT_G_JSON, OFF(json), "JSON", NULL, "print JSON" },
-	{ "list-skipped", 0, OK_BOOL, OPT_G_LIST, OFF(list_skipped), NULL, NULL,
+	{ "json", 0, OK_BOOL, NULL, OFF(json), "JSON", NULL, "print JSON" },
+	/* stream sentinel get: pgcopydb's flags, each printing one value */
+	{ "json", 'J', OK_BOOL, "get-json", OFF(json), "JSON", NULL, "print JSON" },
+	{ "startpos", 's', OK_CONST, "get-startpos", OFF(sentinel_field), NULL, NULL,
+	  "print only the start position", .constval = "startpos" },
+	{ "endpos", 'e', OK_CONST, "get-endpos", OFF(sentinel_field), NULL, NULL,
+	  "print only the end position", .constval = "endpos" },
+	{ "apply", 'a', OK_CONST, "get-apply", OFF(sentinel_field), NULL, NULL,
+	  "print only whether applying is enabled", .constval = "apply" },
+	{ "write-lsn", 'w', OK_CONST, "get-write-lsn", OFF(sentinel_field), NULL, NULL,
+	  "print only the position written to the journal", .constval = "write_lsn" },
+	{ "flush-lsn", 'f', OK_CONST, "get-flush-lsn", OFF(sentinel_field), NULL, NULL,
+	  "print only the position flushed to the journal", .constval = "flush_lsn" },
+	{ "replay-lsn", 'r', OK_CONST, "get-replay-lsn", OFF(sentinel_field), NULL, NULL,
+	  "print only the position applied on the target", .constval = "replay_lsn" },
+	{ "list-skipped", 0, OK_BOOL, NULL, OFF(list_skipped), NULL, NULL,
 	  "list the objects the filters leave out" },
-	{ "schema-name", 0, OK_STR, OPT_G_LIST, OFF(schema_name), NULL, "NAME",
+	{ "schema-name", 0, OK_STR, NULL, OFF(schema_name), NULL, "NAME",
 	  "only objects of this schema" },
-	{ "table-name", 0, OK_STR, OPT_G_LIST, OFF(table_name), NULL, "NAME", "only this table" },
-	{ "show-rows", 0, OK_BOOL, OPT_G_COMPARE, OFF(show_rows), NULL, NULL,
-	  "list the rows that differ" },
-	{ "verbose", 'v', OK_BOOL, OPT_G_LOG, OFF(verbose), "VERBOSE", NULL, "more messages" },
-	{ "debug", 'd', OK_BOOL, OPT_G_LOG, OFF(debug), "DEBUG", NULL, "debug messages" },
-	{ "quiet", 'q', OK_BOOL, OPT_G_LOG, OFF(quiet), "QUIET", NULL, "errors only" },
-	{ "log-json", 0, OK_BOOL, OPT_G_LOG, OFF(log_json), "LOG_JSON", NULL,
-	  "log lines as JSON objects" },
+	{ "table-name", 0, OK_STR, NULL, OFF(table_name), NULL, "NAME", "only this table" },
+	{ "show-rows", 0, OK_BOOL, NULL, OFF(show_rows), NULL, NULL, "list the rows that differ" },
+	{ "filter", 0, OK_STR, NULL, OFF(filters), NULL, "FILE",
+	  "same as --filters (pgcopydb's list commands spell it so)" },
+
+	/* pgcopydb's options with a meaning here */
+	{ "estimate-table-sizes", 0, OK_BOOL, NULL, OFF(estimate_table_sizes), "ESTIMATE_TABLE_SIZES",
+	  NULL,
+	  "plan with the catalog's size estimates (pg_class.relpages) instead of reading every "
+	  "table's size" },
+	{ "skip-split-by-ctid", 0, OK_BOOL, NULL, OFF(skip_split_by_ctid), "SKIP_CTID_SPLIT", NULL,
+	  "never split a table (every split is by ctid ranges here)" },
+	{ "skip-ext-comments", 0, OK_BOOL, NULL, OFF(skip_ext_comments), "SKIP_EXT_COMMENTS", NULL,
+	  "do not restore COMMENT ON EXTENSION (needs ownership of the extension)" },
+	{ "skip-publications", 0, OK_BOOL, NULL, OFF(skip_publications), "SKIP_PUBLICATIONS", NULL,
+	  "do not restore the source's publications" },
+	{ "requirements", 0, OK_STR, NULL, OFF(requirements), "REQUIREMENTS", "FILE",
+	  "JSON list of {\"name\", \"version\"}: the extension versions to create on the target" },
+	{ "dry-run", 0, OK_BOOL, NULL, OFF(dry_run), NULL, NULL,
+	  "say what would be removed, remove nothing" },
+	{ "to-stdout", 'O', OK_BOOL, NULL, OFF(to_stdout), NULL, NULL,
+	  "not supported: the journal is binary and applied by pgshift itself" },
+	{ "wal2json-numeric-as-string", 'w', OK_BOOL, NULL, OFF(noop_flag),
+	  "WAL2JSON_NUMERIC_AS_STRING", NULL, "wal2json: numbers as strings (always on here)",
+	  .noop = "wal2json numbers are always decoded as strings here, so no digit is lost" },
+
+	/* pgcopydb's options accepted without effect: .noop says why */
+	{ "restore-tolerance", 0, OK_STR, NULL, OFF(noop_value), NULL, "N",
+	  "accepted for pgcopydb scripts; no effect",
+	  .noop = "pgshift stops the schema step at the first pg_restore error and names the object, "
+			  "rather than go on with an incomplete schema" },
+	{ "skip-xid-check", 0, OK_BOOL, NULL, OFF(noop_flag), NULL, NULL,
+	  "accepted for pgcopydb scripts; no effect",
+	  .noop = "pgshift keeps no transaction id between runs to check (positions are LSNs)" },
+	{ "defer-indexes", 0, OK_BOOL, NULL, OFF(noop_flag), NULL, NULL,
+	  "accepted for pgcopydb scripts; no effect",
+	  .noop = "pgshift builds each index as soon as its table is copied, which ends the run "
+			  "sooner than building them all at the end" },
+	{ "defer-analyze", 0, OK_BOOL, NULL, OFF(noop_flag), NULL, NULL,
+	  "accepted for pgcopydb scripts; no effect",
+	  .noop = "pgshift analyzes each table as soon as its rows and indexes are in "
+			  "(--skip-analyze leaves ANALYZE out)" },
+	{ "defer-validate-fks", 0, OK_BOOL, NULL, OFF(noop_flag), NULL, NULL,
+	  "accepted for pgcopydb scripts; no effect",
+	  .noop = "pgshift adds each foreign key as soon as both its tables have their keys" },
+	{ "prune-threshold", 0, OK_STR, NULL, OFF(noop_value), NULL, "SIZE",
+	  "accepted for pgcopydb scripts; no effect",
+	  .noop = "pgshift removes each journal segment as soon as all of it is applied" },
+	{ "prune-min-age", 0, OK_STR, NULL, OFF(noop_value), NULL, "AGE",
+	  "accepted for pgcopydb scripts; no effect",
+	  .noop = "pgshift removes each journal segment as soon as all of it is applied" },
+	{ "replay-no-op-updates", 0, OK_BOOL, NULL, OFF(noop_flag), NULL, NULL,
+	  "accepted for pgcopydb scripts; no effect",
+	  .noop = "pgshift replays every UPDATE the source made, changed values or not" },
+	{ "max-replaydb-size", 0, OK_STR, NULL, OFF(noop_value), NULL, "SIZE",
+	  "accepted for pgcopydb scripts; no effect",
+	  .noop = "pgshift keeps changes in its journal, removed as they are applied, not in a "
+			  "replay database" },
+	{ "force", 0, OK_BOOL, NULL, OFF(noop_flag), NULL, NULL,
+	  "accepted for pgcopydb scripts; no effect",
+	  .noop = "pgshift reads the source catalog afresh for every list command (no cache)" },
+	{ "host", 0, OK_STR, NULL, OFF(noop_value), "HOST", "HOST",
+	  "accepted for pgcopydb scripts; no effect",
+	  .noop = "pgshift has no follow coordinator to reach over TCP" },
+	{ "port", 0, OK_STR, NULL, OFF(noop_value), "PORT", "PORT",
+	  "accepted for pgcopydb scripts; no effect",
+	  .noop = "pgshift has no follow coordinator to reach over TCP" },
+
+	/* logging, accepted by every command */
+	{ "verbose", 'v', OK_BOOL, NULL, OFF(verbose), "VERBOSE", NULL, "more messages" },
+	{ "notice", 0, OK_BOOL, NULL, OFF(notice), "NOTICE", NULL,
+	  "more messages (pgcopydb's level between info and debug; same as --verbose)" },
+	{ "debug", 'd', OK_BOOL, NULL, OFF(debug), "DEBUG", NULL, "debug messages" },
+	{ "trace", 'z', OK_BOOL, NULL, OFF(trace), "TRACE", NULL,
+	  "every message (pgshift's most detailed level is debug)" },
+	{ "quiet", 'q', OK_BOOL, NULL, OFF(quiet), "QUIET", NULL, "errors only" },
+	{ "log-json", 0, OK_BOOL, NULL, OFF(log_json), "LOG_JSON", NULL, "log lines as JSON objects" },
+	{ "version", 'V', OK_BOOL, NULL, OFF(show_version), NULL, NULL, "print the version and exit" },
 };
 
 #define N_OPTS ((int) (sizeof(g_opts) / sizeof(g_opts[0])))
@@ -147,6 +237,22 @@ options_init(Options *o)
 	o->lo_jobs = 4;
 	o->split_larger_than = -1; /* -1: automatic */
 	o->split_max_parts = 0;    /* 0: same as table_jobs */
+}
+
+void
+options_report_noops(const Options *o)
+{
+	for (int k = 0; k < o->nnoop_given; k++)
+	{
+		for (int i = 0; i < N_OPTS; i++)
+		{
+			if (g_opts[i].noop != NULL && strcmp(g_opts[i].name, o->noop_given[k]) == 0)
+			{
+				log_notice("option --%s has no effect: %s", g_opts[i].name, g_opts[i].noop);
+				break;
+			}
+		}
+	}
 }
 
 void
@@ -220,6 +326,17 @@ opt_set(Options *o, const OptDef *d, const char *val, const char *from)
 			free(*(char **) field);
 			*(char **) field = xstrdup(val);
 			return true;
+		case OK_CONST:
+		{
+			const char **field_c = (const char **) field;
+			if (*field_c != NULL && strcmp(*field_c, d->constval) != 0)
+			{
+				log_error("%s cannot be combined with --%s", from, *field_c);
+				return false;
+			}
+			*field_c = d->constval;
+			return true;
+		}
 		case OK_BOOL:
 		{
 			bool b = true;
@@ -262,9 +379,61 @@ opt_set(Options *o, const OptDef *d, const char *val, const char *from)
 }
 
 bool
-options_parse(Options *o, int groups, const char *cmdname, int argc, char **argv)
+options_list_has(const char *optlist, const char *id)
 {
-	groups |= OPT_G_LOG;
+	size_t n = strlen(id);
+	for (const char *p = optlist; p != NULL && *p != '\0';)
+	{
+		while (*p == ' ')
+		{
+			p++;
+		}
+		size_t len = strcspn(p, " ");
+		if (len == n && strncmp(p, id, n) == 0)
+		{
+			return true;
+		}
+		p += len;
+	}
+	return false;
+}
+
+/* Whether option d is accepted by a command whose list is optlist. */
+static bool
+opt_accepted(const OptDef *d, const char *optlist)
+{
+	const char *id = d->id != NULL ? d->id : d->name;
+	return options_list_has(optlist, id) || options_list_has(OPT_G_LOG, id);
+}
+
+/*
+ * Whether option i is the only one of the command's list with its long name
+ * and its short letter: two rows may share a name (a flag here, a value
+ * there) only if no command takes both. A clash is a bug of the tables.
+ */
+static bool
+opt_unique(int i, const char *optlist)
+{
+	for (int j = 0; j < i; j++)
+	{
+		if (!opt_accepted(&g_opts[j], optlist))
+		{
+			continue;
+		}
+		if (strcmp(g_opts[j].name, g_opts[i].name) == 0 ||
+			(g_opts[i].shortopt != 0 && g_opts[j].shortopt == g_opts[i].shortopt))
+		{
+			log_error("internal error: options --%s and --%s clash in one command", g_opts[j].name,
+					  g_opts[i].name);
+			return false;
+		}
+	}
+	return true;
+}
+
+bool
+options_parse(Options *o, const char *optlist, const char *cmdname, int argc, char **argv)
+{
 	struct option longopts[N_OPTS + 2];
 	char shortopts[3 * N_OPTS + 4];
 	int nl = 0, ns = 0;
@@ -275,19 +444,25 @@ options_parse(Options *o, int groups, const char *cmdname, int argc, char **argv
 	shortopts[ns++] = ':';
 	for (int i = 0; i < N_OPTS; i++)
 	{
-		if (!(g_opts[i].group & groups))
+		if (!opt_accepted(&g_opts[i], optlist))
 		{
 			continue;
 		}
+		if (!opt_unique(i, optlist))
+		{
+			o->nargs = -2;
+			return false;
+		}
 		longopts[nl].name = g_opts[i].name;
-		longopts[nl].has_arg = g_opts[i].kind == OK_BOOL ? no_argument : required_argument;
+		bool flag = g_opts[i].kind == OK_BOOL || g_opts[i].kind == OK_CONST;
+		longopts[nl].has_arg = flag ? no_argument : required_argument;
 		longopts[nl].flag = NULL;
 		longopts[nl].val = 1000 + i;
 		nl++;
 		if (g_opts[i].shortopt)
 		{
 			shortopts[ns++] = (char) g_opts[i].shortopt;
-			if (g_opts[i].kind != OK_BOOL)
+			if (!flag)
 			{
 				shortopts[ns++] = ':';
 			}
@@ -338,7 +513,7 @@ options_parse(Options *o, int groups, const char *cmdname, int argc, char **argv
 		{
 			for (int i = 0; i < N_OPTS; i++)
 			{
-				if (g_opts[i].shortopt == c && (g_opts[i].group & groups))
+				if (g_opts[i].shortopt == c && opt_accepted(&g_opts[i], optlist))
 				{
 					idx = i;
 				}
@@ -351,10 +526,16 @@ options_parse(Options *o, int groups, const char *cmdname, int argc, char **argv
 		}
 		char from[64];
 		snprintf(from, sizeof(from), "--%s", g_opts[idx].name);
-		if (!opt_set(o, &g_opts[idx], g_opts[idx].kind == OK_BOOL ? NULL : optarg, from))
+		bool flag = g_opts[idx].kind == OK_BOOL || g_opts[idx].kind == OK_CONST;
+		if (!opt_set(o, &g_opts[idx], flag ? NULL : optarg, from))
 		{
 			o->nargs = -2;
 			return false;
+		}
+		if (g_opts[idx].noop != NULL && !given[idx] &&
+			o->nnoop_given < (int) (sizeof(o->noop_given) / sizeof(o->noop_given[0])))
+		{
+			o->noop_given[o->nnoop_given++] = g_opts[idx].name;
 		}
 		given[idx] = true;
 	}
@@ -362,7 +543,7 @@ options_parse(Options *o, int groups, const char *cmdname, int argc, char **argv
 	/* environment for what the command line did not give */
 	for (int i = 0; i < N_OPTS; i++)
 	{
-		if (given[i] || !(g_opts[i].group & groups) || g_opts[i].env == NULL)
+		if (given[i] || !opt_accepted(&g_opts[i], optlist) || g_opts[i].env == NULL)
 		{
 			continue;
 		}
@@ -379,7 +560,7 @@ options_parse(Options *o, int groups, const char *cmdname, int argc, char **argv
 			return false;
 		}
 	}
-	if ((groups & OPT_G_DIR) && o->dir == NULL)
+	if (options_list_has(optlist, "dir") && o->dir == NULL)
 	{
 		const char *tmp = getenv("TMPDIR");
 		o->dir = xasprintf("%s/pgshift", tmp && *tmp ? tmp : "/tmp");
@@ -395,13 +576,12 @@ options_parse(Options *o, int groups, const char *cmdname, int argc, char **argv
 }
 
 void
-options_print_help(int groups)
+options_print_help(const char *optlist)
 {
-	groups |= OPT_G_LOG;
 	for (int i = 0; i < N_OPTS; i++)
 	{
 		const OptDef *d = &g_opts[i];
-		if (!(d->group & groups))
+		if (!opt_accepted(d, optlist))
 		{
 			continue;
 		}

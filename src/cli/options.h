@@ -74,55 +74,77 @@ typedef struct Options
 	char *schema_name;
 	char *table_name;
 
+	/* pgcopydb's options with a meaning here (docs/compatibility.md) */
+	bool estimate_table_sizes;
+	bool skip_ext_comments;
+	bool skip_publications;
+	bool skip_split_by_ctid;
+	char *requirements;
+	bool dry_run;
+	bool to_stdout;
+	const char *sentinel_field; /* stream sentinel get: the one field to print, or NULL */
+
 	/* logging */
 	bool verbose;
 	bool debug;
+	bool trace;
+	bool notice;
 	bool quiet;
 	bool log_json;
+	bool show_version;
+
+	/*
+	 * pgcopydb options accepted without effect: where their values land, and
+	 * the reasons to print once logging is set up (at most one per option).
+	 */
+	char *noop_value;
+	bool noop_flag;
+	const char *noop_given[16];
+	int nnoop_given;
 
 	/* positional arguments left after the options */
 	int nargs;
 	char **args;
 } Options;
 
-/* Option groups a command accepts (bit mask). */
-enum
-{
-	OPT_G_SOURCE = 1 << 0,
-	OPT_G_TARGET = 1 << 1,
-	OPT_G_DIR = 1 << 2,
-	OPT_G_JOBS = 1 << 3,
-	OPT_G_SNAPSHOT = 1 << 4,
-	OPT_G_RESUME = 1 << 5,
-	OPT_G_SCHEMA = 1 << 6,
-	OPT_G_CLONE = 1 << 7,
-	OPT_G_FILTER = 1 << 8,
-	OPT_G_CDC = 1 << 9,
-	OPT_G_JSON = 1 << 10,
-	OPT_G_LIST = 1 << 11,
-	OPT_G_FOLLOW = 1 << 12,
-	OPT_G_SENTINEL = 1 << 13,
-	OPT_G_COMPARE = 1 << 14,
-	OPT_G_LOG = 1 << 15 /* always on */
-};
-
-#define OPT_G_CONN (OPT_G_SOURCE | OPT_G_TARGET | OPT_G_DIR)
+/*
+ * The options a command accepts: a string of option ids separated by spaces
+ * (an id is the long name, or the name with a suffix where one long name
+ * means different things to different commands, e.g. "get-endpos"). These
+ * bundles name the usual sets; a command row in commands.c concatenates
+ * them with its own ids, so its --help lists exactly what it reads.
+ */
+#define OPT_G_SOURCE   " source"
+#define OPT_G_TARGET   " target"
+#define OPT_G_DIR      " dir"
+#define OPT_G_CONN     OPT_G_SOURCE OPT_G_TARGET OPT_G_DIR
+#define OPT_G_SNAPSHOT " snapshot not-consistent"
+#define OPT_G_RESUME   " resume restart"
+#define OPT_G_JSON     " json"
+#define OPT_G_FILTER   " filters"
+/* always accepted: logging */
+#define OPT_G_LOG " verbose notice debug trace quiet log-json version"
 
 void options_init(Options *o);
 void options_free(Options *o);
 
 /*
  * Parses argv (argv[0] being the command's last word) for a command accepting
- * the given groups; applies environment variables for options not given.
+ * the options of optlist (and OPT_G_LOG's); applies environment variables for options not given.
  * On a usage error prints it and returns false.
  */
-bool options_parse(Options *o, int groups, const char *cmdname, int argc, char **argv);
+bool options_parse(Options *o, const char *optlist, const char *cmdname, int argc, char **argv);
 
-/* Prints the options of these groups, for --help. */
-void options_print_help(int groups);
+/* Prints the options of this list, for --help. */
+void options_print_help(const char *optlist);
+/* Whether the list (as above) holds this option id. */
+bool options_list_has(const char *optlist, const char *id);
 
 /* Value of PGSHIFT_<suffix>, else PGCOPYDB_<suffix>, else NULL. */
 const char *options_getenv(const char *suffix);
+
+/* Logs, as notices, the options given that have no effect here, and why. */
+void options_report_noops(const Options *o);
 
 /* Parses "true/false/on/off/yes/no/1/0". */
 bool options_parse_bool(const char *s, bool *out);

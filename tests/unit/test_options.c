@@ -26,9 +26,16 @@
 #include "cli/options.h"
 #include "core/core.h"
 
-#define ALL_GROUPS                                                                          \
-	(OPT_G_CONN | OPT_G_JOBS | OPT_G_SNAPSHOT | OPT_G_RESUME | OPT_G_SCHEMA | OPT_G_CLONE | \
-	 OPT_G_FILTER | OPT_G_CDC | OPT_G_JSON | OPT_G_LIST | OPT_G_FOLLOW | OPT_G_COMPARE)
+/* option bundles of the tests (commands.c has the commands' own lists) */
+#define OPT_G_JOBS                                                                    \
+	" table-jobs index-jobs restore-jobs large-objects-jobs split-tables-larger-than" \
+	" split-max-parts use-copy-binary no-copy-binary"
+#define ALL_GROUPS                                                                            \
+	OPT_G_CONN OPT_G_JOBS OPT_G_SNAPSHOT OPT_G_RESUME OPT_G_FILTER OPT_G_JSON                 \
+		" drop-if-exists no-owner no-acl no-comments no-tablespaces skip-extensions"          \
+		" skip-collations skip-db-properties roles no-role-passwords skip-large-objects"      \
+		" skip-vacuum skip-analyze recompress-toast fail-fast follow plugin slot-name origin" \
+		" publication create-slot endpos list-skipped schema-name table-name show-rows"
 
 /* ---- helpers ---- */
 
@@ -38,7 +45,7 @@ static int g_nargvs = 0;
 static char *g_saved_tmpdir = NULL;
 
 static bool
-parse_words(Options *o, int groups, const char *const *words)
+parse_words(Options *o, const char *groups, const char *const *words)
 {
 	int argc = 0;
 	while (words[argc] != NULL)
@@ -507,7 +514,7 @@ test_positional_args(void **state)
 
 	/* options stop at the first positional argument */
 	options_init(&o);
-	assert_true(PARSE(&o, OPT_G_CONN | OPT_G_RESUME, "list", "pos", "--resume"));
+	assert_true(PARSE(&o, OPT_G_CONN OPT_G_RESUME, "list", "pos", "--resume"));
 	assert_false(o.resume);
 	assert_int_equal(o.nargs, 2);
 	assert_string_equal(o.args[0], "pos");
@@ -521,8 +528,8 @@ test_repeated_option_last_wins(void **state)
 	(void) state;
 	Options o;
 	options_init(&o);
-	assert_true(PARSE(&o, OPT_G_CONN | OPT_G_JOBS, "clone", "--source", "first", "-S", "second",
-					  "-J", "2", "--table-jobs", "3"));
+	assert_true(PARSE(&o, OPT_G_CONN OPT_G_JOBS, "clone", "--source", "first", "-S", "second", "-J",
+					  "2", "--table-jobs", "3"));
 	assert_string_equal(o.source, "second");
 	assert_int_equal(o.table_jobs, 3);
 	options_free(&o);
@@ -659,8 +666,79 @@ test_env_booleans(void **state)
 	/* PGSHIFT_ off beats PGCOPYDB_ true */
 	setenv("PGSHIFT_DROP_IF_EXISTS", "off", 1);
 	options_init(&o);
-	assert_true(PARSE(&o, OPT_G_SCHEMA, "clone"));
+	assert_true(PARSE(&o, " drop-if-exists", "clone"));
 	assert_false(o.drop_if_exists);
+	options_free(&o);
+}
+
+/* pgcopydb's sentinel get flags: one field each, two of them a usage error */
+static void
+test_sentinel_get_flags(void **state)
+{
+	(void) state;
+	const char *get = " source dir get-json get-startpos get-endpos get-flush-lsn";
+	Options o;
+	options_init(&o);
+	assert_true(PARSE(&o, get, "stream sentinel get", "--flush-lsn"));
+	assert_string_equal(o.sentinel_field, "flush_lsn");
+	options_free(&o);
+
+	options_init(&o);
+	assert_true(PARSE(&o, get, "stream sentinel get", "-J", "-s"));
+	assert_true(o.json);
+	assert_string_equal(o.sentinel_field, "startpos");
+	options_free(&o);
+
+	options_init(&o);
+	expect_usage_error(&o, PARSE(&o, get, "stream sentinel get", "--startpos", "--endpos"),
+					   "two field flags");
+
+	/* the same long name takes a value for the commands that set it */
+	options_init(&o);
+	assert_true(PARSE(&o, " endpos", "follow", "--endpos", "0/1A"));
+	assert_string_equal(o.endpos, "0/1A");
+	options_free(&o);
+}
+
+/* accepted without effect: parsed (values consumed), remembered for the notice */
+static void
+test_noop_options(void **state)
+{
+	(void) state;
+	Options o;
+	options_init(&o);
+	assert_true(PARSE(&o, " restore-tolerance defer-indexes table-jobs", "clone",
+					  "--restore-tolerance", "5", "--defer-indexes", "--defer-indexes", "-J", "3"));
+	assert_int_equal(o.table_jobs, 3);
+	assert_int_equal(o.nnoop_given, 2);
+	assert_string_equal(o.noop_given[0], "restore-tolerance");
+	assert_string_equal(o.noop_given[1], "defer-indexes");
+	options_free(&o);
+}
+
+/* two options of one command with the same name or letter: refused, not guessed */
+static void
+test_option_clash(void **state)
+{
+	(void) state;
+	Options o;
+	options_init(&o);
+	expect_usage_error(&o, PARSE(&o, " json get-json", "x"), "--json twice");
+	options_init(&o);
+	expect_usage_error(&o, PARSE(&o, " table-jobs get-json", "x"), "-J twice");
+}
+
+/* --trace, --notice, -V are every command's */
+static void
+test_log_options_everywhere(void **state)
+{
+	(void) state;
+	Options o;
+	options_init(&o);
+	assert_true(PARSE(&o, "", "ping", "-z", "--notice", "-V"));
+	assert_true(o.trace);
+	assert_true(o.notice);
+	assert_true(o.show_version);
 	options_free(&o);
 }
 
@@ -934,6 +1012,10 @@ main(void)
 		T(test_env_command_line_precedes),
 		T(test_env_integers),
 		T(test_env_booleans),
+		T(test_sentinel_get_flags),
+		T(test_noop_options),
+		T(test_option_clash),
+		T(test_log_options_everywhere),
 		T(test_env_sizes),
 		T(test_env_invalid_values),
 		T(test_env_invalid_ignored_when_not_used),
