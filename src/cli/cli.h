@@ -54,6 +54,8 @@ int cmd_sentinel_get(Options *opts);
 int cmd_sentinel_set_startpos(Options *opts);
 int cmd_sentinel_set_endpos(Options *opts);
 int cmd_sentinel_set_apply(Options *opts);
+int cmd_sentinel_set_prefetch(Options *opts);
+int cmd_stream_transform(Options *opts);
 
 /* Logging set-up from --verbose/--debug/--quiet/--log-json. */
 void cli_setup_logging(const Options *opts);

@@ -633,8 +633,9 @@ cmd_sentinel_set_endpos(Options *opts)
 	return sentinel_set_pos(opts, "endpos");
 }
 
-int
-cmd_sentinel_set_apply(Options *opts)
+/* apply = "1": the follower applies; "0": it only receives (pgcopydb's prefetch) */
+static int
+sentinel_set_apply(Options *opts, const char *apply)
 {
 	WorkDir wd;
 	StateDb *state;
@@ -643,10 +644,34 @@ cmd_sentinel_set_apply(Options *opts)
 	{
 		return rc;
 	}
-	rc = sentinel_set(state, "apply", "1") ? EXIT_OK : EXIT_WORKDIR;
+	rc = sentinel_set(state, "apply", apply) ? EXIT_OK : EXIT_WORKDIR;
 	state_close(state);
 	workdir_close(&wd);
 	return rc;
+}
+
+int
+cmd_sentinel_set_apply(Options *opts)
+{
+	return sentinel_set_apply(opts, "1");
+}
+
+int
+cmd_sentinel_set_prefetch(Options *opts)
+{
+	return sentinel_set_apply(opts, "0");
+}
+
+int
+cmd_stream_transform(Options *opts)
+{
+	(void) opts;
+	log_error("\"pgshift stream transform\" is not supported");
+	log_detail(LOG_LEVEL_ERROR,
+			   "pgshift keeps the changes in a binary journal that \"stream apply\" applies "
+			   "directly; there are no JSON or SQL files to transform.");
+	log_hint(LOG_LEVEL_ERROR, "Use \"pgshift stream apply\" (or \"stream catchup\").");
+	return EXIT_USAGE;
 }
 
 /* ---- snapshot ---- */

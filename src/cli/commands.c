@@ -129,13 +129,16 @@ static const Command list_cmds[] = {
 	{ NULL }
 };
 
-static const Command sentinel_set_cmds[] = { { "startpos", "set the sentinel start position",
-											   G_SENTINEL, cmd_sentinel_set_startpos, NULL, "LSN" },
-											 { "endpos", "set the end position (LSN, or --current)",
-											   G_SENTINEL, cmd_sentinel_set_endpos, NULL, "[LSN]" },
-											 { "apply", "allow the applier to start", G_SENTINEL,
-											   cmd_sentinel_set_apply, NULL, NULL },
-											 { NULL } };
+static const Command sentinel_set_cmds[] = {
+	{ "startpos", "set the sentinel start position", G_SENTINEL, cmd_sentinel_set_startpos, NULL,
+	  "LSN" },
+	{ "endpos", "set the end position (LSN, or --current)", G_SENTINEL, cmd_sentinel_set_endpos,
+	  NULL, "[LSN]" },
+	{ "apply", "allow the applier to start", G_SENTINEL, cmd_sentinel_set_apply, NULL, NULL },
+	{ "prefetch", "receive only: the applier waits until \"set apply\"", G_SENTINEL,
+	  cmd_sentinel_set_prefetch, NULL, NULL },
+	{ NULL }
+};
 
 static const Command sentinel_cmds[] = {
 	{ "setup", "create the sentinel", O_CONN " startpos endpos current", cmd_sentinel_setup, NULL,
@@ -160,6 +163,12 @@ static const Command stream_cmds[] = {
 	{ "apply", "apply the journal to the target", G_STREAM O_CDC, cmd_stream_apply, NULL, NULL },
 	{ "replay", "receive and apply, live", G_STREAM O_CDC " max-replaydb-size", cmd_stream_replay,
 	  NULL, NULL },
+	{ "prefetch", "same as receive (pgcopydb's name)", G_STREAM O_CDC " max-replaydb-size",
+	  cmd_stream_receive, NULL, NULL },
+	{ "catchup", "same as apply (pgcopydb's name)", G_STREAM O_CDC " max-replaydb-size",
+	  cmd_stream_apply, NULL, NULL },
+	{ "transform", "not supported: the journal is applied directly (no SQL files)", G_STREAM,
+	  cmd_stream_transform, NULL, "[INPUT OUTPUT]" },
 	{ "sentinel", "the follower's start/end positions", NULL, NULL, sentinel_cmds, NULL },
 	{ NULL }
 };
