@@ -163,6 +163,8 @@ static const OptDef g_opts[] = {
 	  "do not restore the source's publications" },
 	{ "requirements", 0, OK_STR, NULL, OFF(requirements), "REQUIREMENTS", "FILE",
 	  "JSON list of {\"name\", \"version\"}: the extension versions to create on the target" },
+	{ "restore-tolerance", 0, OK_INT, NULL, OFF(restore_tolerance), "RESTORE_TOLERANCE", "N",
+	  "go on when pg_restore fails on at most N objects (each is logged; default 0)" },
 	{ "dry-run", 0, OK_BOOL, NULL, OFF(dry_run), NULL, NULL,
 	  "say what would be removed, remove nothing" },
 	{ "to-stdout", 'O', OK_BOOL, NULL, OFF(to_stdout), NULL, NULL,
@@ -172,10 +174,6 @@ static const OptDef g_opts[] = {
 	  .noop = "wal2json numbers are always decoded as strings here, so no digit is lost" },
 
 	/* pgcopydb's options accepted without effect: .noop says why */
-	{ "restore-tolerance", 0, OK_STR, NULL, OFF(noop_value), NULL, "N",
-	  "accepted for pgcopydb scripts; no effect",
-	  .noop = "pgshift stops the schema step at the first pg_restore error and names the object, "
-			  "rather than go on with an incomplete schema" },
 	{ "skip-xid-check", 0, OK_BOOL, NULL, OFF(noop_flag), NULL, NULL,
 	  "accepted for pgcopydb scripts; no effect",
 	  .noop = "pgshift keeps no transaction id between runs to check (positions are LSNs)" },

@@ -80,6 +80,7 @@ typedef struct Options
 	bool skip_publications;
 	bool skip_split_by_ctid;
 	char *requirements;
+	int restore_tolerance;
 	bool dry_run;
 	bool to_stdout;
 	const char *sentinel_field; /* stream sentinel get: the one field to print, or NULL */

@@ -707,11 +707,11 @@ test_noop_options(void **state)
 	(void) state;
 	Options o;
 	options_init(&o);
-	assert_true(PARSE(&o, " restore-tolerance defer-indexes table-jobs", "clone",
-					  "--restore-tolerance", "5", "--defer-indexes", "--defer-indexes", "-J", "3"));
+	assert_true(PARSE(&o, " prune-min-age defer-indexes table-jobs", "clone", "--prune-min-age",
+					  "5", "--defer-indexes", "--defer-indexes", "-J", "3"));
 	assert_int_equal(o.table_jobs, 3);
 	assert_int_equal(o.nnoop_given, 2);
-	assert_string_equal(o.noop_given[0], "restore-tolerance");
+	assert_string_equal(o.noop_given[0], "prune-min-age");
 	assert_string_equal(o.noop_given[1], "defer-indexes");
 	options_free(&o);
 }
