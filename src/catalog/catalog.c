@@ -34,11 +34,9 @@ cval(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? '\0' : PQgetvalue(res, row, col)[0];
 }
 
-bool
-catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
+static bool
+fetch_tables(PgConn *src, Catalog *cat)
 {
-	memset(cat, 0, sizeof(*cat));
-
 	PGresult *res = pg_query(src, SQL_CATALOG_TABLES, 0, NULL);
 	if (res == NULL)
 	{
@@ -64,8 +62,13 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		t->nparts = 1;
 	}
 	PQclear(res);
+	return true;
+}
 
-	res = pg_query(src, SQL_CATALOG_INDEXES, 0, NULL);
+static bool
+fetch_indexes(PgConn *src, Catalog *cat)
+{
+	PGresult *res = pg_query(src, SQL_CATALOG_INDEXES, 0, NULL);
 	if (res == NULL)
 	{
 		return false;
@@ -92,8 +95,13 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		x->slow_keys = (int) ival(res, i, 14);
 	}
 	PQclear(res);
+	return true;
+}
 
-	res = pg_query(src, SQL_CATALOG_FKEYS, 0, NULL);
+static bool
+fetch_fkeys(PgConn *src, Catalog *cat)
+{
+	PGresult *res = pg_query(src, SQL_CATALOG_FKEYS, 0, NULL);
 	if (res == NULL)
 	{
 		return false;
@@ -110,8 +118,13 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		f->ref_table_oid = (Oid) ival(res, i, 4);
 	}
 	PQclear(res);
+	return true;
+}
 
-	res = pg_query(src, SQL_CATALOG_SEQUENCES, 0, NULL);
+static bool
+fetch_sequences(PgConn *src, Catalog *cat)
+{
+	PGresult *res = pg_query(src, SQL_CATALOG_SEQUENCES, 0, NULL);
 	if (res == NULL)
 	{
 		return false;
@@ -129,8 +142,13 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		s->is_identity = bval(res, i, 5);
 	}
 	PQclear(res);
+	return true;
+}
 
-	res = pg_query(src, SQL_CATALOG_EXTENSIONS, 0, NULL);
+static bool
+fetch_extensions(PgConn *src, Catalog *cat)
+{
+	PGresult *res = pg_query(src, SQL_CATALOG_EXTENSIONS, 0, NULL);
 	if (res == NULL)
 	{
 		return false;
@@ -146,8 +164,13 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		e->nspname = val(res, i, 3);
 	}
 	PQclear(res);
+	return true;
+}
 
-	res = pg_query(src, SQL_CATALOG_COLLATIONS, 0, NULL);
+static bool
+fetch_collations(PgConn *src, Catalog *cat)
+{
+	PGresult *res = pg_query(src, SQL_CATALOG_COLLATIONS, 0, NULL);
 	if (res == NULL)
 	{
 		return false;
@@ -163,8 +186,13 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		c->provider = val(res, i, 3);
 	}
 	PQclear(res);
+	return true;
+}
 
-	res = pg_query(src, SQL_CATALOG_DB_SETTINGS, 0, NULL);
+static bool
+fetch_db_settings(PgConn *src, Catalog *cat)
+{
+	PGresult *res = pg_query(src, SQL_CATALOG_DB_SETTINGS, 0, NULL);
 	if (res == NULL)
 	{
 		return false;
@@ -174,33 +202,48 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		strlist_add(&cat->db_settings, PQgetvalue(res, i, 0));
 	}
 	PQclear(res);
-
-	if (lo_batch_size > 0)
-	{
-		res = pg_query(src, SQL_CATALOG_LARGE_OBJECTS, 0, NULL);
-		if (res == NULL)
-		{
-			return false;
-		}
-		int n = PQntuples(res);
-		cat->nlargeobjects = n;
-		/* about 32 batches (some to share among workers, small ones to resume), 10 to max each */
-		int want = n / 32;
-		lo_batch_size = want < 10 ? 10 : (want > lo_batch_size ? lo_batch_size : want);
-		cat->nlo_batches = (n + lo_batch_size - 1) / lo_batch_size;
-		cat->lo_batches = xcalloc((size_t) cat->nlo_batches + 1, sizeof(CatLoBatch));
-		for (int b = 0; b < cat->nlo_batches; b++)
-		{
-			int first = b * lo_batch_size;
-			int last = first + lo_batch_size - 1 < n - 1 ? first + lo_batch_size - 1 : n - 1;
-			cat->lo_batches[b].batch = b;
-			cat->lo_batches[b].min_oid = (Oid) ival(res, first, 0);
-			cat->lo_batches[b].max_oid = (Oid) ival(res, last, 0);
-			cat->lo_batches[b].count = last - first + 1;
-		}
-		PQclear(res);
-	}
 	return true;
+}
+
+static bool
+fetch_lo_batches(PgConn *src, Catalog *cat, int lo_batch_size)
+{
+	if (lo_batch_size <= 0)
+	{
+		return true;
+	}
+	PGresult *res = pg_query(src, SQL_CATALOG_LARGE_OBJECTS, 0, NULL);
+	if (res == NULL)
+	{
+		return false;
+	}
+	int n = PQntuples(res);
+	cat->nlargeobjects = n;
+	/* about 32 batches (some to share among workers, small ones to resume), 10 to max each */
+	int want = n / 32;
+	lo_batch_size = want < 10 ? 10 : (want > lo_batch_size ? lo_batch_size : want);
+	cat->nlo_batches = (n + lo_batch_size - 1) / lo_batch_size;
+	cat->lo_batches = xcalloc((size_t) cat->nlo_batches + 1, sizeof(CatLoBatch));
+	for (int b = 0; b < cat->nlo_batches; b++)
+	{
+		int first = b * lo_batch_size;
+		int last = first + lo_batch_size - 1 < n - 1 ? first + lo_batch_size - 1 : n - 1;
+		cat->lo_batches[b].batch = b;
+		cat->lo_batches[b].min_oid = (Oid) ival(res, first, 0);
+		cat->lo_batches[b].max_oid = (Oid) ival(res, last, 0);
+		cat->lo_batches[b].count = last - first + 1;
+	}
+	PQclear(res);
+	return true;
+}
+
+bool
+catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
+{
+	memset(cat, 0, sizeof(*cat));
+	return fetch_tables(src, cat) && fetch_indexes(src, cat) && fetch_fkeys(src, cat) &&
+		   fetch_sequences(src, cat) && fetch_extensions(src, cat) && fetch_collations(src, cat) &&
+		   fetch_db_settings(src, cat) && fetch_lo_batches(src, cat, lo_batch_size);
 }
 
 bool
