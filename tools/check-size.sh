@@ -20,7 +20,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 out=$(awk -v max_file="${MAX_FILE_LINES:-1200}" -v max_func="${MAX_FUNC_LINES:-120}" '
 	function exempt(text) {
-		return text ~ /long:[ \t]*[^ \t*\/]/
+		return text ~ /long:[ \t]*[^ \t\n*\/]/
 	}
 	function finish_file() {
 		if (file != "" && nlines > max_file && !exempt(header))
