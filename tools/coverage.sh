@@ -40,8 +40,10 @@ PGSHIFT_BIN="$PWD/$BUILD/pgshift" tests/run-integration.sh $TESTS || rc=1
 
 echo "==> line coverage (${TESTS:-all integration tests} + unit tests)"
 gcovr --root . "${FILTERS[@]}" --sort-percentage --print-summary \
-	--html-details "$BUILD/coverage.html" "$BUILD"
-echo "coverage: per-line report in $BUILD/coverage.html"
+	--txt "$BUILD/coverage.txt" --html-details "$BUILD/coverage.html" "$BUILD"
+# per file: lines, lines run, percentage (the missed line numbers are in coverage.txt)
+cut -c 1-64 "$BUILD/coverage.txt"
+echo "coverage: $BUILD/coverage.txt (missed lines), $BUILD/coverage.html (per line)"
 if [[ $rc -ne 0 ]]; then
 	echo "coverage: some tests failed (the report counts what ran)" >&2
 fi
