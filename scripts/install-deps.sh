@@ -4,6 +4,9 @@
 # Only the packages that are not installed yet are installed, and
 # `apt-get update` runs only when something is missing.  Prints nothing when
 # everything is already there.  Must run as root (CI) or with sudo available.
+#
+#   scripts/install-deps.sh              what CI needs
+#   scripts/install-deps.sh --coverage   also gcovr, for `make coverage` (not in CI)
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -26,6 +29,9 @@ PACKAGES=(
 	time
 	sqlite3
 )
+if [[ ${1:-} == --coverage ]]; then
+	PACKAGES+=(gcovr)
+fi
 
 # Is this exact package name installed (not merely provided by another one)?
 is_installed() {

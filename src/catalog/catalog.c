@@ -3,6 +3,7 @@
  */
 #include "catalog/catalog.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +34,9 @@ cval(const PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? '\0' : PQgetvalue(res, row, col)[0];
 }
 
-bool
-catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
+static bool
+fetch_tables(PgConn *src, Catalog *cat)
 {
-	memset(cat, 0, sizeof(*cat));
-
 	PGresult *res = pg_query(src, SQL_CATALOG_TABLES, 0, NULL);
 	if (res == NULL)
 	{
@@ -63,8 +62,13 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		t->nparts = 1;
 	}
 	PQclear(res);
+	return true;
+}
 
-	res = pg_query(src, SQL_CATALOG_INDEXES, 0, NULL);
+static bool
+fetch_indexes(PgConn *src, Catalog *cat)
+{
+	PGresult *res = pg_query(src, SQL_CATALOG_INDEXES, 0, NULL);
 	if (res == NULL)
 	{
 		return false;
@@ -91,8 +95,13 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		x->slow_keys = (int) ival(res, i, 14);
 	}
 	PQclear(res);
+	return true;
+}
 
-	res = pg_query(src, SQL_CATALOG_FKEYS, 0, NULL);
+static bool
+fetch_fkeys(PgConn *src, Catalog *cat)
+{
+	PGresult *res = pg_query(src, SQL_CATALOG_FKEYS, 0, NULL);
 	if (res == NULL)
 	{
 		return false;
@@ -109,8 +118,13 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		f->ref_table_oid = (Oid) ival(res, i, 4);
 	}
 	PQclear(res);
+	return true;
+}
 
-	res = pg_query(src, SQL_CATALOG_SEQUENCES, 0, NULL);
+static bool
+fetch_sequences(PgConn *src, Catalog *cat)
+{
+	PGresult *res = pg_query(src, SQL_CATALOG_SEQUENCES, 0, NULL);
 	if (res == NULL)
 	{
 		return false;
@@ -128,8 +142,13 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		s->is_identity = bval(res, i, 5);
 	}
 	PQclear(res);
+	return true;
+}
 
-	res = pg_query(src, SQL_CATALOG_EXTENSIONS, 0, NULL);
+static bool
+fetch_extensions(PgConn *src, Catalog *cat)
+{
+	PGresult *res = pg_query(src, SQL_CATALOG_EXTENSIONS, 0, NULL);
 	if (res == NULL)
 	{
 		return false;
@@ -145,8 +164,13 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		e->nspname = val(res, i, 3);
 	}
 	PQclear(res);
+	return true;
+}
 
-	res = pg_query(src, SQL_CATALOG_COLLATIONS, 0, NULL);
+static bool
+fetch_collations(PgConn *src, Catalog *cat)
+{
+	PGresult *res = pg_query(src, SQL_CATALOG_COLLATIONS, 0, NULL);
 	if (res == NULL)
 	{
 		return false;
@@ -162,8 +186,13 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		c->provider = val(res, i, 3);
 	}
 	PQclear(res);
+	return true;
+}
 
-	res = pg_query(src, SQL_CATALOG_DB_SETTINGS, 0, NULL);
+static bool
+fetch_db_settings(PgConn *src, Catalog *cat)
+{
+	PGresult *res = pg_query(src, SQL_CATALOG_DB_SETTINGS, 0, NULL);
 	if (res == NULL)
 	{
 		return false;
@@ -173,33 +202,48 @@ catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
 		strlist_add(&cat->db_settings, PQgetvalue(res, i, 0));
 	}
 	PQclear(res);
-
-	if (lo_batch_size > 0)
-	{
-		res = pg_query(src, SQL_CATALOG_LARGE_OBJECTS, 0, NULL);
-		if (res == NULL)
-		{
-			return false;
-		}
-		int n = PQntuples(res);
-		cat->nlargeobjects = n;
-		/* about 32 batches (some to share among workers, small ones to resume), 10 to max each */
-		int want = n / 32;
-		lo_batch_size = want < 10 ? 10 : (want > lo_batch_size ? lo_batch_size : want);
-		cat->nlo_batches = (n + lo_batch_size - 1) / lo_batch_size;
-		cat->lo_batches = xcalloc((size_t) cat->nlo_batches + 1, sizeof(CatLoBatch));
-		for (int b = 0; b < cat->nlo_batches; b++)
-		{
-			int first = b * lo_batch_size;
-			int last = first + lo_batch_size - 1 < n - 1 ? first + lo_batch_size - 1 : n - 1;
-			cat->lo_batches[b].batch = b;
-			cat->lo_batches[b].min_oid = (Oid) ival(res, first, 0);
-			cat->lo_batches[b].max_oid = (Oid) ival(res, last, 0);
-			cat->lo_batches[b].count = last - first + 1;
-		}
-		PQclear(res);
-	}
 	return true;
+}
+
+static bool
+fetch_lo_batches(PgConn *src, Catalog *cat, int lo_batch_size)
+{
+	if (lo_batch_size <= 0)
+	{
+		return true;
+	}
+	PGresult *res = pg_query(src, SQL_CATALOG_LARGE_OBJECTS, 0, NULL);
+	if (res == NULL)
+	{
+		return false;
+	}
+	int n = PQntuples(res);
+	cat->nlargeobjects = n;
+	/* about 32 batches (some to share among workers, small ones to resume), 10 to max each */
+	int want = n / 32;
+	lo_batch_size = want < 10 ? 10 : (want > lo_batch_size ? lo_batch_size : want);
+	cat->nlo_batches = (n + lo_batch_size - 1) / lo_batch_size;
+	cat->lo_batches = xcalloc((size_t) cat->nlo_batches + 1, sizeof(CatLoBatch));
+	for (int b = 0; b < cat->nlo_batches; b++)
+	{
+		int first = b * lo_batch_size;
+		int last = first + lo_batch_size - 1 < n - 1 ? first + lo_batch_size - 1 : n - 1;
+		cat->lo_batches[b].batch = b;
+		cat->lo_batches[b].min_oid = (Oid) ival(res, first, 0);
+		cat->lo_batches[b].max_oid = (Oid) ival(res, last, 0);
+		cat->lo_batches[b].count = last - first + 1;
+	}
+	PQclear(res);
+	return true;
+}
+
+bool
+catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size)
+{
+	memset(cat, 0, sizeof(*cat));
+	return fetch_tables(src, cat) && fetch_indexes(src, cat) && fetch_fkeys(src, cat) &&
+		   fetch_sequences(src, cat) && fetch_extensions(src, cat) && fetch_collations(src, cat) &&
+		   fetch_db_settings(src, cat) && fetch_lo_batches(src, cat, lo_batch_size);
 }
 
 bool
@@ -360,417 +404,444 @@ catalog_table(const Catalog *cat, Oid oid)
 
 /* ---- state.db ---- */
 
-static char *
-fmt_i(int64_t v)
+/*
+ * The catalog's rows are written by a statement per table prepared once and
+ * run per row (bind, step, reset), all in one transaction: a resume loads
+ * either the whole catalog of one run or, if the save failed, none of it.
+ */
+
+static bool
+save_row(StateStmt *st)
 {
-	return xasprintf("%lld", (long long) v);
+	return state_stmt_step(st) == 0 && state_stmt_reset(st);
+}
+
+/* A one-character text column ('r', 'p'...): NULL for '\0'. */
+static bool
+bind_char(StateStmt *st, int i, char c)
+{
+	char v[2] = { c, '\0' };
+	return state_stmt_bind_text(st, i, c ? v : NULL);
 }
 
 static bool
-run_rows(sqlite3 *db, const char *sql, int ncols, char **cols)
+save_tables(StateDb *db, const Catalog *cat)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-	{
-		log_error("state.db: %s", sqlite3_errmsg(db));
-		return false;
-	}
-	for (int i = 0; i < ncols; i++)
-	{
-		if (cols[i] == NULL)
-		{
-			sqlite3_bind_null(st, i + 1);
-		}
-		else
-		{
-			sqlite3_bind_text(st, i + 1, cols[i], -1, SQLITE_TRANSIENT);
-		}
-	}
-	bool ok = sqlite3_step(st) == SQLITE_DONE;
-	if (!ok)
-	{
-		log_error("state.db: %s", sqlite3_errmsg(db));
-	}
-	sqlite3_finalize(st);
-	return ok;
-}
-
-static void
-free_cols(char **cols, int n)
-{
-	for (int i = 0; i < n; i++)
-	{
-		free(cols[i]);
-		cols[i] = NULL;
-	}
-}
-
-bool
-catalog_save(StateDb *sdb, const Catalog *cat)
-{
-	sqlite3 *db = state_lock(sdb);
-	bool ok =
-		sqlite3_exec(db,
-					 "BEGIN; DELETE FROM tables; DELETE FROM indexes; DELETE FROM constraints;"
-					 "DELETE FROM sequences; DELETE FROM extensions; DELETE FROM collations;"
-					 "DELETE FROM large_objects;",
-					 NULL, NULL, NULL) == SQLITE_OK;
-	char *c[16] = { 0 };
+	StateStmt *st = state_stmt_prepare(
+		db, "catalog save tables",
+		"INSERT INTO tables(oid, nspname, relname, relkind, persistence, parent_oid, bytes,"
+		" reltuples, relpages, copy_columns, binary_ok, excluded, exclude_data, nparts)"
+		" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)");
+	bool ok = st != NULL;
 	for (int i = 0; ok && i < cat->ntables; i++)
 	{
 		const CatTable *t = &cat->tables[i];
-		c[0] = fmt_i(t->oid);
-		c[1] = xstrdup(t->nspname);
-		c[2] = xstrdup(t->relname);
-		c[3] = xasprintf("%c", t->relkind);
-		c[4] = xasprintf("%c", t->persistence ? t->persistence : 'p');
-		c[5] = fmt_i(t->parent_oid);
-		c[6] = fmt_i(t->bytes);
-		c[7] = xasprintf("%.0f", t->reltuples);
-		c[8] = fmt_i(t->relpages);
-		c[9] = xstrdup(t->copy_columns);
-		c[10] = fmt_i(t->binary_ok);
-		c[11] = fmt_i(t->excluded);
-		c[12] = fmt_i(t->exclude_data);
-		c[13] = fmt_i(t->nparts);
-		ok = run_rows(
-			db,
-			"INSERT INTO tables(oid, nspname, relname, relkind, persistence, parent_oid, bytes,"
-			" reltuples, relpages, copy_columns, binary_ok, excluded, exclude_data, nparts)"
-			" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
-			14, c);
-		free_cols(c, 14);
+		state_stmt_bind_int64(st, 1, t->oid);
+		state_stmt_bind_text(st, 2, t->nspname);
+		state_stmt_bind_text(st, 3, t->relname);
+		bind_char(st, 4, t->relkind);
+		bind_char(st, 5, t->persistence ? t->persistence : 'p');
+		state_stmt_bind_int64(st, 6, t->parent_oid);
+		state_stmt_bind_int64(st, 7, t->bytes);
+		/* saved rounded, as the planner's estimate needs no fraction */
+		state_stmt_bind_double(st, 8, nearbyint(t->reltuples));
+		state_stmt_bind_int64(st, 9, t->relpages);
+		state_stmt_bind_text(st, 10, t->copy_columns);
+		state_stmt_bind_int64(st, 11, t->binary_ok);
+		state_stmt_bind_int64(st, 12, t->excluded);
+		state_stmt_bind_int64(st, 13, t->exclude_data);
+		state_stmt_bind_int64(st, 14, t->nparts);
+		ok = save_row(st);
 	}
+	return state_stmt_finish(st) && ok;
+}
+
+static bool
+save_indexes(StateDb *db, const Catalog *cat)
+{
+	StateStmt *st = state_stmt_prepare(
+		db, "catalog save indexes",
+		"INSERT INTO indexes(oid, table_oid, nspname, relname, indexdef, conoid, conname,"
+		" contype, condef, condeferrable, condeferred, bytes, excluded, isclustered,"
+		" isreplident, slow_keys)"
+		" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)");
+	bool ok = st != NULL;
 	for (int i = 0; ok && i < cat->nindexes; i++)
 	{
 		const CatIndex *x = &cat->indexes[i];
-		c[0] = fmt_i(x->oid);
-		c[1] = fmt_i(x->table_oid);
-		c[2] = xstrdup(x->nspname);
-		c[3] = xstrdup(x->relname);
-		c[4] = xstrdup(x->indexdef);
-		c[5] = fmt_i(x->conoid);
-		c[6] = xstrdup(x->conname);
-		c[7] = x->contype ? xasprintf("%c", x->contype) : NULL;
-		c[8] = xstrdup(x->condef);
-		c[9] = fmt_i(x->condeferrable);
-		c[10] = fmt_i(x->condeferred);
-		c[11] = fmt_i(x->bytes);
-		c[12] = fmt_i(x->excluded);
-		c[13] = fmt_i(x->isclustered);
-		c[14] = fmt_i(x->isreplident);
-		c[15] = fmt_i(x->slow_keys);
-		ok = run_rows(
-			db,
-			"INSERT INTO indexes(oid, table_oid, nspname, relname, indexdef, conoid, conname,"
-			" contype, condef, condeferrable, condeferred, bytes, excluded, isclustered,"
-			" isreplident, slow_keys)"
-			" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)",
-			16, c);
-		free_cols(c, 16);
+		state_stmt_bind_int64(st, 1, x->oid);
+		state_stmt_bind_int64(st, 2, x->table_oid);
+		state_stmt_bind_text(st, 3, x->nspname);
+		state_stmt_bind_text(st, 4, x->relname);
+		state_stmt_bind_text(st, 5, x->indexdef);
+		state_stmt_bind_int64(st, 6, x->conoid);
+		state_stmt_bind_text(st, 7, x->conname);
+		bind_char(st, 8, x->contype);
+		state_stmt_bind_text(st, 9, x->condef);
+		state_stmt_bind_int64(st, 10, x->condeferrable);
+		state_stmt_bind_int64(st, 11, x->condeferred);
+		state_stmt_bind_int64(st, 12, x->bytes);
+		state_stmt_bind_int64(st, 13, x->excluded);
+		state_stmt_bind_int64(st, 14, x->isclustered);
+		state_stmt_bind_int64(st, 15, x->isreplident);
+		state_stmt_bind_int64(st, 16, x->slow_keys);
+		ok = save_row(st);
 	}
+	return state_stmt_finish(st) && ok;
+}
+
+static bool
+save_fkeys(StateDb *db, const Catalog *cat)
+{
+	StateStmt *st = state_stmt_prepare(
+		db, "catalog save foreign keys",
+		"INSERT INTO constraints(oid, table_oid, conname, contype, condef, ref_table_oid,"
+		" excluded) VALUES (?1,?2,?3,'f',?4,?5,?6)");
+	bool ok = st != NULL;
 	for (int i = 0; ok && i < cat->nfkeys; i++)
 	{
 		const CatFkey *f = &cat->fkeys[i];
-		c[0] = fmt_i(f->oid);
-		c[1] = fmt_i(f->table_oid);
-		c[2] = xstrdup(f->conname);
-		c[3] = xstrdup(f->condef);
-		c[4] = fmt_i(f->ref_table_oid);
-		c[5] = fmt_i(f->excluded);
-		ok = run_rows(
-			db,
-			"INSERT INTO constraints(oid, table_oid, conname, contype, condef, ref_table_oid,"
-			" excluded) VALUES (?1,?2,?3,'f',?4,?5,?6)",
-			6, c);
-		free_cols(c, 6);
+		state_stmt_bind_int64(st, 1, f->oid);
+		state_stmt_bind_int64(st, 2, f->table_oid);
+		state_stmt_bind_text(st, 3, f->conname);
+		state_stmt_bind_text(st, 4, f->condef);
+		state_stmt_bind_int64(st, 5, f->ref_table_oid);
+		state_stmt_bind_int64(st, 6, f->excluded);
+		ok = save_row(st);
 	}
+	return state_stmt_finish(st) && ok;
+}
+
+static bool
+save_sequences(StateDb *db, const Catalog *cat)
+{
+	StateStmt *st = state_stmt_prepare(db, "catalog save sequences",
+									   "INSERT INTO sequences(oid, nspname, relname, last_value,"
+									   " is_called, owner_table_oid, owner_column, is_identity,"
+									   " excluded) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+	bool ok = st != NULL;
 	for (int i = 0; ok && i < cat->nsequences; i++)
 	{
 		const CatSequence *s = &cat->sequences[i];
-		c[0] = fmt_i(s->oid);
-		c[1] = xstrdup(s->nspname);
-		c[2] = xstrdup(s->relname);
-		c[3] = xstrdup(s->last_value);
-		c[4] = fmt_i(s->is_called);
-		c[5] = fmt_i(s->owner_table_oid);
-		c[6] = xstrdup(s->owner_column);
-		c[7] = fmt_i(s->is_identity);
-		c[8] = fmt_i(s->excluded);
-		ok = run_rows(db,
-					  "INSERT INTO sequences(oid, nspname, relname, last_value, is_called,"
-					  " owner_table_oid, owner_column, is_identity, excluded)"
-					  " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-					  9, c);
-		free_cols(c, 9);
+		state_stmt_bind_int64(st, 1, s->oid);
+		state_stmt_bind_text(st, 2, s->nspname);
+		state_stmt_bind_text(st, 3, s->relname);
+		state_stmt_bind_text(st, 4, s->last_value);
+		state_stmt_bind_int64(st, 5, s->is_called);
+		state_stmt_bind_int64(st, 6, s->owner_table_oid);
+		state_stmt_bind_text(st, 7, s->owner_column);
+		state_stmt_bind_int64(st, 8, s->is_identity);
+		state_stmt_bind_int64(st, 9, s->excluded);
+		ok = save_row(st);
 	}
+	return state_stmt_finish(st) && ok;
+}
+
+static bool
+save_extensions(StateDb *db, const Catalog *cat)
+{
+	StateStmt *st = state_stmt_prepare(
+		db, "catalog save extensions",
+		"INSERT INTO extensions(oid, extname, extversion, nspname) VALUES (?1,?2,?3,?4)");
+	bool ok = st != NULL;
 	for (int i = 0; ok && i < cat->nextensions; i++)
 	{
 		const CatExtension *e = &cat->extensions[i];
-		c[0] = fmt_i(e->oid);
-		c[1] = xstrdup(e->extname);
-		c[2] = xstrdup(e->extversion);
-		c[3] = xstrdup(e->nspname);
-		ok = run_rows(
-			db, "INSERT INTO extensions(oid, extname, extversion, nspname) VALUES (?1,?2,?3,?4)", 4,
-			c);
-		free_cols(c, 4);
+		state_stmt_bind_int64(st, 1, e->oid);
+		state_stmt_bind_text(st, 2, e->extname);
+		state_stmt_bind_text(st, 3, e->extversion);
+		state_stmt_bind_text(st, 4, e->nspname);
+		ok = save_row(st);
 	}
+	return state_stmt_finish(st) && ok;
+}
+
+static bool
+save_collations(StateDb *db, const Catalog *cat)
+{
+	StateStmt *st = state_stmt_prepare(
+		db, "catalog save collations",
+		"INSERT INTO collations(oid, nspname, collname, provider) VALUES (?1,?2,?3,?4)");
+	bool ok = st != NULL;
 	for (int i = 0; ok && i < cat->ncollations; i++)
 	{
 		const CatCollation *k = &cat->collations[i];
-		c[0] = fmt_i(k->oid);
-		c[1] = xstrdup(k->nspname);
-		c[2] = xstrdup(k->collname);
-		c[3] = xstrdup(k->provider);
-		ok = run_rows(
-			db, "INSERT INTO collations(oid, nspname, collname, provider) VALUES (?1,?2,?3,?4)", 4,
-			c);
-		free_cols(c, 4);
+		state_stmt_bind_int64(st, 1, k->oid);
+		state_stmt_bind_text(st, 2, k->nspname);
+		state_stmt_bind_text(st, 3, k->collname);
+		state_stmt_bind_text(st, 4, k->provider);
+		ok = save_row(st);
 	}
+	return state_stmt_finish(st) && ok;
+}
+
+static bool
+save_lo_batches(StateDb *db, const Catalog *cat)
+{
+	StateStmt *st = state_stmt_prepare(
+		db, "catalog save large objects",
+		"INSERT INTO large_objects(batch, min_oid, max_oid, count) VALUES (?1,?2,?3,?4)");
+	bool ok = st != NULL;
 	for (int i = 0; ok && i < cat->nlo_batches; i++)
 	{
 		const CatLoBatch *b = &cat->lo_batches[i];
-		c[0] = fmt_i(b->batch);
-		c[1] = fmt_i(b->min_oid);
-		c[2] = fmt_i(b->max_oid);
-		c[3] = fmt_i(b->count);
-		ok = run_rows(
-			db, "INSERT INTO large_objects(batch, min_oid, max_oid, count) VALUES (?1,?2,?3,?4)", 4,
-			c);
-		free_cols(c, 4);
+		state_stmt_bind_int64(st, 1, b->batch);
+		state_stmt_bind_int64(st, 2, b->min_oid);
+		state_stmt_bind_int64(st, 3, b->max_oid);
+		state_stmt_bind_int64(st, 4, b->count);
+		ok = save_row(st);
 	}
-	if (ok)
+	return state_stmt_finish(st) && ok;
+}
+
+static bool
+save_meta(StateDb *db, const Catalog *cat)
+{
+	StrBuf js;
+	sb_init(&js);
+	for (int i = 0; i < cat->db_settings.n; i++)
 	{
-		StrBuf js;
-		sb_init(&js);
-		for (int i = 0; i < cat->db_settings.n; i++)
-		{
-			sb_append(&js, cat->db_settings.items[i]);
-			sb_append_char(&js, '\n');
-		}
-		c[0] = xstrdup("db_settings");
-		c[1] = sb_steal(&js);
-		ok = run_rows(
-			db,
-			"INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value "
-			"= excluded.value",
-			2, c);
-		free_cols(c, 2);
-		c[0] = xstrdup("large_objects");
-		c[1] = fmt_i(cat->nlargeobjects);
-		ok = ok &&
-			 run_rows(db,
-					  "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE "
-					  "SET value = excluded.value",
-					  2, c);
-		free_cols(c, 2);
+		sb_append(&js, cat->db_settings.items[i]);
+		sb_append_char(&js, '\n');
 	}
-	ok = sqlite3_exec(db, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK && ok;
-	state_unlock(sdb);
+	char *settings = sb_steal(&js);
+	char *nlo = xasprintf("%lld", (long long) cat->nlargeobjects);
+	bool ok =
+		state_set_meta(db, "db_settings", settings) && state_set_meta(db, "large_objects", nlo);
+	free(settings);
+	free(nlo);
 	return ok;
 }
 
-static char *
-col_text(sqlite3_stmt *st, int i)
+bool
+catalog_save(StateDb *db, const Catalog *cat)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL
-			   ? NULL
-			   : xstrdup((const char *) sqlite3_column_text(st, i));
+	if (!state_begin(db))
+	{
+		return false;
+	}
+	static const char *const clear[] = { "DELETE FROM tables",       "DELETE FROM indexes",
+										 "DELETE FROM constraints",  "DELETE FROM sequences",
+										 "DELETE FROM extensions",   "DELETE FROM collations",
+										 "DELETE FROM large_objects" };
+	bool ok = true;
+	for (size_t i = 0; ok && i < sizeof(clear) / sizeof(clear[0]); i++)
+	{
+		ok = state_exec(db, clear[i], 0, NULL);
+	}
+	ok = ok && save_tables(db, cat) && save_indexes(db, cat) && save_fkeys(db, cat) &&
+		 save_sequences(db, cat) && save_extensions(db, cat) && save_collations(db, cat) &&
+		 save_lo_batches(db, cat) && save_meta(db, cat);
+	if (!ok)
+	{
+		state_rollback(db);
+		return false;
+	}
+	return state_commit(db);
 }
 
+/* A one-character text column: its first character, '\0' for NULL or "". */
 static char
-col_char(sqlite3_stmt *st, int i)
+col_char(StateStmt *st, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
-	return t ? (char) t[0] : '\0';
+	const char *t = state_stmt_text(st, i);
+	return t ? t[0] : '\0';
 }
 
-/* Runs a query and calls fn for each row; returns rows or -1. */
+/* Rows of one table: count(*) sizes the array (one spare), then one row each. */
 static int
-each_row(sqlite3 *db, const char *sql, void (*fn)(sqlite3_stmt *, void *, int), void *arg)
-{
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-	{
-		log_error("state.db: %s", sqlite3_errmsg(db));
-		return -1;
-	}
-	int n = 0;
-	while (sqlite3_step(st) == SQLITE_ROW)
-	{
-		fn(st, arg, n++);
-	}
-	sqlite3_finalize(st);
-	return n;
-}
-
-static int
-count_rows(sqlite3 *db, const char *table)
+load_count(StateDb *db, const char *table)
 {
 	char *sql = xasprintf("SELECT count(*) FROM %s", table);
-	sqlite3_stmt *st;
-	int n = 0;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-	{
-		n = sqlite3_column_int(st, 0);
-	}
-	sqlite3_finalize(st);
+	int n = (int) state_query_int(db, sql, 0, NULL, 0);
 	free(sql);
 	return n;
 }
 
-static void
-load_table(sqlite3_stmt *st, void *arg, int i)
+static bool
+load_tables(StateDb *db, Catalog *cat)
 {
-	CatTable *t = &((Catalog *) arg)->tables[i];
-	t->oid = (Oid) sqlite3_column_int64(st, 0);
-	t->nspname = col_text(st, 1);
-	t->relname = col_text(st, 2);
-	t->qname = pg_qualname(t->nspname, t->relname);
-	t->relkind = col_char(st, 3);
-	t->persistence = col_char(st, 4);
-	t->parent_oid = (Oid) sqlite3_column_int64(st, 5);
-	t->bytes = sqlite3_column_int64(st, 6);
-	t->reltuples = sqlite3_column_double(st, 7);
-	t->relpages = sqlite3_column_int64(st, 8);
-	t->copy_columns = col_text(st, 9);
-	t->binary_ok = sqlite3_column_int(st, 10) != 0;
-	t->excluded = sqlite3_column_int(st, 11) != 0;
-	t->exclude_data = sqlite3_column_int(st, 12) != 0;
-	t->nparts = sqlite3_column_int(st, 13);
+	cat->ntables = load_count(db, "tables");
+	cat->tables = xcalloc((size_t) cat->ntables + 1, sizeof(CatTable));
+	StateStmt *st = state_stmt_prepare(
+		db, "catalog load tables",
+		"SELECT oid, nspname, relname, relkind, persistence, parent_oid, bytes, reltuples,"
+		" relpages, copy_columns, binary_ok, excluded, exclude_data, nparts FROM tables"
+		" ORDER BY bytes DESC, nspname, relname");
+	for (int i = 0; i < cat->ntables && state_stmt_step(st) == 1; i++)
+	{
+		CatTable *t = &cat->tables[i];
+		t->oid = (Oid) state_stmt_int64(st, 0);
+		t->nspname = state_stmt_text_dup(st, 1);
+		t->relname = state_stmt_text_dup(st, 2);
+		t->qname = pg_qualname(t->nspname, t->relname);
+		t->relkind = col_char(st, 3);
+		t->persistence = col_char(st, 4);
+		t->parent_oid = (Oid) state_stmt_int64(st, 5);
+		t->bytes = state_stmt_int64(st, 6);
+		t->reltuples = state_stmt_double(st, 7);
+		t->relpages = state_stmt_int64(st, 8);
+		t->copy_columns = state_stmt_text_dup(st, 9);
+		t->binary_ok = state_stmt_int64(st, 10) != 0;
+		t->excluded = state_stmt_int64(st, 11) != 0;
+		t->exclude_data = state_stmt_int64(st, 12) != 0;
+		t->nparts = (int) state_stmt_int64(st, 13);
+	}
+	return state_stmt_finish(st);
 }
 
-static void
-load_index(sqlite3_stmt *st, void *arg, int i)
+static bool
+load_indexes(StateDb *db, Catalog *cat)
 {
-	CatIndex *x = &((Catalog *) arg)->indexes[i];
-	x->oid = (Oid) sqlite3_column_int64(st, 0);
-	x->table_oid = (Oid) sqlite3_column_int64(st, 1);
-	x->nspname = col_text(st, 2);
-	x->relname = col_text(st, 3);
-	x->indexdef = col_text(st, 4);
-	x->conoid = (Oid) sqlite3_column_int64(st, 5);
-	x->conname = col_text(st, 6);
-	x->contype = col_char(st, 7);
-	x->condef = col_text(st, 8);
-	x->condeferrable = sqlite3_column_int(st, 9) != 0;
-	x->condeferred = sqlite3_column_int(st, 10) != 0;
-	x->bytes = sqlite3_column_int64(st, 11);
-	x->excluded = sqlite3_column_int(st, 12) != 0;
-	x->isclustered = sqlite3_column_int(st, 13) != 0;
-	x->isreplident = sqlite3_column_int(st, 14) != 0;
-	x->slow_keys = sqlite3_column_int(st, 15);
+	cat->nindexes = load_count(db, "indexes");
+	cat->indexes = xcalloc((size_t) cat->nindexes + 1, sizeof(CatIndex));
+	StateStmt *st = state_stmt_prepare(
+		db, "catalog load indexes",
+		"SELECT oid, table_oid, nspname, relname, indexdef, conoid, conname, contype, condef,"
+		" condeferrable, condeferred, bytes, excluded, isclustered, isreplident, slow_keys"
+		" FROM indexes ORDER BY table_oid, relname");
+	for (int i = 0; i < cat->nindexes && state_stmt_step(st) == 1; i++)
+	{
+		CatIndex *x = &cat->indexes[i];
+		x->oid = (Oid) state_stmt_int64(st, 0);
+		x->table_oid = (Oid) state_stmt_int64(st, 1);
+		x->nspname = state_stmt_text_dup(st, 2);
+		x->relname = state_stmt_text_dup(st, 3);
+		x->indexdef = state_stmt_text_dup(st, 4);
+		x->conoid = (Oid) state_stmt_int64(st, 5);
+		x->conname = state_stmt_text_dup(st, 6);
+		x->contype = col_char(st, 7);
+		x->condef = state_stmt_text_dup(st, 8);
+		x->condeferrable = state_stmt_int64(st, 9) != 0;
+		x->condeferred = state_stmt_int64(st, 10) != 0;
+		x->bytes = state_stmt_int64(st, 11);
+		x->excluded = state_stmt_int64(st, 12) != 0;
+		x->isclustered = state_stmt_int64(st, 13) != 0;
+		x->isreplident = state_stmt_int64(st, 14) != 0;
+		x->slow_keys = (int) state_stmt_int64(st, 15);
+	}
+	return state_stmt_finish(st);
 }
 
-static void
-load_fkey(sqlite3_stmt *st, void *arg, int i)
+static bool
+load_fkeys(StateDb *db, Catalog *cat)
 {
-	CatFkey *f = &((Catalog *) arg)->fkeys[i];
-	f->oid = (Oid) sqlite3_column_int64(st, 0);
-	f->table_oid = (Oid) sqlite3_column_int64(st, 1);
-	f->conname = col_text(st, 2);
-	f->condef = col_text(st, 3);
-	f->ref_table_oid = (Oid) sqlite3_column_int64(st, 4);
-	f->excluded = sqlite3_column_int(st, 5) != 0;
+	cat->nfkeys = load_count(db, "constraints");
+	cat->fkeys = xcalloc((size_t) cat->nfkeys + 1, sizeof(CatFkey));
+	StateStmt *st = state_stmt_prepare(
+		db, "catalog load foreign keys",
+		"SELECT oid, table_oid, conname, condef, ref_table_oid, excluded FROM constraints"
+		" ORDER BY table_oid, conname");
+	for (int i = 0; i < cat->nfkeys && state_stmt_step(st) == 1; i++)
+	{
+		CatFkey *f = &cat->fkeys[i];
+		f->oid = (Oid) state_stmt_int64(st, 0);
+		f->table_oid = (Oid) state_stmt_int64(st, 1);
+		f->conname = state_stmt_text_dup(st, 2);
+		f->condef = state_stmt_text_dup(st, 3);
+		f->ref_table_oid = (Oid) state_stmt_int64(st, 4);
+		f->excluded = state_stmt_int64(st, 5) != 0;
+	}
+	return state_stmt_finish(st);
 }
 
-static void
-load_sequence(sqlite3_stmt *st, void *arg, int i)
+static bool
+load_sequences(StateDb *db, Catalog *cat)
 {
-	CatSequence *s = &((Catalog *) arg)->sequences[i];
-	s->oid = (Oid) sqlite3_column_int64(st, 0);
-	s->nspname = col_text(st, 1);
-	s->relname = col_text(st, 2);
-	s->last_value = col_text(st, 3);
-	s->is_called = sqlite3_column_int(st, 4) != 0;
-	s->owner_table_oid = (Oid) sqlite3_column_int64(st, 5);
-	s->owner_column = col_text(st, 6);
-	s->is_identity = sqlite3_column_int(st, 7) != 0;
-	s->excluded = sqlite3_column_int(st, 8) != 0;
+	cat->nsequences = load_count(db, "sequences");
+	cat->sequences = xcalloc((size_t) cat->nsequences + 1, sizeof(CatSequence));
+	StateStmt *st = state_stmt_prepare(
+		db, "catalog load sequences",
+		"SELECT oid, nspname, relname, last_value, is_called, owner_table_oid, owner_column,"
+		" is_identity, excluded FROM sequences ORDER BY nspname, relname");
+	for (int i = 0; i < cat->nsequences && state_stmt_step(st) == 1; i++)
+	{
+		CatSequence *s = &cat->sequences[i];
+		s->oid = (Oid) state_stmt_int64(st, 0);
+		s->nspname = state_stmt_text_dup(st, 1);
+		s->relname = state_stmt_text_dup(st, 2);
+		s->last_value = state_stmt_text_dup(st, 3);
+		s->is_called = state_stmt_int64(st, 4) != 0;
+		s->owner_table_oid = (Oid) state_stmt_int64(st, 5);
+		s->owner_column = state_stmt_text_dup(st, 6);
+		s->is_identity = state_stmt_int64(st, 7) != 0;
+		s->excluded = state_stmt_int64(st, 8) != 0;
+	}
+	return state_stmt_finish(st);
 }
 
-static void
-load_extension(sqlite3_stmt *st, void *arg, int i)
+static bool
+load_extensions(StateDb *db, Catalog *cat)
 {
-	CatExtension *e = &((Catalog *) arg)->extensions[i];
-	e->oid = (Oid) sqlite3_column_int64(st, 0);
-	e->extname = col_text(st, 1);
-	e->extversion = col_text(st, 2);
-	e->nspname = col_text(st, 3);
+	cat->nextensions = load_count(db, "extensions");
+	cat->extensions = xcalloc((size_t) cat->nextensions + 1, sizeof(CatExtension));
+	StateStmt *st = state_stmt_prepare(
+		db, "catalog load extensions",
+		"SELECT oid, extname, extversion, nspname FROM extensions ORDER BY extname");
+	for (int i = 0; i < cat->nextensions && state_stmt_step(st) == 1; i++)
+	{
+		CatExtension *e = &cat->extensions[i];
+		e->oid = (Oid) state_stmt_int64(st, 0);
+		e->extname = state_stmt_text_dup(st, 1);
+		e->extversion = state_stmt_text_dup(st, 2);
+		e->nspname = state_stmt_text_dup(st, 3);
+	}
+	return state_stmt_finish(st);
 }
 
-static void
-load_collation(sqlite3_stmt *st, void *arg, int i)
+static bool
+load_collations(StateDb *db, Catalog *cat)
 {
-	CatCollation *k = &((Catalog *) arg)->collations[i];
-	k->oid = (Oid) sqlite3_column_int64(st, 0);
-	k->nspname = col_text(st, 1);
-	k->collname = col_text(st, 2);
-	k->provider = col_text(st, 3);
+	cat->ncollations = load_count(db, "collations");
+	cat->collations = xcalloc((size_t) cat->ncollations + 1, sizeof(CatCollation));
+	StateStmt *st = state_stmt_prepare(
+		db, "catalog load collations",
+		"SELECT oid, nspname, collname, provider FROM collations ORDER BY nspname, collname");
+	for (int i = 0; i < cat->ncollations && state_stmt_step(st) == 1; i++)
+	{
+		CatCollation *k = &cat->collations[i];
+		k->oid = (Oid) state_stmt_int64(st, 0);
+		k->nspname = state_stmt_text_dup(st, 1);
+		k->collname = state_stmt_text_dup(st, 2);
+		k->provider = state_stmt_text_dup(st, 3);
+	}
+	return state_stmt_finish(st);
 }
 
-static void
-load_lo_batch(sqlite3_stmt *st, void *arg, int i)
+static bool
+load_lo_batches(StateDb *db, Catalog *cat)
 {
-	CatLoBatch *b = &((Catalog *) arg)->lo_batches[i];
-	b->batch = sqlite3_column_int(st, 0);
-	b->min_oid = (Oid) sqlite3_column_int64(st, 1);
-	b->max_oid = (Oid) sqlite3_column_int64(st, 2);
-	b->count = sqlite3_column_int(st, 3);
+	cat->nlo_batches = load_count(db, "large_objects");
+	cat->lo_batches = xcalloc((size_t) cat->nlo_batches + 1, sizeof(CatLoBatch));
+	StateStmt *st = state_stmt_prepare(
+		db, "catalog load large objects",
+		"SELECT batch, min_oid, max_oid, count FROM large_objects ORDER BY batch");
+	for (int i = 0; i < cat->nlo_batches && state_stmt_step(st) == 1; i++)
+	{
+		CatLoBatch *b = &cat->lo_batches[i];
+		b->batch = (int) state_stmt_int64(st, 0);
+		b->min_oid = (Oid) state_stmt_int64(st, 1);
+		b->max_oid = (Oid) state_stmt_int64(st, 2);
+		b->count = (int) state_stmt_int64(st, 3);
+	}
+	return state_stmt_finish(st);
 }
 
 bool
-catalog_load(StateDb *sdb, Catalog *cat)
+catalog_load(StateDb *db, Catalog *cat)
 {
 	memset(cat, 0, sizeof(*cat));
-	sqlite3 *db = state_lock(sdb);
-	cat->ntables = count_rows(db, "tables");
-	cat->tables = xcalloc((size_t) cat->ntables + 1, sizeof(CatTable));
-	cat->nindexes = count_rows(db, "indexes");
-	cat->indexes = xcalloc((size_t) cat->nindexes + 1, sizeof(CatIndex));
-	cat->nfkeys = count_rows(db, "constraints");
-	cat->fkeys = xcalloc((size_t) cat->nfkeys + 1, sizeof(CatFkey));
-	cat->nsequences = count_rows(db, "sequences");
-	cat->sequences = xcalloc((size_t) cat->nsequences + 1, sizeof(CatSequence));
-	cat->nextensions = count_rows(db, "extensions");
-	cat->extensions = xcalloc((size_t) cat->nextensions + 1, sizeof(CatExtension));
-	cat->ncollations = count_rows(db, "collations");
-	cat->collations = xcalloc((size_t) cat->ncollations + 1, sizeof(CatCollation));
-	cat->nlo_batches = count_rows(db, "large_objects");
-	cat->lo_batches = xcalloc((size_t) cat->nlo_batches + 1, sizeof(CatLoBatch));
-	bool ok =
-		each_row(db,
-				 "SELECT oid, nspname, relname, relkind, persistence, parent_oid, bytes, reltuples,"
-				 " relpages, copy_columns, binary_ok, excluded, exclude_data, nparts FROM tables"
-				 " ORDER BY bytes DESC, nspname, relname",
-				 load_table, cat) >= 0 &&
-		each_row(
-			db,
-			"SELECT oid, table_oid, nspname, relname, indexdef, conoid, conname, contype, condef,"
-			" condeferrable, condeferred, bytes, excluded, isclustered, isreplident, slow_keys"
-			" FROM indexes"
-			" ORDER BY table_oid, relname",
-			load_index, cat) >= 0 &&
-		each_row(db,
-				 "SELECT oid, table_oid, conname, condef, ref_table_oid, excluded FROM constraints"
-				 " ORDER BY table_oid, conname",
-				 load_fkey, cat) >= 0 &&
-		each_row(
-			db,
-			"SELECT oid, nspname, relname, last_value, is_called, owner_table_oid, owner_column,"
-			" is_identity, excluded FROM sequences ORDER BY nspname, relname",
-			load_sequence, cat) >= 0 &&
-		each_row(db, "SELECT oid, extname, extversion, nspname FROM extensions ORDER BY extname",
-				 load_extension, cat) >= 0 &&
-		each_row(
-			db,
-			"SELECT oid, nspname, collname, provider FROM collations ORDER BY nspname, collname",
-			load_collation, cat) >= 0 &&
-		each_row(db, "SELECT batch, min_oid, max_oid, count FROM large_objects ORDER BY batch",
-				 load_lo_batch, cat) >= 0;
-	state_unlock(sdb);
-	char *settings = state_get_meta(sdb, "db_settings");
+	/* one transaction: the counts and the rows come from the same saved catalog */
+	if (!state_begin(db))
+	{
+		return false;
+	}
+	bool ok = load_tables(db, cat) && load_indexes(db, cat) && load_fkeys(db, cat) &&
+			  load_sequences(db, cat) && load_extensions(db, cat) && load_collations(db, cat) &&
+			  load_lo_batches(db, cat);
+	char *settings = state_get_meta(db, "db_settings");
+	char *nlo = state_get_meta(db, "large_objects");
+	ok = state_commit(db) && ok;
 	if (settings != NULL)
 	{
 		char *save = NULL;
@@ -781,7 +852,6 @@ catalog_load(StateDb *sdb, Catalog *cat)
 		}
 		free(settings);
 	}
-	char *nlo = state_get_meta(sdb, "large_objects");
 	cat->nlargeobjects = nlo ? strtoll(nlo, NULL, 10) : 0;
 	free(nlo);
 	return ok;

@@ -116,6 +116,102 @@ parse_name(const char *p, char **out)
 	return p;
 }
 
+/*
+ * A "[section]" line (p, the closing bracket included): sets *cur, records the
+ * section's first line and rejects an unknown section or one that contradicts
+ * an earlier one.
+ */
+static bool
+filters_section(const char *path, int lineno, char *p, int *first_line, Section *cur)
+{
+	char *close = strchr(p, ']');
+	if (close == NULL)
+	{
+		log_error("%s:%d: malformed section header \"%s\"", path, lineno, p);
+		return false;
+	}
+	*close = '\0';
+	*cur = SEC_NONE;
+	for (int i = 0; i < SEC_N; i++)
+	{
+		if (strcmp(p + 1, g_sections[i]) == 0)
+		{
+			*cur = (Section) i;
+		}
+	}
+	if (*cur == SEC_NONE)
+	{
+		log_error("%s:%d: unknown section [%s]", path, lineno, p + 1);
+		log_hint(LOG_LEVEL_ERROR, "Sections are include-only-schema, exclude-schema, "
+								  "include-only-table, exclude-table, exclude-index, "
+								  "exclude-table-data, exclude-extension, "
+								  "include-only-extension.");
+		return false;
+	}
+	if (first_line[*cur] == 0)
+	{
+		first_line[*cur] = lineno;
+	}
+	static const Section clash[][2] = {
+		{ SEC_INCLUDE_ONLY_SCHEMA, SEC_EXCLUDE_SCHEMA },
+		{ SEC_INCLUDE_ONLY_TABLE, SEC_EXCLUDE_TABLE },
+		{ SEC_INCLUDE_ONLY_EXTENSION, SEC_EXCLUDE_EXTENSION },
+	};
+	bool ok = true;
+	for (size_t k = 0; k < sizeof(clash) / sizeof(clash[0]); k++)
+	{
+		Section other =
+			clash[k][0] == *cur ? clash[k][1] : (clash[k][1] == *cur ? clash[k][0] : SEC_NONE);
+		if (other != SEC_NONE && first_line[other] != 0)
+		{
+			log_error("%s:%d: section [%s] contradicts [%s] at line %d", path, lineno,
+					  g_sections[*cur], g_sections[other], first_line[other]);
+			log_hint(LOG_LEVEL_ERROR, "Use either the include-only or the exclude form.");
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/* A name line p of section cur: parsed and appended to the section's list. */
+static bool
+filters_entry(Filters *f, const char *path, int lineno, const char *p, Section cur)
+{
+	if (cur == SEC_NONE)
+	{
+		log_error("%s:%d: \"%s\" is outside of any section", path, lineno, p);
+		return false;
+	}
+	bool qualified = cur != SEC_INCLUDE_ONLY_SCHEMA && cur != SEC_EXCLUDE_SCHEMA &&
+					 cur != SEC_EXCLUDE_EXTENSION && cur != SEC_INCLUDE_ONLY_EXTENSION;
+	char *a = NULL, *b = NULL;
+	const char *q = parse_name(p, &a);
+	if (q != NULL && qualified)
+	{
+		if (*q != '.')
+		{
+			log_error("%s:%d: \"%s\" must be schema-qualified (schema.name)", path, lineno, p);
+			free(a);
+			return false;
+		}
+		q = parse_name(q + 1, &b);
+	}
+	if (q == NULL || *q != '\0')
+	{
+		log_error("%s:%d: cannot parse the name \"%s\"", path, lineno, p);
+		free(a);
+		free(b);
+		return false;
+	}
+	int *count;
+	QualName **list = section_list(f, cur, &count);
+	*list = xrealloc(*list, sizeof(QualName) * (size_t) (*count + 1));
+	(*list)[*count].nspname = qualified ? a : NULL;
+	(*list)[*count].relname = qualified ? b : a;
+	(*count)++;
+	return true;
+}
+
 bool
 filters_load(const char *path, Filters *f)
 {
@@ -136,7 +232,6 @@ filters_load(const char *path, Filters *f)
 	}
 	int lineno = 0;
 	bool ok = true;
-	char *save = NULL;
 	char *line = text;
 	while (ok && line != NULL)
 	{
@@ -156,101 +251,16 @@ filters_load(const char *path, Filters *f)
 		{
 			*--end = '\0';
 		}
-		if (*p == '\0' || *p == '#' || *p == ';')
-		{
-			line = nl ? nl + 1 : NULL;
-			continue;
-		}
 		if (*p == '[')
 		{
-			char *close = strchr(p, ']');
-			if (close == NULL)
-			{
-				log_error("%s:%d: malformed section header \"%s\"", path, lineno, p);
-				ok = false;
-				break;
-			}
-			*close = '\0';
-			cur = SEC_NONE;
-			for (int i = 0; i < SEC_N; i++)
-			{
-				if (strcmp(p + 1, g_sections[i]) == 0)
-				{
-					cur = (Section) i;
-				}
-			}
-			if (cur == SEC_NONE)
-			{
-				log_error("%s:%d: unknown section [%s]", path, lineno, p + 1);
-				log_hint(LOG_LEVEL_ERROR, "Sections are include-only-schema, exclude-schema, "
-										  "include-only-table, exclude-table, exclude-index, "
-										  "exclude-table-data, exclude-extension, "
-										  "include-only-extension.");
-				ok = false;
-				break;
-			}
-			if (first_line[cur] == 0)
-			{
-				first_line[cur] = lineno;
-			}
-			static const Section clash[][2] = {
-				{ SEC_INCLUDE_ONLY_SCHEMA, SEC_EXCLUDE_SCHEMA },
-				{ SEC_INCLUDE_ONLY_TABLE, SEC_EXCLUDE_TABLE },
-				{ SEC_INCLUDE_ONLY_EXTENSION, SEC_EXCLUDE_EXTENSION },
-			};
-			for (size_t k = 0; k < sizeof(clash) / sizeof(clash[0]); k++)
-			{
-				Section other = clash[k][0] == cur ? clash[k][1]
-												   : (clash[k][1] == cur ? clash[k][0] : SEC_NONE);
-				if (other != SEC_NONE && first_line[other] != 0)
-				{
-					log_error("%s:%d: section [%s] contradicts [%s] at line %d", path, lineno,
-							  g_sections[cur], g_sections[other], first_line[other]);
-					log_hint(LOG_LEVEL_ERROR, "Use either the include-only or the exclude form.");
-					ok = false;
-				}
-			}
-			line = nl ? nl + 1 : NULL;
-			continue;
+			ok = filters_section(path, lineno, p, first_line, &cur);
 		}
-		if (cur == SEC_NONE)
+		else if (*p != '\0' && *p != '#' && *p != ';')
 		{
-			log_error("%s:%d: \"%s\" is outside of any section", path, lineno, p);
-			ok = false;
-			break;
+			ok = filters_entry(f, path, lineno, p, cur);
 		}
-		bool qualified = cur != SEC_INCLUDE_ONLY_SCHEMA && cur != SEC_EXCLUDE_SCHEMA &&
-						 cur != SEC_EXCLUDE_EXTENSION && cur != SEC_INCLUDE_ONLY_EXTENSION;
-		char *a = NULL, *b = NULL;
-		const char *q = parse_name(p, &a);
-		if (q != NULL && qualified)
-		{
-			if (*q != '.')
-			{
-				log_error("%s:%d: \"%s\" must be schema-qualified (schema.name)", path, lineno, p);
-				free(a);
-				ok = false;
-				break;
-			}
-			q = parse_name(q + 1, &b);
-		}
-		if (q == NULL || *q != '\0')
-		{
-			log_error("%s:%d: cannot parse the name \"%s\"", path, lineno, p);
-			free(a);
-			free(b);
-			ok = false;
-			break;
-		}
-		int *count;
-		QualName **list = section_list(f, cur, &count);
-		*list = xrealloc(*list, sizeof(QualName) * (size_t) (*count + 1));
-		(*list)[*count].nspname = qualified ? a : NULL;
-		(*list)[*count].relname = qualified ? b : a;
-		(*count)++;
 		line = nl ? nl + 1 : NULL;
 	}
-	(void) save;
 	free(text);
 	if (!ok)
 	{

@@ -16,6 +16,7 @@
 
 #include "catalog/catalog.h"
 #include "cli/cli.h"
+#include "state/internal.h" /* TEMPORARY (h-state): raw SQLite until this file's owner converts it */
 
 void
 cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const char *journal_dir)

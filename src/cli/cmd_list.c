@@ -29,6 +29,7 @@
 #include "state/state.h"
 
 #include "sql.inc"
+#include "state/internal.h" /* TEMPORARY (h-state): raw SQLite until this file's owner converts it */
 
 /* Human output of `list progress` shows at most this many waiting tasks. */
 #define PROGRESS_MAX_WAITING 50

@@ -78,7 +78,7 @@ cmd_version(Options *opts)
 	{
 		json_t *o =
 			json_pack("{s:s, s:i, s:s, s:s}", "version", PGSHIFT_VERSION, "libpq", PQlibVersion(),
-					  "sqlite", sqlite3_libversion(), "jansson", JANSSON_VERSION);
+					  "sqlite", state_sqlite_version(), "jansson", JANSSON_VERSION);
 		char *s = json_dumps(o, JSON_INDENT(2));
 		printf("%s\n", s);
 		free(s);
@@ -87,7 +87,7 @@ cmd_version(Options *opts)
 	else
 	{
 		printf("pgshift %s\n", PGSHIFT_VERSION);
-		printf("libpq %d, SQLite %s\n", PQlibVersion(), sqlite3_libversion());
+		printf("libpq %d, SQLite %s\n", PQlibVersion(), state_sqlite_version());
 	}
 	return EXIT_OK;
 }

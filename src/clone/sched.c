@@ -12,6 +12,7 @@
  */
 #include "clone/clone.h"
 
+#include "state/internal.h" /* TEMPORARY (h-state): raw SQLite until this file's owner converts it */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -155,26 +155,41 @@ pg_error_class(const char *sqlstate)
 	return PG_ERROR_FATAL;
 }
 
-/* Connection failures worth retrying: the server is (re)starting or full. */
-static bool
-connect_error_is_transient(const char *msg)
+bool
+pg_error_is_transient(PgErrorClass cls)
 {
-	static const char *const transient[] = { "the database system is starting up",
-											 "the database system is shutting down",
-											 "the database system is in recovery mode",
-											 "sorry, too many clients already",
-											 "remaining connection slots are reserved",
-											 "Connection refused",
-											 "timeout expired",
-											 "No such file or directory" };
-	for (size_t i = 0; i < sizeof(transient) / sizeof(transient[0]); i++)
+	return cls == PG_ERROR_CONNECTION || cls == PG_ERROR_RETRY_TXN || cls == PG_ERROR_RESOURCES;
+}
+
+/*
+ * A failed connection has no PGresult, so no SQLSTATE field: the messages
+ * below are the failures known to pass (the server is starting, stopping or
+ * full; nothing listens yet), each with the SQLSTATE it stands for, so the
+ * retry decision is pg_error_class's like every other. NULL: not known.
+ */
+static const char *
+connect_error_sqlstate(const char *msg)
+{
+	static const struct
 	{
-		if (strstr(msg, transient[i]) != NULL)
+		const char *msg;
+		const char *sqlstate;
+	} known[] = { { "the database system is starting up", "57P03" },
+				  { "the database system is shutting down", "57P03" },
+				  { "the database system is in recovery mode", "57P03" },
+				  { "sorry, too many clients already", "53300" },
+				  { "remaining connection slots are reserved", "53300" },
+				  { "Connection refused", "08001" },
+				  { "timeout expired", "08001" },
+				  { "No such file or directory", "08001" } };
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+	{
+		if (strstr(msg, known[i].msg) != NULL)
 		{
-			return true;
+			return known[i].sqlstate;
 		}
 	}
-	return false;
+	return NULL;
 }
 
 static bool pg_connect_with(PgConn *c, const char *conninfo, const char *side, const char *app,
@@ -232,12 +247,13 @@ pg_connect_with(PgConn *c, const char *conninfo, const char *side, const char *a
 			break;
 		}
 		char *msg = strip_newline(c->conn ? PQerrorMessage(c->conn) : "out of memory");
-		bool retry = connect_error_is_transient(msg) && time_now() + delay < deadline &&
-					 !signals_interrupted();
+		const char *state = connect_error_sqlstate(msg);
+		bool retry = pg_error_is_transient(pg_error_class(state)) &&
+					 time_now() + delay < deadline && !signals_interrupted();
 		if (!retry)
 		{
 			c->errmsg = msg;
-			snprintf(c->sqlstate, sizeof(c->sqlstate), "08001");
+			snprintf(c->sqlstate, sizeof(c->sqlstate), "%s", state ? state : "08001");
 			log_error("%s: could not connect: %s", side, msg);
 			PQfinish(c->conn);
 			c->conn = NULL;

@@ -85,27 +85,18 @@ flush_buffer(PgConn *dst, const char *buf, size_t len)
 	return true;
 }
 
-bool
-pg_copy_pipe(PgConn *src, const char *copy_out, PgConn *dst, const char *copy_in, CopyStats *stats,
-			 int64_t *progress_bytes)
+/*
+ * Moves the rows of a started COPY pair through the buffer; *src_ok and
+ * *dst_ok say which side, if any, failed. The results are left to the caller.
+ */
+static void
+copy_stream(PgConn *src, PgConn *dst, CopyStats *stats, int64_t *progress_bytes, bool *src_ok,
+			bool *dst_ok)
 {
-	stats->bytes = 0;
-	stats->rows = 0;
-
-	if (!copy_start(dst, copy_in, PGRES_COPY_IN))
-	{
-		return false;
-	}
-	if (!copy_start(src, copy_out, PGRES_COPY_OUT))
-	{
-		PQputCopyEnd(dst->conn, "source COPY failed");
-		drain_results(dst, NULL, false);
-		return false;
-	}
-
 	char *out = xmalloc(COPY_BUF_SIZE);
 	size_t used = 0;
-	bool src_ok = true, dst_ok = true;
+	*src_ok = true;
+	*dst_ok = true;
 	int64_t reported = 0;
 	for (;;)
 	{
@@ -117,7 +108,7 @@ pg_copy_pipe(PgConn *src, const char *copy_out, PgConn *dst, const char *copy_in
 		}
 		if (n < 0)
 		{
-			src_ok = false;
+			*src_ok = false;
 			break;
 		}
 		stats->bytes += n;
@@ -126,7 +117,7 @@ pg_copy_pipe(PgConn *src, const char *copy_out, PgConn *dst, const char *copy_in
 			if (!flush_buffer(dst, out, used))
 			{
 				PQfreemem(row);
-				dst_ok = false;
+				*dst_ok = false;
 				break;
 			}
 			used = 0;
@@ -136,7 +127,7 @@ pg_copy_pipe(PgConn *src, const char *copy_out, PgConn *dst, const char *copy_in
 			if (!flush_buffer(dst, row, (size_t) n))
 			{
 				PQfreemem(row);
-				dst_ok = false;
+				*dst_ok = false;
 				break;
 			}
 		}
@@ -156,11 +147,33 @@ pg_copy_pipe(PgConn *src, const char *copy_out, PgConn *dst, const char *copy_in
 	{
 		__atomic_fetch_add(progress_bytes, stats->bytes - reported, __ATOMIC_RELAXED);
 	}
-	if (src_ok && dst_ok)
+	if (*src_ok && *dst_ok)
 	{
-		dst_ok = flush_buffer(dst, out, used);
+		*dst_ok = flush_buffer(dst, out, used);
 	}
 	free(out);
+}
+
+bool
+pg_copy_pipe(PgConn *src, const char *copy_out, PgConn *dst, const char *copy_in, CopyStats *stats,
+			 int64_t *progress_bytes)
+{
+	stats->bytes = 0;
+	stats->rows = 0;
+
+	if (!copy_start(dst, copy_in, PGRES_COPY_IN))
+	{
+		return false;
+	}
+	if (!copy_start(src, copy_out, PGRES_COPY_OUT))
+	{
+		PQputCopyEnd(dst->conn, "source COPY failed");
+		drain_results(dst, NULL, false);
+		return false;
+	}
+
+	bool src_ok, dst_ok;
+	copy_stream(src, dst, stats, progress_bytes, &src_ok, &dst_ok);
 
 	char *ctx_out = xasprintf("while running: %s", copy_out);
 	char *ctx_in = xasprintf("while running: %s", copy_in);

@@ -63,7 +63,14 @@ bool pg_query_value(PgConn *c, const char *sql, int nparams, const char *const *
 /* Records and logs the error of a result (or of the connection when res is NULL). */
 void pg_set_error(PgConn *c, const PGresult *res, const char *context);
 void pg_clear_error(PgConn *c);
+/*
+ * The one place a SQLSTATE becomes a retry decision (NULL or "": none).
+ * Whoever decides to retry, reconnect or back off asks this, never compares
+ * SQLSTATEs itself.
+ */
 PgErrorClass pg_error_class(const char *sqlstate);
+/* Worth another attempt: connection, transaction retry or resources class. */
+bool pg_error_is_transient(PgErrorClass cls);
 /* server_version_num of the server. */
 int pg_server_version(const PgConn *c);
 /* "PostgreSQL 15.18 (Debian ...)" — SELECT version(). */

@@ -11,17 +11,18 @@
  *
  * state.db has one connection per process, used under a mutex by all threads:
  * one writer at a time by construction, never "database is locked".
+ *
+ * Only src/state/ talks to SQLite (sqlite3.h is included by
+ * src/state/internal.h alone): modules above it use the typed functions
+ * below, or keep their own SQL and run it through a StateStmt, which checks
+ * every SQLite return code and logs the first failure once, with the
+ * statement's name.
  */
 #ifndef PGSHIFT_STATE_H
 #define PGSHIFT_STATE_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-#if SQLITE_VERSION_NUMBER < 3035000
-#error "SQLite 3.35 or later is required (RETURNING)"
-#endif
 
 #define STATE_SCHEMA_VERSION 2
 
@@ -54,9 +55,56 @@ StateDb *state_open(const char *path);
 StateDb *state_open_readonly(const char *path);
 void state_close(StateDb *db);
 
-/* Locked access for modules that run their own statements. */
-sqlite3 *state_lock(StateDb *db);
-void state_unlock(StateDb *db);
+/* "3.40.1": the SQLite library linked in (pgshift version). */
+const char *state_sqlite_version(void);
+
+/*
+ * A transaction: state_begin takes the database lock and holds it until
+ * state_commit or state_rollback, so no other thread's statement lands in
+ * the middle. A failed COMMIT is rolled back. Each returns false on error
+ * (logged).
+ */
+bool state_begin(StateDb *db);
+bool state_commit(StateDb *db);
+bool state_rollback(StateDb *db);
+
+/*
+ * A prepared statement with checked steps, for modules that keep their own
+ * SQL. It holds the database lock from prepare to finish (the lock is
+ * recursive: statements nest inside state_begin/commit and each other in
+ * one thread), so keep it short. name ("catalog tables") names it in every
+ * message. The first failure is logged once, then every call on the
+ * statement is a no-op that reports failure: callers check the result of
+ * state_stmt_step and state_stmt_finish only. A NULL statement (prepare
+ * failed) is accepted everywhere as a failed one.
+ *
+ *   StateStmt *st = state_stmt_prepare(db, "meta value", "SELECT ...");
+ *   state_stmt_bind_text(st, 1, key);
+ *   while (state_stmt_step(st) == 1) { ... state_stmt_int64(st, 0) ... }
+ *   ok = state_stmt_finish(st);
+ */
+typedef struct StateStmt StateStmt;
+
+StateStmt *state_stmt_prepare(StateDb *db, const char *name, const char *sql);
+/* Parameters are numbered from 1; text is copied; a NULL text binds SQL NULL. */
+bool state_stmt_bind_text(StateStmt *st, int i, const char *v);
+bool state_stmt_bind_int64(StateStmt *st, int i, int64_t v);
+bool state_stmt_bind_double(StateStmt *st, int i, double v);
+bool state_stmt_bind_null(StateStmt *st, int i);
+/* 1: a row is ready; 0: done; -1: error (logged). */
+int state_stmt_step(StateStmt *st);
+/* Rewinds the statement and clears its parameters, to run it again. */
+bool state_stmt_reset(StateStmt *st);
+/* Columns of the current row, numbered from 0. NULL reads as 0 / NULL. */
+bool state_stmt_is_null(StateStmt *st, int col);
+int64_t state_stmt_int64(StateStmt *st, int col);
+double state_stmt_double(StateStmt *st, int col);
+/* Valid until the next step, reset or finish. */
+const char *state_stmt_text(StateStmt *st, int col);
+/* A copy (caller frees), or NULL. */
+char *state_stmt_text_dup(StateStmt *st, int col);
+/* Frees the statement and releases the lock; false if any call on it failed. */
+bool state_stmt_finish(StateStmt *st);
 
 /*
  * Runs one statement with text parameters (NULL = SQL NULL), under the lock.

@@ -6,20 +6,13 @@
  * process (`list progress`) read while a run writes. busy_timeout covers
  * that reader's short locks.
  */
-#include "state/state.h"
+#include "state/internal.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/core.h"
-
-struct StateDb
-{
-	sqlite3 *db;
-	pthread_mutex_t lock;
-};
 
 static const char *const g_schema_v1 =
 	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
@@ -62,17 +55,23 @@ static const char *const g_schema_v1 =
 static const char *const g_schema_v2 =
 	"ALTER TABLE indexes ADD COLUMN slow_keys INTEGER NOT NULL DEFAULT 0;";
 
-static bool
-state_exec_raw(sqlite3 *db, const char *sql)
+bool
+state_exec_raw(sqlite3 *db, const char *name, const char *sql)
 {
 	char *err = NULL;
 	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
 	{
-		log_error("state.db: %s", err ? err : "unknown error");
+		log_error("state.db: %s: %s", name, err ? err : sqlite3_errmsg(db));
 		sqlite3_free(err);
 		return false;
 	}
 	return true;
+}
+
+const char *
+state_sqlite_version(void)
+{
+	return sqlite3_libversion();
 }
 
 static StateDb *
@@ -84,17 +83,21 @@ state_open_flags(const char *path, int flags)
 		log_error("SQLite %s is too old: 3.35 or later is required", sqlite3_libversion());
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK ||
+		sqlite3_busy_timeout(db, 10000) != SQLITE_OK)
 	{
 		log_error("could not open state database \"%s\": %s", path,
 				  db ? sqlite3_errmsg(db) : "out of memory");
 		sqlite3_close(db);
 		return NULL;
 	}
-	sqlite3_busy_timeout(db, 10000);
 	StateDb *s = xcalloc(1, sizeof(StateDb));
 	s->db = db;
-	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutexattr_t attr;
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&s->lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	return s;
 }
 
@@ -106,13 +109,19 @@ state_open(const char *path)
 	{
 		return NULL;
 	}
-	if (!state_exec_raw(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-							   "PRAGMA foreign_keys=OFF;"))
+	if (!state_exec_raw(s->db, "open",
+						"PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+						"PRAGMA foreign_keys=OFF;"))
 	{
 		state_close(s);
 		return NULL;
 	}
-	int version = (int) state_query_int(s, "PRAGMA user_version", 0, NULL, 0);
+	int version = (int) state_query_int(s, "PRAGMA user_version", 0, NULL, -1);
+	if (version < 0)
+	{
+		state_close(s);
+		return NULL;
+	}
 	if (version > STATE_SCHEMA_VERSION)
 	{
 		log_error("state database \"%s\" has schema version %d, newer than this pgshift (%d)", path,
@@ -127,7 +136,7 @@ state_open(const char *path)
 		char *sql = xasprintf("BEGIN; %s %s PRAGMA user_version = %d; COMMIT;",
 							  version < 1 ? g_schema_v1 : "", version < 2 ? g_schema_v2 : "",
 							  STATE_SCHEMA_VERSION);
-		bool ok = state_exec_raw(s->db, sql);
+		bool ok = state_exec_raw(s->db, "schema upgrade", sql);
 		free(sql);
 		if (!ok)
 		{
@@ -156,7 +165,11 @@ state_close(StateDb *s)
 	{
 		return;
 	}
-	sqlite3_close(s->db);
+	/* SQLITE_BUSY here means a statement was never finished: a bug worth a line */
+	if (sqlite3_close(s->db) != SQLITE_OK)
+	{
+		log_error("state.db: close: %s", sqlite3_errmsg(s->db));
+	}
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -174,26 +187,14 @@ state_unlock(StateDb *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static sqlite3_stmt *
-state_prepare(StateDb *s, const char *sql, int nparams, const char *const *params)
+/* Prepares sql with its text parameters (NULL = SQL NULL); the statement is named by its SQL. */
+static StateStmt *
+state_prepare_text(StateDb *s, const char *sql, int nparams, const char *const *params)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-	{
-		log_error("state.db: %s", sqlite3_errmsg(s->db));
-		log_detail(LOG_LEVEL_ERROR, "while preparing: %s", sql);
-		return NULL;
-	}
+	StateStmt *st = state_stmt_prepare(s, "statement", sql);
 	for (int i = 0; i < nparams; i++)
 	{
-		if (params[i] == NULL)
-		{
-			sqlite3_bind_null(st, i + 1);
-		}
-		else
-		{
-			sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_TRANSIENT);
-		}
+		state_stmt_bind_text(st, i + 1, params[i]);
 	}
 	return st;
 }
@@ -201,63 +202,41 @@ state_prepare(StateDb *s, const char *sql, int nparams, const char *const *param
 bool
 state_exec(StateDb *s, const char *sql, int nparams, const char *const *params)
 {
-	pthread_mutex_lock(&s->lock);
-	sqlite3_stmt *st = state_prepare(s, sql, nparams, params);
-	bool ok = false;
-	if (st != NULL)
+	StateStmt *st = state_prepare_text(s, sql, nparams, params);
+	while (state_stmt_step(st) == 1)
 	{
-		int rc;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		{
-		}
-		ok = rc == SQLITE_DONE;
-		if (!ok)
-		{
-			log_error("state.db: %s", sqlite3_errmsg(s->db));
-			log_detail(LOG_LEVEL_ERROR, "while running: %s", sql);
-		}
-		sqlite3_finalize(st);
 	}
-	pthread_mutex_unlock(&s->lock);
-	return ok;
+	return state_stmt_finish(st);
 }
 
 int64_t
 state_query_int(StateDb *s, const char *sql, int nparams, const char *const *params, int64_t def)
 {
-	pthread_mutex_lock(&s->lock);
-	sqlite3_stmt *st = state_prepare(s, sql, nparams, params);
+	StateStmt *st = state_prepare_text(s, sql, nparams, params);
 	int64_t v = def;
-	if (st != NULL)
+	if (state_stmt_step(st) == 1 && !state_stmt_is_null(st, 0))
 	{
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		{
-			v = sqlite3_column_int64(st, 0);
-		}
-		sqlite3_finalize(st);
+		v = state_stmt_int64(st, 0);
 	}
-	pthread_mutex_unlock(&s->lock);
-	return v;
+	return state_stmt_finish(st) ? v : def;
 }
 
 char *
 state_query_text(StateDb *s, const char *sql, int nparams, const char *const *params)
 {
-	pthread_mutex_lock(&s->lock);
-	sqlite3_stmt *st = state_prepare(s, sql, nparams, params);
+	StateStmt *st = state_prepare_text(s, sql, nparams, params);
 	char *v = NULL;
-	if (st != NULL)
+	if (state_stmt_step(st) == 1)
 	{
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-		{
-			v = xstrdup((const char *) sqlite3_column_text(st, 0));
-		}
-		sqlite3_finalize(st);
+		v = state_stmt_text_dup(st, 0);
 	}
-	pthread_mutex_unlock(&s->lock);
+	if (!state_stmt_finish(st))
+	{
+		free(v);
+		v = NULL;
+	}
 	return v;
 }
-
 bool
 state_set_meta(StateDb *s, const char *key, const char *value)
 {
@@ -311,13 +290,17 @@ state_step_is_done(StateDb *s, const char *name)
 bool
 state_reset(StateDb *s)
 {
-	pthread_mutex_lock(&s->lock);
+	sqlite3 *db = state_lock(s);
 	bool ok = state_exec_raw(
-		s->db,
+		db, "reset",
 		"BEGIN; DELETE FROM meta; DELETE FROM steps; DELETE FROM tables; DELETE FROM indexes;"
 		"DELETE FROM constraints; DELETE FROM sequences; DELETE FROM extensions;"
 		"DELETE FROM collations; DELETE FROM large_objects; DELETE FROM tasks;"
 		"DELETE FROM sentinel; COMMIT;");
-	pthread_mutex_unlock(&s->lock);
+	if (!ok && !sqlite3_get_autocommit(db))
+	{
+		(void) state_exec_raw(db, "reset", "ROLLBACK");
+	}
+	state_unlock(s);
 	return ok;
 }
