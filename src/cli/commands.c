@@ -22,7 +22,12 @@ struct Command
 	CommandFn fn;
 	const Command *children; /* NULL-name terminated */
 	const char *usage;       /* positional arguments */
+	CommandStepsFn steps_fn; /* instead of fn: a handler shared by rows, given steps */
+	int steps;               /* STEP_* or SCHEMA_CMD_* mask for steps_fn */
 };
+
+/* A row run by a shared handler with its mask (no fn, no children, no usage). */
+#define STEPS(fn, mask) NULL, NULL, NULL, fn, mask
 
 #define G_CLONE_ALL                                                                         \
 	(OPT_G_CONN | OPT_G_JOBS | OPT_G_SNAPSHOT | OPT_G_RESUME | OPT_G_SCHEMA | OPT_G_CLONE | \
@@ -35,43 +40,53 @@ struct Command
 
 static const Command copy_cmds[] = {
 	{ "db", "copy a whole database (same as clone)", G_CLONE_ALL, cmd_clone, NULL, NULL },
-	{ "roles", "copy the roles of the source cluster", OPT_G_CONN | OPT_G_SCHEMA, cmd_copy_roles,
-	  NULL, NULL },
-	{ "extensions", "create the source's extensions on the target", G_COPY, cmd_copy_extensions,
-	  NULL, NULL },
-	{ "schema", "create the schema (pre-data section) on the target", G_COPY, cmd_copy_schema, NULL,
-	  NULL },
+	{ "roles", "copy the roles of the source cluster", OPT_G_CONN | OPT_G_SCHEMA,
+	  STEPS(cmd_schema_steps, SCHEMA_CMD_DUMP_ROLES | SCHEMA_CMD_RESTORE_ROLES) },
+	{ "extensions", "create the source's extensions on the target", G_COPY,
+	  STEPS(cmd_schema_steps, SCHEMA_CMD_DUMP | SCHEMA_CMD_EXTENSIONS) },
+	/*
+	 * copy schema + copy data = clone. The schema step is the pre-data
+	 * section (and the database settings): what must exist before rows go
+	 * in. The post-data section (triggers, rules, policies, the keys and
+	 * indexes pgshift does not build) comes with copy data, once the rows
+	 * are in: triggers must not fire on the copy, and foreign keys are
+	 * checked once.
+	 */
+	{ "schema", "create the schema (pre-data section) on the target", G_COPY,
+	  STEPS(cmd_copy_steps, STEP_SCHEMA_PRE | STEP_DB_PROPS) },
 	{ "data", "copy rows, indexes, constraints, sequences, large objects, then post-data", G_COPY,
-	  cmd_copy_data, NULL, NULL },
-	{ "table-data", "copy table data only", G_COPY, cmd_copy_table_data, NULL, NULL },
-	{ "blobs", "copy large objects' contents", G_COPY, cmd_copy_blobs, NULL, NULL },
-	{ "sequences", "set every sequence's value on the target", G_COPY, cmd_copy_sequences, NULL,
-	  NULL },
-	{ "indexes", "create the indexes on the target", G_COPY, cmd_copy_indexes, NULL, NULL },
+	  STEPS(cmd_copy_steps, STEP_TABLE_DATA | STEP_INDEXES | STEP_CONSTRAINTS | STEP_SEQUENCES |
+								STEP_BLOBS | STEP_VACUUM | STEP_SCHEMA_POST) },
+	{ "table-data", "copy table data only", G_COPY, STEPS(cmd_copy_steps, STEP_TABLE_DATA) },
+	{ "blobs", "copy large objects' contents", G_COPY, STEPS(cmd_copy_steps, STEP_BLOBS) },
+	{ "sequences", "set every sequence's value on the target", G_COPY,
+	  STEPS(cmd_copy_steps, STEP_SEQUENCES) },
+	{ "indexes", "create the indexes on the target", G_COPY, STEPS(cmd_copy_steps, STEP_INDEXES) },
 	{ "constraints", "add primary keys, unique, exclusion and foreign keys on the target", G_COPY,
-	  cmd_copy_constraints, NULL, NULL },
+	  STEPS(cmd_copy_steps, STEP_CONSTRAINTS) },
 	{ NULL }
 };
 
 static const Command dump_cmds[] = {
 	{ "schema", "dump the source schema (pre-data and post-data) into the work directory",
-	  OPT_G_SOURCE | OPT_G_DIR | OPT_G_SNAPSHOT | OPT_G_RESUME | OPT_G_FILTER, cmd_dump_schema,
-	  NULL, NULL },
+	  OPT_G_SOURCE | OPT_G_DIR | OPT_G_SNAPSHOT | OPT_G_RESUME | OPT_G_FILTER,
+	  STEPS(cmd_schema_steps, SCHEMA_CMD_DUMP) },
 	{ "roles", "dump the source cluster's roles into the work directory",
-	  OPT_G_SOURCE | OPT_G_DIR | OPT_G_SCHEMA, cmd_dump_roles, NULL, NULL },
+	  OPT_G_SOURCE | OPT_G_DIR | OPT_G_SCHEMA, STEPS(cmd_schema_steps, SCHEMA_CMD_DUMP_ROLES) },
 	{ NULL }
 };
 
 static const Command restore_cmds[] = {
-	{ "schema", "restore the dumped schema on the target", G_COPY, cmd_restore_schema, NULL, NULL },
-	{ "pre-data", "restore the dumped pre-data section on the target", G_COPY, cmd_restore_pre_data,
-	  NULL, NULL },
+	{ "schema", "restore the dumped schema on the target", G_COPY,
+	  STEPS(cmd_schema_steps, SCHEMA_CMD_RESTORE_PRE | SCHEMA_CMD_RESTORE_POST) },
+	{ "pre-data", "restore the dumped pre-data section on the target", G_COPY,
+	  STEPS(cmd_schema_steps, SCHEMA_CMD_RESTORE_PRE) },
 	{ "post-data", "restore the dumped post-data section on the target", G_COPY,
-	  cmd_restore_post_data, NULL, NULL },
+	  STEPS(cmd_schema_steps, SCHEMA_CMD_RESTORE_POST) },
 	{ "roles", "create the dumped roles on the target", OPT_G_CONN | OPT_G_SCHEMA,
-	  cmd_restore_roles, NULL, NULL },
+	  STEPS(cmd_schema_steps, SCHEMA_CMD_RESTORE_ROLES) },
 	{ "parse-list", "show the pg_restore list pgshift would use, with what it leaves out",
-	  G_COPY | OPT_G_JSON, cmd_restore_parse_list, NULL, NULL },
+	  G_COPY | OPT_G_JSON, STEPS(cmd_schema_steps, SCHEMA_CMD_PARSE_LIST) },
 	{ NULL }
 };
 
@@ -155,6 +170,13 @@ static const Command root_cmds[] = {
 	{ NULL }
 };
 
+/* Has the leaf a handler (its own, or one shared with its mask)? */
+static bool
+command_built(const Command *c)
+{
+	return c->fn != NULL || c->steps_fn != NULL;
+}
+
 static void
 print_children(const char *path, const Command *children, int depth)
 {
@@ -170,7 +192,7 @@ print_children(const char *path, const Command *children, int depth)
 		else
 		{
 			printf("  %-34s %s%s\n", full, c->summary,
-				   c->fn == NULL && c->children == NULL && strcmp(c->name, "help") != 0
+				   !command_built(c) && c->children == NULL && strcmp(c->name, "help") != 0
 					   ? " (not built yet)"
 					   : "");
 		}
@@ -203,7 +225,7 @@ print_command_help(const char *path, const Command *c)
 	printf("pgshift %s — %s\n\nUsage: pgshift %s [OPTIONS]%s%s\n\nOptions:\n", path, c->summary,
 		   path, c->usage ? " " : "", c->usage ? c->usage : "");
 	options_print_help(c->groups);
-	if (c->fn == NULL)
+	if (!command_built(c))
 	{
 		printf("\nThis command is not built yet.\n");
 	}
@@ -307,7 +329,7 @@ main(int argc, char **argv)
 	{
 		log_scrub_secrets(argv[i]);
 	}
-	if (cmd->fn == NULL)
+	if (!command_built(cmd))
 	{
 		log_error("\"pgshift %s\" is not implemented yet", path);
 		log_hint(LOG_LEVEL_ERROR, "This command is part of the interface but has not been built; "
@@ -315,7 +337,7 @@ main(int argc, char **argv)
 		options_free(&opts);
 		return EXIT_NOT_BUILT;
 	}
-	int rc = cmd->fn(&opts);
+	int rc = cmd->fn != NULL ? cmd->fn(&opts) : cmd->steps_fn(&opts, cmd->steps);
 	options_free(&opts);
 	log_close_file();
 	return rc;

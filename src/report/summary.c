@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clone/clone.h"
+#include "report/report.h"
 
 typedef struct Row
 {
-	CatTable *t;
+	const CatTable *t;
 	int parts;
 	double copy_wall;
 	double copy_sum;
@@ -39,10 +39,10 @@ row_cmp(const void *a, const void *b)
 }
 
 void
-report_summary(CloneRun *run, bool print)
+report_summary(const CloneRun *run, bool print)
 {
-	Catalog *cat = &run->cat;
-	Graph *g = &run->graph;
+	const Catalog *cat = &run->cat;
+	const Graph *g = &run->graph;
 	Row *rows = xcalloc((size_t) cat->ntables + 1, sizeof(Row));
 	int nrows = 0;
 	double cum[TASK_NKINDS] = { 0 };

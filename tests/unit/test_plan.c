@@ -27,7 +27,7 @@
 typedef struct Fixture
 {
 	CloneRun run;
-	Options opts;
+	CloneSpec spec;
 	CatTable tables[2];
 	CatIndex indexes[4];
 	CatFkey fkeys[1];
@@ -58,9 +58,9 @@ static void
 fixture_init(Fixture *f, int nmatviews)
 {
 	memset(f, 0, sizeof(*f));
-	f->opts.table_jobs = 2;
-	f->opts.index_jobs = 2;
-	f->opts.split_larger_than = 0;
+	f->spec.table_jobs = 2;
+	f->spec.index_jobs = 2;
+	f->spec.split.larger_than = 0;
 	CatTable *big = &f->tables[0], *small = &f->tables[1];
 	*big = (CatTable){ .oid = 100,
 					   .nspname = S(f, "public"),
@@ -116,7 +116,7 @@ fixture_init(Fixture *f, int nmatviews)
 							 .conname = S(f, "orders_customer_id_fkey"),
 							 .condef = S(f, "FOREIGN KEY (customer_id) REFERENCES customers(id)"),
 							 .ref_table_oid = 200 };
-	f->run.opts = &f->opts;
+	f->run.spec = &f->spec;
 	f->run.frozen_ok = true;
 	f->run.cat.tables = f->tables;
 	f->run.cat.ntables = 2;
