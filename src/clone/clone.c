@@ -6,7 +6,11 @@
  *   ─► sequences ─► post-data ─► summary
  *
  * Each step is recorded in state.db's steps table; --resume skips the steps
- * and tasks recorded done.
+ * and tasks recorded done. The clone knows nothing of the command line: it
+ * runs a CloneSpec and returns an ExitCode, and reports its summary through
+ * the spec's hook (report/ is a layer above). It calls the schema steps
+ * (schema_steps.c, roles.c) and the task graph (plan.c, sched.c), which
+ * never call back into this file.
  */
 #include "clone/clone.h"
 

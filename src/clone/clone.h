@@ -53,7 +53,7 @@ typedef struct CloneSpec
 	int index_jobs;
 	int restore_jobs; /* pg_restore --jobs */
 	int lo_jobs;
-	SplitSpec split; /* the split rule's settings (catalog/split.c) */
+	SplitSpec split;      /* the split rule's settings (catalog/split.c) */
 	bool use_copy_binary; /* binary COPY even across major versions */
 	bool no_copy_binary;
 	/* snapshot and resume */
@@ -78,8 +78,8 @@ typedef struct CloneSpec
 	bool skip_analyze;
 	bool recompress_toast;
 	bool fail_fast;
-	const char *filters; /* --filters file, or NULL */
-	bool quiet;          /* no summary table, no progress line */
+	const char *filters;    /* --filters file, or NULL */
+	bool quiet;             /* no summary table, no progress line */
 	CloneSummaryFn summary; /* called once the task graph ran; NULL: none */
 } CloneSpec;
 
@@ -195,10 +195,10 @@ struct CloneRun
 	/* step timings (seconds) */
 	double t_catalog, t_dump, t_predata, t_data, t_sequences, t_postdata, t_total;
 	StrList failures; /* one line per failed object */
-	bool started; /* the run is recorded in state.db (resume/restart from now on) */
-	bool partial; /* a `copy ...` step command: continues the directory's run */
-	Filters filters;    /* --filters */
-	TocFilter toc;      /* what the archive lists leave out (schema/toc_filter.c) */
+	bool started;     /* the run is recorded in state.db (resume/restart from now on) */
+	bool partial;     /* a `copy ...` step command: continues the directory's run */
+	Filters filters;  /* --filters */
+	TocFilter toc;    /* what the archive lists leave out (schema/toc_filter.c) */
 	bool tolerate_existing;
 	/* populated materialized views refreshed by the task graph, in dump order */
 	Oid *mv_oids;
@@ -247,7 +247,6 @@ bool plan_record_tasks(CloneRun *run);
 void task_record(CloneRun *run, const Task *t, TaskStatus status, const char *worker);
 const char *task_kind_name(TaskKind k);
 char *task_label(const Task *t); /* malloc'd */
-const char *task_status_name(TaskStatus s);
 
 /* ---- sched.c ---- */
 /* Runs the graph with the pools; returns when every task finished or stopped. */
@@ -275,8 +274,6 @@ typedef struct Worker
 /* Runs one task other than a COPY; false when it failed (t->error says why). */
 bool task_execute(Worker *w, Task *t);
 void worker_close(Worker *w);
-/* Opens a source connection inside the run's snapshot. */
-bool clone_source_connect(CloneRun *run, PgConn *c, const char *app);
 
 /*
  * A COPY part runs in phases the scheduler settles between (sched.c):

@@ -4,6 +4,10 @@
  * Parts are ctid block ranges [min, max) taken from the table's size at the
  * snapshot; the last part is open-ended. Any table splits, with or without a
  * key, and PostgreSQL 14+ reads each range with a TID range scan.
+ *
+ * Also a task's names and its row in state.db: (kind, object oid, part)
+ * is the same for the same work in every run of a work directory, which is
+ * what lets --resume (plan_apply_resume) find what an earlier run did.
  */
 #include "clone/clone.h"
 
@@ -409,8 +413,7 @@ plan_foreign_keys(Planner *p)
 		CatFkey *f = &cat->fkeys[k];
 		int ti = table_pos(cat, f->table_oid);
 		int ri = table_pos(cat, f->ref_table_oid);
-		if (ti < 0 || ri < 0 || f->excluded || cat->tables[ti].excluded ||
-			cat->tables[ri].excluded)
+		if (ti < 0 || ri < 0 || f->excluded || cat->tables[ti].excluded || cat->tables[ri].excluded)
 		{
 			continue;
 		}
@@ -551,19 +554,11 @@ graph_free(Graph *g)
 
 static const char *const g_kind_names[] = { "copy",   "index", "constraint", "foreign-key",
 											"vacuum", "blobs", "matview" };
-static const char *const g_status_names[] = { "waiting", "ready",  "running",
-											  "done",    "failed", "skipped" };
 
 const char *
 task_kind_name(TaskKind k)
 {
 	return g_kind_names[k];
-}
-
-const char *
-task_status_name(TaskStatus s)
-{
-	return g_status_names[s];
 }
 
 static int64_t
@@ -593,7 +588,9 @@ task_obj_oid(const Task *t)
 static StateTaskKey
 task_key(const Task *t)
 {
-	StateTaskKey k = { .kind = task_kind_name(t->kind), .obj_oid = task_obj_oid(t), .part = t->part };
+	StateTaskKey k = { .kind = task_kind_name(t->kind),
+					   .obj_oid = task_obj_oid(t),
+					   .part = t->part };
 	return k;
 }
 
@@ -660,7 +657,7 @@ task_record(CloneRun *run, const Task *t, TaskStatus status, const char *worker)
 		state_task_start(run->state, &key, worker);
 		return;
 	}
-	StateTaskResult r = { .status = status == TS_DONE	  ? STATE_TASK_DONE
+	StateTaskResult r = { .status = status == TS_DONE     ? STATE_TASK_DONE
 									: status == TS_FAILED ? STATE_TASK_FAILED
 														  : STATE_TASK_QUEUED,
 						  .duration = t->duration,

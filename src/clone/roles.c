@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static bool
 roles_dump(const CloneSpec *o, const WorkDir *wd, char **path)
 {

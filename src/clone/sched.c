@@ -5,10 +5,15 @@
  * ready task of its pool with the highest rank (plan.c: its cost plus the
  * longest chain of work waiting for it) whose table locks would not wait for
  * a running task's, runs it without the lock, then marks it done and releases
- * its dependents. A failed
- * task skips everything that depends on it; with --fail-fast it stops the
- * run and cancels the queries in flight. Every change is mirrored in
- * state.db's tasks table.
+ * its dependents. A failed task skips everything that depends on it; with
+ * --fail-fast it stops the run and cancels the queries in flight. Every
+ * change is mirrored in state.db's tasks table (plan.c's task_record).
+ *
+ * This file alone owns the graph's state: tasks.c runs one task (or one
+ * phase of a COPY) on the servers and returns, and the graph changes that
+ * come between a copy's phases (claiming the work that commits with its
+ * rows, giving it back) are made here. So sched.c calls tasks.c and never
+ * the reverse: the order of locks and state changes is read in one file.
  */
 #include "clone/clone.h"
 
@@ -379,10 +384,9 @@ sched_run_copy(Worker *w, Task *t)
 		CopyFinishing fin;
 		copy_ask_finishing(w, t, &fin);
 		/* (the flush that makes ANALYZE see the COMMIT's counts: 15+) */
-		graph_claim_finishing(run, t,
-							  fin.analyze && !run->spec->skip_analyze &&
-								  run->target_version >= 150000,
-							  fin.fkeys, fin.nfkeys);
+		graph_claim_finishing(
+			run, t, fin.analyze && !run->spec->skip_analyze && run->target_version >= 150000,
+			fin.fkeys, fin.nfkeys);
 		free(fin.fkeys);
 		bool gave_back = false;
 		ok = copy_fold_foreign_keys(w, t, &gave_back);

@@ -184,8 +184,6 @@ log_mentions_deadlock(const char *log_path)
 	return found;
 }
 
-
-
 /*
  * The oids pgshift builds itself (task graph: indexes, constraints, foreign
  * keys, materialized views) and the indexes [exclude-index] leaves out of a
@@ -240,8 +238,8 @@ postdata_filter(CloneRun *run, TocList *toc)
 
 /* The section's filtered list written to list_path. */
 static bool
-write_section_list(CloneRun *run, const char *dumpfile, const char *section,
-				   const char *log_path, const char *list_path)
+write_section_list(CloneRun *run, const char *dumpfile, const char *section, const char *log_path,
+				   const char *list_path)
 {
 	TocList toc;
 	if (!schema_toc_read(dumpfile, section, log_path, &toc))
@@ -328,8 +326,7 @@ restore_with_list(CloneRun *run, const char *dumpfile, const char *section, cons
 						 .async_commit = true,
 						 .log_path = log_path };
 	bool ok = schema_restore(&so, dumpfile, section, list_path);
-	if (!ok && strcmp(section, "post-data") == 0 && so.jobs > 1 &&
-		log_mentions_deadlock(log_path))
+	if (!ok && strcmp(section, "post-data") == 0 && so.jobs > 1 && log_mentions_deadlock(log_path))
 	{
 		/*
 		 * pg_restore's parallel jobs can deadlock on post-data of

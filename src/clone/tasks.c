@@ -6,6 +6,10 @@
  * connection. A part is one target transaction, which also inserts the part's
  * row in the target's progress table (CLONE_PROGRESS_TABLE): a resume reads
  * it to know exactly which parts committed.
+ *
+ * Called by the scheduler (sched.c) only, and never calling it back: a
+ * function here runs SQL for one task and reports through the task (error,
+ * bytes, rows) and its return value; the graph is the scheduler's.
  */
 #include "clone/clone.h"
 
@@ -13,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool
+/* A source connection inside the run's snapshot. */
+static bool
 clone_source_connect(CloneRun *run, PgConn *c, const char *app)
 {
 	if (!pg_connect(c, run->spec->source, "source", app, 30))

@@ -132,8 +132,7 @@ state_task_end(StateDb *s, const StateTaskKey *key, const StateTaskResult *r)
 				  "rows = ?8, error = ?9, sql = ?10 WHERE kind = ?1 AND obj_oid = ?2 AND part = ?3",
 				  -1, &st, NULL) == SQLITE_OK &&
 			  bind_key(st, key) && sqlite3_bind_int64(st, 4, time_wall_us()) == SQLITE_OK &&
-			  sqlite3_bind_text(st, 5, g_status_names[r->status], -1, SQLITE_STATIC) ==
-				  SQLITE_OK &&
+			  sqlite3_bind_text(st, 5, g_status_names[r->status], -1, SQLITE_STATIC) == SQLITE_OK &&
 			  sqlite3_bind_double(st, 6, r->duration) == SQLITE_OK &&
 			  sqlite3_bind_int64(st, 7, r->bytes) == SQLITE_OK &&
 			  sqlite3_bind_int64(st, 8, r->rows) == SQLITE_OK && bind_text(st, 9, r->error) &&
