@@ -152,13 +152,9 @@ clone_snapshot(CloneRun *run, bool resuming)
 	}
 	if (want != NULL)
 	{
-		char *q = pg_quote_literal(want);
-		char *sql = xasprintf("SET TRANSACTION SNAPSHOT %s", q);
 		c->quiet_errors = resuming && o->snapshot == NULL;
-		bool ok = pg_exec(c, sql);
+		bool ok = clone_set_snapshot(c, want);
 		c->quiet_errors = false;
-		free(q);
-		free(sql);
 		if (ok)
 		{
 			run->snapshot = want;

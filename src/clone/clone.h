@@ -61,23 +61,23 @@ typedef struct CloneSpec
 	bool not_consistent;
 	bool resume;
 	bool restart;
-	/* schema */
-	bool drop_if_exists;
-	bool no_owner;
-	bool no_acl;
-	bool no_comments;
-	bool no_tablespaces;
-	bool skip_extensions;
-	bool skip_collations;
-	bool skip_db_properties;
-	bool roles;
-	bool no_role_passwords;
+	/* schema: what pg_restore leaves out, what the archive lists skip */
+	bool drop_if_exists;     /* drop the objects to copy on the target first */
+	bool no_owner;           /* pg_restore --no-owner, ... */
+	bool no_acl;             /* --no-acl */
+	bool no_comments;        /* --no-comments */
+	bool no_tablespaces;     /* --no-tablespaces */
+	bool skip_extensions;    /* EXTENSION entries (and their comments) skipped */
+	bool skip_collations;    /* COLLATION entries skipped */
+	bool skip_db_properties; /* no ALTER DATABASE ... SET */
+	bool roles;              /* pg_dumpall --roles-only replayed first */
+	bool no_role_passwords;  /* ... without the passwords */
 	/* steps */
-	bool skip_large_objects;
+	bool skip_large_objects; /* neither their metadata nor their contents */
 	bool skip_vacuum;
 	bool skip_analyze;
-	bool recompress_toast;
-	bool fail_fast;
+	bool recompress_toast;  /* no sampling for incompressible columns */
+	bool fail_fast;         /* stop the run at the first failed task */
 	const char *filters;    /* --filters file, or NULL */
 	bool quiet;             /* no summary table, no progress line */
 	CloneSummaryFn summary; /* called once the task graph ran; NULL: none */
@@ -299,6 +299,8 @@ void copy_abort(Worker *w, Task *t);
 Task *copy_analyze(Worker *w, Task *t);
 
 /* ---- sequences / db properties (steps.c) ---- */
+/* SET TRANSACTION SNAPSHOT in c's open REPEATABLE READ transaction. */
+bool clone_set_snapshot(PgConn *c, const char *snapshot);
 bool clone_copy_sequences(CloneRun *run, PgConn *target);
 bool clone_copy_db_properties(CloneRun *run, PgConn *target);
 

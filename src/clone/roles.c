@@ -16,17 +16,14 @@
 static bool
 roles_dump(const CloneSpec *o, const WorkDir *wd, char **path)
 {
-	char *password = NULL;
-	char *conn = pg_conninfo_for_child(o->source, NULL, &password);
-	if (conn == NULL)
+	ChildConn cc;
+	if (!schema_child_conn(o->source, "source", &cc))
 	{
-		log_error("source: invalid connection string");
 		return false;
 	}
 	*path = xasprintf("%s/roles.sql", wd->schema_dir);
-	char *pwenv = password ? xasprintf("PGPASSWORD=%s", password) : NULL;
-	const char *env[] = { pwenv, NULL };
-	char *dbopt = xasprintf("--dbname=%s", conn);
+	const char *env[] = { cc.pwenv, NULL };
+	const char *dbopt = cc.dbname;
 	char *fileopt = xasprintf("--file=%s", *path);
 	char *log_path = xasprintf("%s/pg_dumpall.log", wd->schema_dir);
 	const char *argv[] = { "pg_dumpall",
@@ -44,12 +41,9 @@ roles_dump(const CloneSpec *o, const WorkDir *wd, char **path)
 	{
 		log_info("dumped the source's roles into \"%s\"", *path);
 	}
-	free(dbopt);
 	free(fileopt);
 	free(log_path);
-	free(conn);
-	free(pwenv);
-	free(password);
+	schema_child_conn_free(&cc);
 	return rc == 0;
 }
 

@@ -409,12 +409,7 @@ schema_cmd_snapshot(CloneRun *run)
 	}
 	if (spec->snapshot != NULL)
 	{
-		char *q = pg_quote_literal(spec->snapshot);
-		char *sql = xasprintf("SET TRANSACTION SNAPSHOT %s", q);
-		bool ok = pg_exec(&run->snap_conn, sql);
-		free(q);
-		free(sql);
-		if (!ok)
+		if (!clone_set_snapshot(&run->snap_conn, spec->snapshot))
 		{
 			return EXIT_PRECONDITION;
 		}

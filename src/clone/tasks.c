@@ -31,12 +31,7 @@ clone_source_connect(CloneRun *run, PgConn *c, const char *app)
 	}
 	if (run->snapshot != NULL)
 	{
-		char *q = pg_quote_literal(run->snapshot);
-		char *sql = xasprintf("SET TRANSACTION SNAPSHOT %s", q);
-		bool ok = pg_exec(c, sql);
-		free(q);
-		free(sql);
-		if (!ok)
+		if (!clone_set_snapshot(c, run->snapshot))
 		{
 			log_hint(LOG_LEVEL_ERROR, "The snapshot must stay held by its exporting session "
 									  "for the whole run.");
@@ -135,6 +130,23 @@ rollback_quietly(PgConn *c)
 		PGresult *r = PQexec(c->conn, "ROLLBACK");
 		PQclear(r);
 	}
+}
+
+/* The task's sessions (the source's too, when it reads); a failure to connect is the task's. */
+static bool
+task_sessions(Worker *w, Task *t, bool source)
+{
+	if (source && !worker_source(w))
+	{
+		task_fail(t, &w->src, NULL);
+		return false;
+	}
+	if (!worker_target(w))
+	{
+		task_fail(t, &w->dst, NULL);
+		return false;
+	}
+	return true;
 }
 
 /* Does an object by this name exist on the target? (resume: built but not recorded) */
@@ -551,14 +563,8 @@ bool
 copy_rows(Worker *w, Task *t)
 {
 	CatTable *tb = t->table;
-	if (!worker_source(w))
+	if (!task_sessions(w, t, true))
 	{
-		task_fail(t, &w->src, NULL);
-		return false;
-	}
-	if (!worker_target(w))
-	{
-		task_fail(t, &w->dst, NULL);
 		return false;
 	}
 	StrBuf out, in;
@@ -669,9 +675,8 @@ static bool
 task_index(Worker *w, Task *t)
 {
 	CatIndex *x = t->index;
-	if (!worker_target(w))
+	if (!task_sessions(w, t, false))
 	{
-		task_fail(t, &w->dst, NULL);
 		return false;
 	}
 	char *qidx = pg_qualname(x->nspname, x->relname);
@@ -730,9 +735,8 @@ static bool
 task_constraint(Worker *w, Task *t)
 {
 	CatIndex *x = t->index;
-	if (!worker_target(w))
+	if (!task_sessions(w, t, false))
 	{
-		task_fail(t, &w->dst, NULL);
 		return false;
 	}
 	char *qcon = pg_quote_ident(x->conname);
@@ -791,9 +795,8 @@ static bool
 task_fkey(Worker *w, Task *t)
 {
 	CatFkey *f = t->fkey;
-	if (!worker_target(w))
+	if (!task_sessions(w, t, false))
 	{
-		task_fail(t, &w->dst, NULL);
 		return false;
 	}
 	if (target_has_constraint(w, t->table, f->conname))
@@ -819,9 +822,8 @@ static bool
 task_vacuum(Worker *w, Task *t)
 {
 	const CloneSpec *o = w->run->spec;
-	if (!worker_target(w))
+	if (!task_sessions(w, t, false))
 	{
-		task_fail(t, &w->dst, NULL);
 		return false;
 	}
 	/* a single part was loaded WITH (FREEZE): rows are frozen and visible already */
@@ -855,14 +857,8 @@ static bool
 task_blobs(Worker *w, Task *t)
 {
 	CloneRun *run = w->run;
-	if (!worker_source(w))
+	if (!task_sessions(w, t, true))
 	{
-		task_fail(t, &w->src, NULL);
-		return false;
-	}
-	if (!worker_target(w))
-	{
-		task_fail(t, &w->dst, NULL);
 		return false;
 	}
 	char lo[32], hi[32];
@@ -956,9 +952,8 @@ task_blobs(Worker *w, Task *t)
 static bool
 task_matview(Worker *w, Task *t)
 {
-	if (!worker_target(w))
+	if (!task_sessions(w, t, false))
 	{
-		task_fail(t, &w->dst, NULL);
 		return false;
 	}
 	char *sql = xasprintf("REFRESH MATERIALIZED VIEW %s", t->mv_name);

@@ -25,6 +25,19 @@ typedef uint32_t SchemaOid;
  * could not be started. SIGINT/SIGTERM to pgshift terminate the child.
  */
 int spawn_run(const char *const *argv, const char *const *extra_env, const char *out_path);
+/*
+ * A connection string for a child process: --dbname without the password,
+ * which goes in the child's environment only (PGPASSWORD), never in its
+ * argument vector. side ("source", "target") names it in the error logged
+ * when the string is invalid.
+ */
+typedef struct ChildConn
+{
+	char *dbname; /* "--dbname=<conninfo without password>" */
+	char *pwenv;  /* "PGPASSWORD=...", or NULL */
+} ChildConn;
+bool schema_child_conn(const char *conninfo, const char *side, ChildConn *out);
+void schema_child_conn_free(ChildConn *c);
 /* Directory holding pg_dump/pg_restore: $PGSHIFT_PG_BIN, the newest
  * /usr/lib/postgresql/N/bin, or "" (PATH). */
 const char *schema_pg_bin(void);

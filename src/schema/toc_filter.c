@@ -201,12 +201,12 @@ toc_filter_predata(const TocFilter *f, TocList *l)
 	for (int i = 0; i < l->n; i++)
 	{
 		TocEntry *e = &l->entries[i];
+		bool on_ext = strncmp(e->rest, "- EXTENSION ", 12) == 0;
+		bool on_lo = strstr(e->rest, "LARGE OBJECT ") != NULL;
 		if (e->skip != NULL)
 		{
 			continue;
 		}
-		bool on_ext = strncmp(e->rest, "- EXTENSION ", 12) == 0;
-		bool on_lo = strstr(e->rest, "LARGE OBJECT ") != NULL;
 		if (f->skip_extensions &&
 			(strcmp(e->desc, "EXTENSION") == 0 || (strcmp(e->desc, "COMMENT") == 0 && on_ext)))
 		{
@@ -234,19 +234,17 @@ toc_filter_postdata(const TocFilter *f, TocList *l, const SchemaOid *built, int 
 	for (int i = 0; i < l->n; i++)
 	{
 		TocEntry *e = &l->entries[i];
+		bool index = strcmp(e->desc, "INDEX") == 0 || strcmp(e->desc, "CONSTRAINT") == 0;
 		if (e->skip != NULL)
 		{
 			continue;
 		}
-		if ((strcmp(e->desc, "INDEX") == 0 || strcmp(e->desc, "CONSTRAINT") == 0) &&
-			oid_in(excl, ne, e->oid))
+		if (index && oid_in(excl, ne, e->oid))
 		{
 			e->skip = "--filters: [exclude-index]";
 			log_notice("filters: leaving out %s %s", e->desc, e->rest);
 		}
-		else if ((strcmp(e->desc, "INDEX") == 0 || strcmp(e->desc, "CONSTRAINT") == 0 ||
-				  strcmp(e->desc, "FK CONSTRAINT") == 0) &&
-				 oid_in(built, nb, e->oid))
+		else if ((index || strcmp(e->desc, "FK CONSTRAINT") == 0) && oid_in(built, nb, e->oid))
 		{
 			e->skip = "built by pgshift";
 		}

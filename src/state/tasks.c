@@ -28,6 +28,19 @@ tasks_error(sqlite3 *db, const char *what)
 	return false;
 }
 
+/* The end of every function here: the error logged once, the statement and the lock let go. */
+static bool
+tasks_done_with(StateDb *s, sqlite3 *db, sqlite3_stmt *st, bool ok, const char *what)
+{
+	if (!ok)
+	{
+		tasks_error(db, what);
+	}
+	sqlite3_finalize(st);
+	state_unlock(s);
+	return ok;
+}
+
 static bool
 bind_key(sqlite3_stmt *st, const StateTaskKey *key)
 {
@@ -112,13 +125,7 @@ state_task_start(StateDb *s, const StateTaskKey *key, const char *worker)
 								 -1, &st, NULL) == SQLITE_OK &&
 			  bind_key(st, key) && sqlite3_bind_int64(st, 4, time_wall_us()) == SQLITE_OK &&
 			  bind_text(st, 5, worker) && step_done(st);
-	if (!ok)
-	{
-		tasks_error(db, "starting a task");
-	}
-	sqlite3_finalize(st);
-	state_unlock(s);
-	return ok;
+	return tasks_done_with(s, db, st, ok, "starting a task");
 }
 
 bool
@@ -137,13 +144,7 @@ state_task_end(StateDb *s, const StateTaskKey *key, const StateTaskResult *r)
 			  sqlite3_bind_int64(st, 7, r->bytes) == SQLITE_OK &&
 			  sqlite3_bind_int64(st, 8, r->rows) == SQLITE_OK && bind_text(st, 9, r->error) &&
 			  bind_text(st, 10, r->sql) && step_done(st);
-	if (!ok)
-	{
-		tasks_error(db, "ending a task");
-	}
-	sqlite3_finalize(st);
-	state_unlock(s);
-	return ok;
+	return tasks_done_with(s, db, st, ok, "ending a task");
 }
 
 bool
@@ -166,11 +167,5 @@ state_tasks_done(StateDb *s, const StateTaskKey *keys, int n, bool *done)
 		}
 		ok = ok && (rc == SQLITE_ROW || rc == SQLITE_DONE) && sqlite3_reset(st) == SQLITE_OK;
 	}
-	if (!ok)
-	{
-		tasks_error(db, "reading what is done");
-	}
-	sqlite3_finalize(st);
-	state_unlock(s);
-	return ok;
+	return tasks_done_with(s, db, st, ok, "reading what is done");
 }
