@@ -4,32 +4,23 @@
 #ifndef PGSHIFT_CLI_H
 #define PGSHIFT_CLI_H
 
+#include "catalog/catalog.h"
 #include "cli/options.h"
+#include "clone/clone.h"
 
 typedef int (*CommandFn)(Options *opts);
+/* A handler shared by the rows of the command table that differ by a step mask. */
+typedef int (*CommandStepsFn)(Options *opts, int steps);
 
 /* Command handlers (src/cli/cmd_*.c). */
 int cmd_ping(Options *opts);
 int cmd_version(Options *opts);
 int cmd_clone(Options *opts);
 int cmd_snapshot(Options *opts);
-int cmd_copy_db(Options *opts);
-int cmd_copy_schema(Options *opts);
-int cmd_copy_data(Options *opts);
-int cmd_copy_table_data(Options *opts);
-int cmd_copy_sequences(Options *opts);
-int cmd_copy_indexes(Options *opts);
-int cmd_copy_constraints(Options *opts);
-int cmd_copy_blobs(Options *opts);
-int cmd_copy_roles(Options *opts);
-int cmd_copy_extensions(Options *opts);
-int cmd_dump_schema(Options *opts);
-int cmd_dump_roles(Options *opts);
-int cmd_restore_schema(Options *opts);
-int cmd_restore_pre_data(Options *opts);
-int cmd_restore_post_data(Options *opts);
-int cmd_restore_roles(Options *opts);
-int cmd_restore_parse_list(Options *opts);
+/* copy schema|data|table-data|...: clone_main with the row's STEP_* mask (cmd_clone.c). */
+int cmd_copy_steps(Options *opts, int steps);
+/* dump ..., restore ..., copy roles|extensions: the row's SCHEMA_CMD_* mask (cmd_schema.c). */
+int cmd_schema_steps(Options *opts, int what);
 int cmd_list_databases(Options *opts);
 int cmd_list_extensions(Options *opts);
 int cmd_list_collations(Options *opts);
@@ -61,5 +52,16 @@ int cmd_stream_transform(Options *opts);
 void cli_setup_logging(const Options *opts);
 /* Checks --source (and --target when need_target); prints a usage error. */
 bool cli_require_uris(const Options *opts, bool need_source, bool need_target);
+
+/* The clone's spec from the options: strings borrowed from opts (cmd_clone.c). */
+CloneSpec clone_spec_from_options(const Options *opts);
+/* The split rule's settings from the options (the rule: catalog/split.c). */
+SplitSpec cli_split_spec(const Options *opts);
+/*
+ * For clone --follow (cmd_stream.c) until the follower takes a CloneSpec of
+ * its own: clone_precheck and clone_main_in on the options.
+ */
+int cli_clone_precheck(const Options *opts);
+int cli_clone_main_in(const Options *opts, int steps, WorkDir *wd, StateDb *state);
 
 #endif /* PGSHIFT_CLI_H */

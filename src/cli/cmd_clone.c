@@ -1,13 +1,61 @@
 /*
- * src/cli/cmd_clone.c — clone/fork and the `copy` steps, all on clone_main().
+ * src/cli/cmd_clone.c — the clone's spec from the command line, and the
+ * `copy` steps on clone_main().
+ *
+ * The clone (src/clone) never sees Options: it gets a CloneSpec built here,
+ * whose strings point into the Options and so live as long as the command.
+ * The steps of `copy schema|data|table-data|...` are rows of the command
+ * table (commands.c) naming their step mask; cmd_copy_steps runs them.
  */
 #include "cli/cli.h"
 #include "clone/clone.h"
+#include "report/report.h"
 
-int
-cmd_copy_db(Options *opts)
+SplitSpec
+cli_split_spec(const Options *opts)
 {
-	return cmd_clone(opts);
+	SplitSpec s = { .larger_than = opts->split_larger_than,
+					.max_parts = opts->split_max_parts,
+					.table_jobs = opts->table_jobs };
+	return s;
+}
+
+CloneSpec
+clone_spec_from_options(const Options *opts)
+{
+	CloneSpec s = { .source = opts->source,
+					.target = opts->target,
+					.dir = opts->dir,
+					.table_jobs = opts->table_jobs,
+					.index_jobs = opts->index_jobs,
+					.restore_jobs = opts->restore_jobs,
+					.lo_jobs = opts->lo_jobs,
+					.split = cli_split_spec(opts),
+					.use_copy_binary = opts->use_copy_binary,
+					.no_copy_binary = opts->no_copy_binary,
+					.snapshot = opts->snapshot,
+					.not_consistent = opts->not_consistent,
+					.resume = opts->resume,
+					.restart = opts->restart,
+					.drop_if_exists = opts->drop_if_exists,
+					.no_owner = opts->no_owner,
+					.no_acl = opts->no_acl,
+					.no_comments = opts->no_comments,
+					.no_tablespaces = opts->no_tablespaces,
+					.skip_extensions = opts->skip_extensions,
+					.skip_collations = opts->skip_collations,
+					.skip_db_properties = opts->skip_db_properties,
+					.roles = opts->roles,
+					.no_role_passwords = opts->no_role_passwords,
+					.skip_large_objects = opts->skip_large_objects,
+					.skip_vacuum = opts->skip_vacuum,
+					.skip_analyze = opts->skip_analyze,
+					.recompress_toast = opts->recompress_toast,
+					.fail_fast = opts->fail_fast,
+					.filters = opts->filters,
+					.quiet = opts->quiet,
+					.summary = report_summary };
+	return s;
 }
 
 /*
@@ -18,44 +66,26 @@ cmd_copy_db(Options *opts)
  * not fire on the copy, and foreign keys are checked once.
  */
 int
-cmd_copy_schema(Options *opts)
+cmd_copy_steps(Options *opts, int steps)
 {
-	return clone_main(opts, STEP_SCHEMA_PRE | STEP_DB_PROPS);
+	if (!cli_require_uris(opts, true, true))
+	{
+		return EXIT_USAGE;
+	}
+	CloneSpec spec = clone_spec_from_options(opts);
+	return clone_main(&spec, steps);
 }
 
 int
-cmd_copy_data(Options *opts)
+cli_clone_precheck(const Options *opts)
 {
-	return clone_main(opts, STEP_TABLE_DATA | STEP_INDEXES | STEP_CONSTRAINTS | STEP_SEQUENCES |
-								STEP_BLOBS | STEP_VACUUM | STEP_SCHEMA_POST);
+	CloneSpec spec = clone_spec_from_options(opts);
+	return clone_precheck(&spec);
 }
 
 int
-cmd_copy_table_data(Options *opts)
+cli_clone_main_in(const Options *opts, int steps, WorkDir *wd, StateDb *state)
 {
-	return clone_main(opts, STEP_TABLE_DATA);
-}
-
-int
-cmd_copy_sequences(Options *opts)
-{
-	return clone_main(opts, STEP_SEQUENCES);
-}
-
-int
-cmd_copy_indexes(Options *opts)
-{
-	return clone_main(opts, STEP_INDEXES);
-}
-
-int
-cmd_copy_constraints(Options *opts)
-{
-	return clone_main(opts, STEP_CONSTRAINTS);
-}
-
-int
-cmd_copy_blobs(Options *opts)
-{
-	return clone_main(opts, STEP_BLOBS);
+	CloneSpec spec = clone_spec_from_options(opts);
+	return clone_main_in(&spec, steps, wd, state);
 }

@@ -455,7 +455,7 @@ list_fetch_catalog(const Options *opts, PgConn *c, Catalog *cat, int lo_batch, b
 		filters_apply(&filters, cat);
 	}
 	filters_free(&filters);
-	SplitSpec split = plan_split_spec(opts);
+	SplitSpec split = cli_split_spec(opts);
 	split_tables(cat, &split);
 	return EXIT_OK;
 }
@@ -807,7 +807,7 @@ fkey_json(const Catalog *cat, const CatFkey *f)
 static char *
 split_description(const Options *opts, const Catalog *cat)
 {
-	SplitSpec split = plan_split_spec(opts);
+	SplitSpec split = cli_split_spec(opts);
 	int64_t threshold = split_threshold(&split, cat);
 	if (threshold <= 0)
 	{
@@ -1467,7 +1467,7 @@ cmd_list_schema(Options *opts)
 								   (json_int_t) cat.nlargeobjects, "extensions", cat.nextensions,
 								   "collations", cat.ncollations, "db_settings", cat.db_settings.n);
 		jset(top, "counts", counts);
-		SplitSpec split = plan_split_spec(opts);
+		SplitSpec split = cli_split_spec(opts);
 		int64_t threshold = split_threshold(&split, &cat);
 		jset(top, "split_threshold", jint(threshold > 0 ? threshold : 0));
 		jset(top, "split_max_parts", json_integer(split_max_parts(&split)));

@@ -216,7 +216,7 @@ follow_run(Options *opts, int what)
 		if (had_slot == NULL || !opts->resume)
 		{
 			/* refuse a non-empty target before creating anything on the source */
-			int code = clone_precheck(opts);
+			int code = cli_clone_precheck(opts);
 			if (code != EXIT_OK)
 			{
 				rc = code;
@@ -249,7 +249,7 @@ follow_run(Options *opts, int what)
 			rc = EXIT_WORKDIR;
 			goto out;
 		}
-		rc = clone_main_in(opts, STEP_ALL & ~STEP_SEQUENCES, &wd, state);
+		rc = cli_clone_main_in(opts, STEP_ALL & ~STEP_SEQUENCES, &wd, state);
 		cdc_slot_close(&slot);
 		if (rc != EXIT_OK)
 		{
@@ -369,7 +369,7 @@ cmd_clone(Options *opts)
 	{
 		return follow_run(opts, FOLLOW_COPY | FOLLOW_RECEIVE | FOLLOW_APPLY);
 	}
-	return clone_main(opts, STEP_ALL);
+	return cmd_copy_steps(opts, STEP_ALL);
 }
 
 /* ---- setup / cleanup / prune ---- */

@@ -22,6 +22,8 @@ struct Command
 	CommandFn fn;
 	const Command *children; /* NULL-name terminated */
 	const char *usage;       /* positional arguments */
+	CommandStepsFn steps_fn; /* instead of fn: a handler shared by rows, given steps */
+	int steps;               /* STEP_* or SCHEMA_CMD_* mask for steps_fn */
 };
 
 /*
@@ -54,54 +56,69 @@ struct Command
 #define G_STREAM   O_CONN O_STATE OPT_G_FILTER
 #define G_SENTINEL O_CONN " current"
 
+/* A row run by a shared handler with its mask (no fn, no children, no usage). */
+#define STEPS(fn, mask) NULL, NULL, NULL, fn, mask
+
 static const Command copy_cmds[] = {
 	{ "db", "copy a whole database (same as clone)", G_CLONE_ALL, cmd_clone, NULL, NULL },
-	{ "roles", "copy the roles of the source cluster", O_CONN " no-role-passwords", cmd_copy_roles,
-	  NULL, NULL },
+	{ "roles", "copy the roles of the source cluster", O_CONN " no-role-passwords",
+	  STEPS(cmd_schema_steps, SCHEMA_CMD_DUMP_ROLES | SCHEMA_CMD_RESTORE_ROLES) },
 	{ "extensions", "create the source's extensions on the target",
-	  O_CONN O_STATE OPT_G_FILTER " requirements skip-ext-comments", cmd_copy_extensions, NULL,
-	  NULL },
+	  O_CONN O_STATE OPT_G_FILTER " requirements skip-ext-comments",
+	  STEPS(cmd_schema_steps, SCHEMA_CMD_DUMP | SCHEMA_CMD_EXTENSIONS) },
+	/*
+	 * copy schema + copy data = clone. The schema step is the pre-data
+	 * section (and the database settings): what must exist before rows go
+	 * in. The post-data section (triggers, rules, policies, the keys and
+	 * indexes pgshift does not build) comes with copy data, once the rows
+	 * are in: triggers must not fire on the copy, and foreign keys are
+	 * checked once.
+	 */
 	{ "schema", "create the schema (pre-data section) on the target",
-	  O_CONN O_STATE OPT_G_FILTER O_SCHEMA, cmd_copy_schema, NULL, NULL },
+	  O_CONN O_STATE OPT_G_FILTER O_SCHEMA,
+	  STEPS(cmd_copy_steps, STEP_SCHEMA_PRE | STEP_DB_PROPS) },
 	{ "data", "copy rows, indexes, constraints, sequences, large objects, then post-data",
 	  O_CONN O_STATE OPT_G_FILTER O_COPY_JOBS O_STEPS
 	  " no-owner no-acl no-comments no-tablespaces skip-publications",
-	  cmd_copy_data, NULL, NULL },
+	  STEPS(cmd_copy_steps, STEP_TABLE_DATA | STEP_INDEXES | STEP_CONSTRAINTS | STEP_SEQUENCES |
+								STEP_BLOBS | STEP_VACUUM | STEP_SCHEMA_POST) },
 	{ "table-data", "copy table data only",
-	  O_CONN O_STATE OPT_G_FILTER O_SPLIT
-	  " use-copy-binary no-copy-binary recompress-toast fail-fast",
-	  cmd_copy_table_data, NULL, NULL },
+	  O_CONN O_STATE OPT_G_FILTER O_SPLIT " use-copy-binary no-copy-binary recompress-toast fail-fast",
+	  STEPS(cmd_copy_steps, STEP_TABLE_DATA) },
 	{ "blobs", "copy large objects' contents",
-	  O_CONN O_STATE " large-objects-jobs drop-if-exists fail-fast", cmd_copy_blobs, NULL, NULL },
+	  O_CONN O_STATE " large-objects-jobs drop-if-exists fail-fast",
+	  STEPS(cmd_copy_steps, STEP_BLOBS) },
 	{ "sequences", "set every sequence's value on the target", O_CONN O_STATE OPT_G_FILTER,
-	  cmd_copy_sequences, NULL, NULL },
+	  STEPS(cmd_copy_steps, STEP_SEQUENCES) },
 	{ "indexes", "create the indexes on the target",
-	  O_CONN O_STATE OPT_G_FILTER " index-jobs restore-jobs fail-fast", cmd_copy_indexes, NULL,
-	  NULL },
+	  O_CONN O_STATE OPT_G_FILTER " index-jobs restore-jobs fail-fast",
+	  STEPS(cmd_copy_steps, STEP_INDEXES) },
 	{ "constraints", "add primary keys, unique, exclusion and foreign keys on the target",
-	  O_CONN O_STATE OPT_G_FILTER " index-jobs fail-fast", cmd_copy_constraints, NULL, NULL },
+	  O_CONN O_STATE OPT_G_FILTER " index-jobs fail-fast", STEPS(cmd_copy_steps, STEP_CONSTRAINTS) },
 	{ NULL }
 };
 
 static const Command dump_cmds[] = {
 	{ "schema", "dump the source schema (pre-data and post-data) into the work directory",
-	  O_CONN O_STATE OPT_G_FILTER " skip-extensions", cmd_dump_schema, NULL, NULL },
+	  O_CONN O_STATE OPT_G_FILTER " skip-extensions", STEPS(cmd_schema_steps, SCHEMA_CMD_DUMP) },
 	{ "roles", "dump the source cluster's roles into the work directory",
-	  O_CONN " no-role-passwords", cmd_dump_roles, NULL, NULL },
+	  O_CONN " no-role-passwords", STEPS(cmd_schema_steps, SCHEMA_CMD_DUMP_ROLES) },
 	{ NULL }
 };
 
 static const Command restore_cmds[] = {
 	{ "schema", "restore the dumped schema on the target", O_CONN O_STATE OPT_G_FILTER O_RESTORE,
-	  cmd_restore_schema, NULL, NULL },
+	  STEPS(cmd_schema_steps, SCHEMA_CMD_RESTORE_PRE | SCHEMA_CMD_RESTORE_POST) },
 	{ "pre-data", "restore the dumped pre-data section on the target",
-	  O_CONN O_STATE OPT_G_FILTER O_RESTORE, cmd_restore_pre_data, NULL, NULL },
+	  O_CONN O_STATE OPT_G_FILTER O_RESTORE, STEPS(cmd_schema_steps, SCHEMA_CMD_RESTORE_PRE) },
 	{ "post-data", "restore the dumped post-data section on the target",
-	  O_CONN O_STATE OPT_G_FILTER O_RESTORE, cmd_restore_post_data, NULL, NULL },
+	  O_CONN O_STATE OPT_G_FILTER O_RESTORE, STEPS(cmd_schema_steps, SCHEMA_CMD_RESTORE_POST) },
 	{ "roles", "create the dumped roles on the target",
-	  O_CONN " restore-jobs restore-tolerance no-role-passwords", cmd_restore_roles, NULL, NULL },
+	  O_CONN " restore-jobs restore-tolerance no-role-passwords",
+	  STEPS(cmd_schema_steps, SCHEMA_CMD_RESTORE_ROLES) },
 	{ "parse-list", "show the pg_restore list pgshift would use, with what it leaves out",
-	  O_CONN O_STATE OPT_G_FILTER O_RESTORE OPT_G_JSON, cmd_restore_parse_list, NULL, NULL },
+	  O_CONN O_STATE OPT_G_FILTER O_RESTORE OPT_G_JSON,
+	  STEPS(cmd_schema_steps, SCHEMA_CMD_PARSE_LIST) },
 	{ NULL }
 };
 
@@ -203,6 +220,13 @@ static const Command root_cmds[] = {
 	{ NULL }
 };
 
+/* Has the leaf a handler (its own, or one shared with its mask)? */
+static bool
+command_built(const Command *c)
+{
+	return c->fn != NULL || c->steps_fn != NULL;
+}
+
 static void
 print_children(const char *path, const Command *children, int depth)
 {
@@ -218,7 +242,7 @@ print_children(const char *path, const Command *children, int depth)
 		else
 		{
 			printf("  %-34s %s%s\n", full, c->summary,
-				   c->fn == NULL && c->children == NULL && strcmp(c->name, "help") != 0
+				   !command_built(c) && c->children == NULL && strcmp(c->name, "help") != 0
 					   ? " (not built yet)"
 					   : "");
 		}
@@ -251,7 +275,7 @@ print_command_help(const char *path, const Command *c)
 	printf("pgshift %s — %s\n\nUsage: pgshift %s [OPTIONS]%s%s\n\nOptions:\n", path, c->summary,
 		   path, c->usage ? " " : "", c->usage ? c->usage : "");
 	options_print_help(c->opts);
-	if (c->fn == NULL)
+	if (!command_built(c))
 	{
 		printf("\nThis command is not built yet.\n");
 	}
@@ -361,7 +385,7 @@ main(int argc, char **argv)
 	{
 		log_scrub_secrets(argv[i]);
 	}
-	if (cmd->fn == NULL)
+	if (!command_built(cmd))
 	{
 		log_error("\"pgshift %s\" is not implemented yet", path);
 		log_hint(LOG_LEVEL_ERROR, "This command is part of the interface but has not been built; "
@@ -369,7 +393,7 @@ main(int argc, char **argv)
 		options_free(&opts);
 		return EXIT_NOT_BUILT;
 	}
-	int rc = cmd->fn(&opts);
+	int rc = cmd->fn != NULL ? cmd->fn(&opts) : cmd->steps_fn(&opts, cmd->steps);
 	options_free(&opts);
 	log_close_file();
 	return rc;

@@ -6,7 +6,11 @@
  *   ─► sequences ─► post-data ─► summary
  *
  * Each step is recorded in state.db's steps table; --resume skips the steps
- * and tasks recorded done.
+ * and tasks recorded done. The clone knows nothing of the command line: it
+ * runs a CloneSpec and returns an ExitCode, and reports its summary through
+ * the spec's hook (report/ is a layer above). It calls the schema steps
+ * (schema_steps.c, roles.c) and the task graph (plan.c, sched.c), which
+ * never call back into this file.
  */
 #include "clone/clone.h"
 
@@ -15,20 +19,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
-#include "schema/schema.h"
 #include "sql.inc"
 
 /* The settings a resumed run must share with the run it resumes. */
 static char *
-run_settings(const Options *o)
+run_settings(const CloneSpec *o)
 {
 	char *ms = pg_conninfo_mask(o->source);
 	char *mt = pg_conninfo_mask(o->target);
 	char *s = xasprintf("source=%s\ntarget=%s\nsplit-tables-larger-than=%lld\n"
 						"split-max-parts=%d\nfilters=%s\nskip-large-objects=%d\n"
 						"use-copy-binary=%d\nno-owner=%d\nno-acl=%d\n",
-						ms, mt, (long long) o->split_larger_than, o->split_max_parts,
+						ms, mt, (long long) o->split.larger_than, o->split.max_parts,
 						o->filters ? o->filters : "", o->skip_large_objects, o->use_copy_binary,
 						o->no_owner, o->no_acl);
 	free(ms);
@@ -59,10 +61,10 @@ settings_diff(const char *saved, const char *now)
 	return diff;
 }
 
-static int
+static ExitCode
 clone_prepare_state(CloneRun *run, bool *resuming)
 {
-	Options *o = run->opts;
+	const CloneSpec *o = run->spec;
 	*resuming = false;
 	char *started = state_get_meta(run->state, "run_started");
 	if (started != NULL && o->restart)
@@ -122,7 +124,7 @@ clone_mark_started(CloneRun *run, bool resuming)
 	{
 		char now[32];
 		snprintf(now, sizeof(now), "%lld", (long long) time_wall_us());
-		char *settings = run_settings(run->opts);
+		char *settings = run_settings(run->spec);
 		state_set_meta(run->state, "run_started", now);
 		state_set_meta(run->state, "settings", settings);
 		free(settings);
@@ -134,10 +136,10 @@ clone_mark_started(CloneRun *run, bool resuming)
 	run->started = true;
 }
 
-static int
+static ExitCode
 clone_snapshot(CloneRun *run, bool resuming)
 {
-	Options *o = run->opts;
+	const CloneSpec *o = run->spec;
 	PgConn *c = &run->snap_conn;
 	if (!pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
 	{
@@ -150,13 +152,9 @@ clone_snapshot(CloneRun *run, bool resuming)
 	}
 	if (want != NULL)
 	{
-		char *q = pg_quote_literal(want);
-		char *sql = xasprintf("SET TRANSACTION SNAPSHOT %s", q);
 		c->quiet_errors = resuming && o->snapshot == NULL;
-		bool ok = pg_exec(c, sql);
+		bool ok = clone_set_snapshot(c, want);
 		c->quiet_errors = false;
-		free(q);
-		free(sql);
 		if (ok)
 		{
 			run->snapshot = want;
@@ -203,10 +201,10 @@ clone_snapshot(CloneRun *run, bool resuming)
 }
 
 /* Pre-flight checks: privileges on both sides, and an empty target. */
-static int
+static ExitCode
 clone_check_servers(CloneRun *run, PgConn *target, int steps, bool resuming)
 {
-	Options *o = run->opts;
+	const CloneSpec *o = run->spec;
 	PGresult *res = pg_query(
 		&run->snap_conn,
 		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c "
@@ -307,547 +305,6 @@ clone_check_servers(CloneRun *run, PgConn *target, int steps, bool resuming)
 	return EXIT_OK;
 }
 
-/* What the filters leave out besides the tables: everything depending on them. */
-static bool
-clone_filter_dependents(CloneRun *run)
-{
-	StrBuf oids;
-	sb_init(&oids);
-	sb_append_char(&oids, '{');
-	int n = 0;
-	for (int i = 0; i < run->cat.ntables; i++)
-	{
-		CatTable *t = &run->cat.tables[i];
-		if (t->excluded)
-		{
-			sb_printf(&oids, "%s%u", n++ ? "," : "", t->oid);
-			log_notice("filters: leaving out table %s", t->qname);
-		}
-		if (filters_schema_excluded(&run->filters, t->nspname) &&
-			!strlist_contains(&run->skip_schemas, t->nspname))
-		{
-			strlist_add(&run->skip_schemas, t->nspname);
-		}
-	}
-	sb_append_char(&oids, '}');
-	PGresult *nres =
-		pg_query(&run->snap_conn,
-				 "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT IN ('pg_catalog', "
-				 "'information_schema') AND nspname !~ '^pg_toast' AND nspname !~ '^pg_temp'",
-				 0, NULL);
-	if (nres == NULL)
-	{
-		sb_free(&oids);
-		return false;
-	}
-	for (int i = 0; i < PQntuples(nres); i++)
-	{
-		const char *nsp = PQgetvalue(nres, i, 0);
-		strlist_add(&run->all_schemas, nsp);
-		if (filters_schema_excluded(&run->filters, nsp) &&
-			!strlist_contains(&run->skip_schemas, nsp))
-		{
-			strlist_add(&run->skip_schemas, nsp);
-		}
-	}
-	PQclear(nres);
-	if (n == 0)
-	{
-		sb_free(&oids);
-		return true;
-	}
-	const char *p[] = { oids.data };
-	PGresult *res = pg_query(&run->snap_conn, SQL_FILTER_DEPENDENTS, 1, p);
-	sb_free(&oids);
-	if (res == NULL)
-	{
-		return false;
-	}
-	run->nskip_oids = PQntuples(res);
-	run->skip_oids = xcalloc((size_t) run->nskip_oids + 1, sizeof(uint32_t));
-	for (int i = 0; i < PQntuples(res); i++)
-	{
-		run->skip_oids[i] = (uint32_t) strtoul(PQgetvalue(res, i, 0), NULL, 10);
-		if (!PQgetisnull(res, i, 2))
-		{
-			char *name = xasprintf("%s %s", PQgetvalue(res, i, 2), PQgetvalue(res, i, 3));
-			if (!strlist_contains(&run->skip_names, name))
-			{
-				strlist_add(&run->skip_names, name);
-			}
-			free(name);
-		}
-		log_debug("filters: leaving out %s", PQgetvalue(res, i, 1));
-	}
-	PQclear(res);
-	return true;
-}
-
-static bool
-oid_in(const SchemaOid *set, int n, SchemaOid oid)
-{
-	for (int i = 0; i < n; i++)
-	{
-		if (set[i] == oid)
-		{
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Is one of the "schema name" strings the start of rest (followed by a space)? */
-static bool
-strlist_prefix_of(const StrList *l, const char *rest)
-{
-	for (int i = 0; i < l->n; i++)
-	{
-		size_t n = strlen(l->items[i]);
-		if (strncmp(rest, l->items[i], n) == 0 && rest[n] == ' ')
-		{
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * The schema an entry's "rest" starts with. pg_restore -l prints names
- * unquoted, and a schema name may hold spaces: match the longest known one.
- * Returns the schema (caller frees) and sets *after past it, or NULL.
- */
-static char *
-toc_namespace(const CloneRun *run, const char *rest, const char **after)
-{
-	size_t best = 0;
-	for (int i = 0; i < run->all_schemas.n; i++)
-	{
-		size_t n = strlen(run->all_schemas.items[i]);
-		if (n > best && strncmp(rest, run->all_schemas.items[i], n) == 0 && rest[n] == ' ')
-		{
-			best = n;
-		}
-	}
-	if (best == 0)
-	{
-		size_t n = strcspn(rest, " ");
-		if (rest[n] != ' ')
-		{
-			return NULL;
-		}
-		best = n;
-	}
-	*after = rest + best + 1;
-	return xstrndup(rest, best);
-}
-
-/* Does a COMMENT/ACL/SECURITY LABEL entry's tag name an excluded relation? */
-static bool
-toc_names_skipped(const CloneRun *run, const TocEntry *e)
-{
-	/* rest: "<schema> <KIND> <name>[.<column>] <owner>" */
-	const char *kind = NULL;
-	char *nsp = toc_namespace(run, e->rest, &kind);
-	if (nsp == NULL)
-	{
-		return false;
-	}
-	const char *name = strchr(kind, ' ');
-	bool hit = false;
-	if (name != NULL)
-	{
-		name++;
-		for (int i = 0; i < run->skip_names.n && !hit; i++)
-		{
-			const char *full = run->skip_names.items[i];
-			size_t nl = strlen(nsp);
-			if (strncmp(full, nsp, nl) != 0 || full[nl] != ' ')
-			{
-				continue;
-			}
-			/* the tag names the relation as fmtId() does: bare, or quoted if needed */
-			const char *rel = full + nl + 1;
-			char *qrel = pg_quote_ident(rel);
-			const char *forms[] = { rel, qrel };
-			for (int f = 0; f < 2 && !hit; f++)
-			{
-				size_t rl = strlen(forms[f]);
-				hit = strncmp(name, forms[f], rl) == 0 && (name[rl] == ' ' || name[rl] == '.');
-			}
-			free(qrel);
-		}
-	}
-	free(nsp);
-	return hit;
-}
-
-/* What --filters leaves out of either section. */
-static void
-toc_filter_common(CloneRun *run, TocList *l, bool quiet)
-{
-	if (!run->filters.active)
-	{
-		return;
-	}
-	for (int i = 0; i < l->n; i++)
-	{
-		TocEntry *e = &l->entries[i];
-		if (e->skip != NULL)
-		{
-			continue;
-		}
-		if (oid_in(run->skip_oids, run->nskip_oids, e->oid) && e->oid != 0)
-		{
-			e->skip = "--filters: depends on an excluded table";
-		}
-		else if ((strcmp(e->desc, "COMMENT") == 0 || strcmp(e->desc, "ACL") == 0 ||
-				  strcmp(e->desc, "SECURITY LABEL") == 0) &&
-				 toc_names_skipped(run, e))
-		{
-			e->skip = "--filters: about an excluded table";
-		}
-		else if ((e->oid == 0 || strcmp(e->desc, "INDEX ATTACH") == 0 ||
-				  strcmp(e->desc, "TABLE ATTACH") == 0) &&
-				 strlist_prefix_of(&run->skip_names, e->rest))
-		{
-			/* SEQUENCE OWNED BY, INDEX ATTACH...: entries known by name only */
-			e->skip = "--filters: about an excluded table";
-		}
-		else if ((strcmp(e->desc, "COMMENT") == 0 || strcmp(e->desc, "ACL") == 0 ||
-				  strcmp(e->desc, "SECURITY LABEL") == 0) &&
-				 strncmp(e->rest, "- SCHEMA ", 9) == 0 &&
-				 strlist_prefix_of(&run->skip_schemas, e->rest + 9))
-		{
-			e->skip = "--filters: about an excluded schema";
-		}
-		else if (strcmp(e->desc, "EXTENSION") == 0)
-		{
-			const char *name = strchr(e->rest, ' ');
-			char *ext = name ? xstrndup(name + 1, strcspn(name + 1, " ")) : xstrdup("");
-			if (filters_extension_excluded(&run->filters, ext))
-			{
-				e->skip = "--filters: excluded extension";
-			}
-			free(ext);
-		}
-		else if (strcmp(e->desc, "SCHEMA") == 0)
-		{
-			/* "- name owner" */
-			const char *name = e->rest[0] == '-' ? e->rest + 2 : e->rest;
-			if (strlist_prefix_of(&run->skip_schemas, name))
-			{
-				e->skip = "--filters: excluded schema";
-			}
-		}
-		else if (e->rest[0] != '-' && strlist_prefix_of(&run->skip_schemas, e->rest))
-		{
-			e->skip = "--filters: in an excluded schema";
-		}
-		if (e->skip != NULL && !quiet)
-		{
-			log_notice("filters: leaving out %s %s", e->desc, e->rest);
-		}
-	}
-}
-
-static void
-toc_filter_predata(CloneRun *run, TocList *l)
-{
-	const Options *o = run->opts;
-	toc_filter_common(run, l, false);
-	for (int i = 0; i < l->n; i++)
-	{
-		TocEntry *e = &l->entries[i];
-		if (e->skip != NULL)
-		{
-			continue;
-		}
-		bool on_ext = strncmp(e->rest, "- EXTENSION ", 12) == 0;
-		bool on_lo = strstr(e->rest, "LARGE OBJECT ") != NULL;
-		if (o->skip_extensions &&
-			(strcmp(e->desc, "EXTENSION") == 0 || (strcmp(e->desc, "COMMENT") == 0 && on_ext)))
-		{
-			e->skip = "--skip-extensions";
-		}
-		else if (o->skip_collations && strcmp(e->desc, "COLLATION") == 0)
-		{
-			e->skip = "--skip-collations";
-		}
-		else if (o->skip_large_objects &&
-				 (strcmp(e->desc, "BLOB") == 0 || strcmp(e->desc, "BLOB METADATA") == 0 ||
-				  strcmp(e->desc, "LARGE OBJECT") == 0 ||
-				  ((strcmp(e->desc, "ACL") == 0 || strcmp(e->desc, "COMMENT") == 0) && on_lo)))
-		{
-			e->skip = "--skip-large-objects";
-		}
-	}
-}
-
-static void
-toc_filter_postdata(CloneRun *run, TocList *l)
-{
-	/* what the task graph builds itself */
-	Graph *g = &run->graph;
-	SchemaOid *built =
-		xcalloc((size_t) g->ntasks + 2 * (size_t) run->cat.nindexes + 1, sizeof(SchemaOid));
-	int nb = 0;
-	SchemaOid *excl = xcalloc(2 * (size_t) run->cat.nindexes + 1, sizeof(SchemaOid));
-	int ne = 0;
-	for (int i = 0; i < run->cat.nindexes; i++)
-	{
-		CatIndex *x = &run->cat.indexes[i];
-		CatTable *t = catalog_table(&run->cat, x->table_oid);
-		if (x->excluded && t != NULL && !t->excluded)
-		{
-			excl[ne++] = x->oid;
-			if (x->conoid != 0)
-			{
-				excl[ne++] = x->conoid;
-			}
-		}
-	}
-	for (int i = 0; i < g->ntasks; i++)
-	{
-		Task *t = g->tasks[i];
-		if (t->kind == TASK_INDEX)
-		{
-			built[nb++] = t->index->oid;
-		}
-		else if (t->kind == TASK_CONSTRAINT)
-		{
-			built[nb++] = t->index->conoid;
-		}
-		else if (t->kind == TASK_FKEY)
-		{
-			built[nb++] = t->fkey->oid;
-		}
-		else if (t->kind == TASK_MATVIEW)
-		{
-			built[nb++] = t->mv_oid;
-		}
-	}
-	toc_filter_common(run, l, false);
-	for (int i = 0; i < l->n; i++)
-	{
-		TocEntry *e = &l->entries[i];
-		if (e->skip != NULL)
-		{
-			continue;
-		}
-		if ((strcmp(e->desc, "INDEX") == 0 || strcmp(e->desc, "CONSTRAINT") == 0) &&
-			oid_in(excl, ne, e->oid))
-		{
-			e->skip = "--filters: [exclude-index]";
-			log_notice("filters: leaving out %s %s", e->desc, e->rest);
-		}
-		else if ((strcmp(e->desc, "INDEX") == 0 || strcmp(e->desc, "CONSTRAINT") == 0 ||
-				  strcmp(e->desc, "FK CONSTRAINT") == 0) &&
-				 oid_in(built, nb, e->oid))
-		{
-			e->skip = "built by pgshift";
-		}
-		else if (strcmp(e->desc, "MATERIALIZED VIEW DATA") == 0 && oid_in(built, nb, e->oid))
-		{
-			e->skip = "refreshed by pgshift";
-		}
-	}
-	free(built);
-	free(excl);
-}
-
-/*
- * The populated materialized views the task graph refreshes (their
- * MATERIALIZED VIEW DATA entries, in dump order), unless row security
- * policies come with post-data: a view's query must see the policies it
- * would see at the end of pg_restore.
- */
-static void
-clone_plan_matviews(CloneRun *run, const char *dumpfile)
-{
-	char *log_path = xasprintf("%s/post-data.log", run->wd.schema_dir);
-	TocList toc;
-	bool ok = schema_toc_read(dumpfile, "post-data", log_path, &toc);
-	free(log_path);
-	if (!ok)
-	{
-		return;
-	}
-	toc_filter_common(run, &toc, true);
-	bool policies = false;
-	int n = 0;
-	for (int i = 0; i < toc.n; i++)
-	{
-		TocEntry *e = &toc.entries[i];
-		if (e->skip != NULL)
-		{
-			continue;
-		}
-		policies |= strcmp(e->desc, "ROW SECURITY") == 0 || strcmp(e->desc, "POLICY") == 0;
-		n += strcmp(e->desc, "MATERIALIZED VIEW DATA") == 0;
-	}
-	PgConn src = { 0 };
-	if (n > 0 && policies)
-	{
-		log_info("materialized views are refreshed at the end of post-data, after the row "
-				 "security policies their queries may see");
-	}
-	else if (n > 0 && pg_connect(&src, run->opts->source, "source", "catalog", 10))
-	{
-		run->mv_oids = xcalloc((size_t) n, sizeof(Oid));
-		run->mv_names = xcalloc((size_t) n, sizeof(char *));
-		for (int i = 0; i < toc.n; i++)
-		{
-			TocEntry *e = &toc.entries[i];
-			if (e->skip != NULL || strcmp(e->desc, "MATERIALIZED VIEW DATA") != 0)
-			{
-				continue;
-			}
-			char oid[16];
-			snprintf(oid, sizeof(oid), "%u", e->oid);
-			const char *p[] = { oid };
-			char *name = NULL;
-			if (pg_query_value(&src,
-							   "SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) "
-							   "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
-							   "ON n.oid = c.relnamespace WHERE c.oid = $1::pg_catalog.oid",
-							   1, p, &name) &&
-				name != NULL)
-			{
-				run->mv_oids[run->nmatviews] = e->oid;
-				run->mv_names[run->nmatviews++] = name;
-			}
-		}
-	}
-	if (src.conn != NULL)
-	{
-		pg_disconnect(&src);
-	}
-	schema_toc_free(&toc);
-}
-
-static bool
-log_mentions_deadlock(const char *log_path)
-{
-	size_t len = 0;
-	char *text = file_read_all(log_path, &len);
-	bool found = text != NULL && strstr(text, "deadlock detected") != NULL;
-	free(text);
-	return found;
-}
-
-static bool
-clone_restore_section(CloneRun *run, const char *dumpfile, const char *section, bool clean)
-{
-	Options *o = run->opts;
-	char *log_path = xasprintf("%s/%s.log", run->wd.schema_dir, section);
-	char *list_path = xasprintf("%s/%s.list", run->wd.schema_dir, section);
-	TocList toc;
-	bool ok = schema_toc_read(dumpfile, section, log_path, &toc);
-	if (ok)
-	{
-		if (strcmp(section, "pre-data") == 0)
-		{
-			toc_filter_predata(run, &toc);
-		}
-		else
-		{
-			toc_filter_postdata(run, &toc);
-		}
-		ok = schema_toc_write(&toc, list_path);
-		int nskip = 0;
-		for (int i = 0; i < toc.n; i++)
-		{
-			nskip += toc.entries[i].skip != NULL;
-		}
-		log_info("restoring %s: %d objects (%d handled by pgshift or left out, see \"%s\")",
-				 section, toc.n - nskip, nskip, list_path);
-		schema_toc_free(&toc);
-	}
-	if (ok && clean)
-	{
-		/* drop what exists first, post-data objects (foreign keys, triggers) included */
-		TocList pre, post;
-		char *all_path = xasprintf("%s/clean.list", run->wd.schema_dir);
-		char *script = xasprintf("%s/clean.sql", run->wd.schema_dir);
-		ok = schema_toc_read(dumpfile, "pre-data", log_path, &pre) &&
-			 schema_toc_read(dumpfile, "post-data", log_path, &post);
-		if (ok)
-		{
-			toc_filter_common(run, &pre, false);
-			toc_filter_common(run, &post, false);
-			TocList all;
-			all.n = pre.n + post.n;
-			all.entries = xcalloc((size_t) all.n + 1, sizeof(TocEntry));
-			memcpy(all.entries, pre.entries, sizeof(TocEntry) * (size_t) pre.n);
-			memcpy(all.entries + pre.n, post.entries, sizeof(TocEntry) * (size_t) post.n);
-			ok = schema_toc_write(&all, all_path);
-			free(all.entries);
-		}
-		schema_toc_free(&pre);
-		schema_toc_free(&post);
-		if (ok)
-		{
-			PgConn tgt;
-			if (pg_connect(&tgt, o->target, "target", "clean", 10))
-			{
-				ok = schema_clean(dumpfile, all_path, script, log_path, &tgt) >= 0;
-			}
-			else
-			{
-				ok = false;
-			}
-			pg_disconnect(&tgt);
-		}
-		free(all_path);
-		free(script);
-	}
-	if (ok)
-	{
-		SchemaOptions so = { .source = o->source,
-							 .target = o->target,
-							 .snapshot = run->snapshot,
-							 .jobs = o->restore_jobs,
-							 .clean = false,
-							 .tolerate_existing = run->tolerate_existing,
-							 .no_owner = o->no_owner,
-							 .no_acl = o->no_acl,
-							 .no_comments = o->no_comments,
-							 .no_tablespaces = o->no_tablespaces,
-							 .async_commit = true,
-							 .log_path = log_path };
-		ok = schema_restore(&so, dumpfile, section, list_path);
-		if (!ok && strcmp(section, "post-data") == 0 && so.jobs > 1 &&
-			log_mentions_deadlock(log_path))
-		{
-			/*
-			 * pg_restore's parallel jobs can deadlock on post-data of
-			 * partitioned tables (an INDEX ATTACH against a foreign key that
-			 * references the same partitions): the server cancels one of them.
-			 * Again with one job, taking what the first pass restored as done.
-			 */
-			log_warn("pg_restore's parallel jobs deadlocked in post-data (the server cancelled one "
-					 "statement); restoring post-data again with one job");
-			so.jobs = 1;
-			so.tolerate_existing = true;
-			ok = schema_restore(&so, dumpfile, section, list_path);
-		}
-		if (ok)
-		{
-			PgConn tgt;
-			ok = pg_connect(&tgt, o->target, "target", "flush", 10) && schema_restore_flush(&tgt);
-			if (!ok)
-			{
-				log_error("could not make the %s section durable on the target: %s", section,
-						  tgt.errmsg ? tgt.errmsg : "connection failed");
-			}
-			pg_disconnect(&tgt);
-		}
-	}
-	free(log_path);
-	free(list_path);
-	return ok;
-}
-
 static void
 step_begin(CloneRun *run, const char *name)
 {
@@ -869,281 +326,259 @@ step_end(CloneRun *run, const char *name, bool ok, double started, double *acc)
 	}
 }
 
-int
-clone_precheck(Options *opts)
+ExitCode
+clone_precheck(const CloneSpec *spec)
 {
 	CloneRun run;
 	memset(&run, 0, sizeof(run));
-	run.opts = opts;
+	run.spec = spec;
 	PgConn target;
-	if (!pg_connect(&run.snap_conn, opts->source, "source", "check", 0))
+	if (!pg_connect(&run.snap_conn, spec->source, "source", "check", 0))
 	{
 		pg_disconnect(&run.snap_conn);
 		return EXIT_SOURCE;
 	}
-	if (!pg_connect(&target, opts->target, "target", "check", 0))
+	if (!pg_connect(&target, spec->target, "target", "check", 0))
 	{
 		pg_disconnect(&target);
 		pg_disconnect(&run.snap_conn);
 		return EXIT_TARGET;
 	}
-	int rc = clone_check_servers(&run, &target, STEP_ALL, opts->resume);
+	ExitCode rc = clone_check_servers(&run, &target, STEP_ALL, spec->resume);
 	pg_disconnect(&target);
 	pg_disconnect(&run.snap_conn);
 	return rc;
 }
 
-int
-clone_main(Options *opts, int steps)
+ExitCode
+clone_main(const CloneSpec *spec, int steps)
 {
-	return clone_main_in(opts, steps, NULL, NULL);
+	return clone_main_in(spec, steps, NULL, NULL);
 }
 
-int
-clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
+/* The work directory and state.db: the caller's (clone --follow), or opened here. */
+static ExitCode
+clone_open(CloneRun *run, WorkDir *wd, StateDb *state)
 {
-	CloneRun run;
-	memset(&run, 0, sizeof(run));
-	run.opts = opts;
-	run.t_start = time_now();
-	run.partial =
-		(steps & STEP_ALL) != STEP_ALL && (steps & ~STEP_SEQUENCES) != (STEP_ALL & ~STEP_SEQUENCES);
-	int rc = EXIT_OK;
-	PgConn target;
-	memset(&target, 0, sizeof(target));
+	const CloneSpec *spec = run->spec;
+	if (wd != NULL)
+	{
+		run->wd = *wd;
+	}
+	else if (!workdir_open(&run->wd, spec->dir))
+	{
+		workdir_close(&run->wd);
+		return EXIT_WORKDIR;
+	}
+	char *ms = pg_conninfo_mask(spec->source);
+	char *mt = pg_conninfo_mask(spec->target);
+	log_info("pgshift %s: copying from %s to %s (work directory \"%s\")", PGSHIFT_VERSION, ms, mt,
+			 run->wd.path);
+	free(ms);
+	free(mt);
+	run->state = state != NULL ? state : state_open(run->wd.state_file);
+	if (run->state == NULL)
+	{
+		if (wd == NULL)
+		{
+			workdir_close(&run->wd);
+		}
+		return EXIT_WORKDIR;
+	}
+	return EXIT_OK;
+}
 
-	if (!cli_require_uris(opts, true, true))
+/* Both servers connected, the snapshot set, the filters read. */
+static ExitCode
+clone_connect(CloneRun *run, PgConn *target, bool resuming)
+{
+	const CloneSpec *spec = run->spec;
+	if (!pg_connect(&run->snap_conn, spec->source, "source", "snapshot", 0))
+	{
+		return EXIT_SOURCE;
+	}
+	if (!pg_connect(target, spec->target, "target", "main", 0))
+	{
+		return EXIT_TARGET;
+	}
+	run->source_version = pg_server_version(&run->snap_conn);
+	if (!pg_query_value(target, "SELECT current_database()", 0, NULL, &run->target_db))
+	{
+		return EXIT_TARGET;
+	}
+	ExitCode rc = clone_snapshot(run, resuming);
+	if (rc != EXIT_OK)
+	{
+		return rc;
+	}
+	if (spec->filters != NULL && !filters_load(spec->filters, &run->filters))
 	{
 		return EXIT_USAGE;
 	}
-	if (wd != NULL)
-	{
-		run.wd = *wd;
-	}
-	else if (!workdir_open(&run.wd, opts->dir))
-	{
-		workdir_close(&run.wd);
-		return EXIT_WORKDIR;
-	}
-	char *ms = pg_conninfo_mask(opts->source);
-	char *mt = pg_conninfo_mask(opts->target);
-	log_info("pgshift %s: copying from %s to %s (work directory \"%s\")", PGSHIFT_VERSION, ms, mt,
-			 run.wd.path);
-	free(ms);
-	free(mt);
+	return EXIT_OK;
+}
 
-	run.state = state != NULL ? state : state_open(run.wd.state_file);
-	if (run.state == NULL)
-	{
-		workdir_close(&run.wd);
-		return EXIT_WORKDIR;
-	}
-	bool resuming = false;
-	rc = clone_prepare_state(&run, &resuming);
-	if (rc != EXIT_OK)
-	{
-		goto done;
-	}
-	if (!pg_connect(&run.snap_conn, opts->source, "source", "snapshot", 0))
-	{
-		rc = EXIT_SOURCE;
-		goto done;
-	}
-	if (!pg_connect(&target, opts->target, "target", "main", 0))
-	{
-		rc = EXIT_TARGET;
-		goto done;
-	}
-	run.source_version = pg_server_version(&run.snap_conn);
-	if (!pg_query_value(&target, "SELECT current_database()", 0, NULL, &run.target_db))
-	{
-		rc = EXIT_TARGET;
-		goto done;
-	}
-	rc = clone_snapshot(&run, resuming);
-	if (rc != EXIT_OK)
-	{
-		goto done;
-	}
-	if (opts->filters != NULL && !filters_load(opts->filters, &run.filters))
-	{
-		rc = EXIT_USAGE;
-		goto done;
-	}
-
-	/* catalog */
+/* The source's catalog: read in the snapshot, or loaded from state.db on resume. */
+static ExitCode
+clone_catalog(CloneRun *run, bool resuming)
+{
+	const CloneSpec *spec = run->spec;
 	double t0 = time_now();
-	if (resuming && state_step_is_done(run.state, "catalog"))
+	if (resuming && state_step_is_done(run->state, "catalog"))
 	{
-		catalog_load(run.state, &run.cat);
+		catalog_load(run->state, &run->cat);
+		return EXIT_OK;
 	}
-	else
+	step_begin(run, "catalog");
+	int lo_batch = spec->skip_large_objects ? 0 : 1000;
+	bool ok = catalog_fetch(&run->snap_conn, &run->cat, lo_batch);
+	if (ok)
 	{
-		step_begin(&run, "catalog");
-		int lo_batch = opts->skip_large_objects ? 0 : 1000;
-		bool ok = catalog_fetch(&run.snap_conn, &run.cat, lo_batch);
-		if (ok)
-		{
-			/* sizes and sequence values: outside the snapshot, no lock kept */
-			PgConn side;
-			ok = pg_connect(&side, opts->source, "source", "catalog", 10) &&
-				 catalog_fetch_sizes(&side, &run.cat) &&
-				 catalog_fetch_sequence_values(&side, &run.cat);
-			pg_disconnect(&side);
-		}
-		if (!ok)
-		{
-			step_end(&run, "catalog", false, t0, NULL);
-			rc = EXIT_SOURCE;
-			goto done;
-		}
-		if (run.filters.active)
-		{
-			filters_apply(&run.filters, &run.cat);
-		}
-		SplitSpec split = plan_split_spec(opts);
-		split_tables(&run.cat, &split);
-		ok = catalog_save(run.state, &run.cat);
-		step_end(&run, "catalog", ok, t0, &run.t_catalog);
-		if (!ok)
-		{
-			rc = EXIT_WORKDIR;
-			goto done;
-		}
+		/* sizes and sequence values: outside the snapshot, no lock kept */
+		PgConn side;
+		ok = pg_connect(&side, spec->source, "source", "catalog", 10) &&
+			 catalog_fetch_sizes(&side, &run->cat) &&
+			 catalog_fetch_sequence_values(&side, &run->cat);
+		pg_disconnect(&side);
 	}
-	log_info("catalog: %d tables, %d indexes, %d foreign keys, %d sequences, %lld large objects",
-			 run.cat.ntables, run.cat.nindexes, run.cat.nfkeys, run.cat.nsequences,
-			 (long long) run.cat.nlargeobjects);
-	run.frozen_ok = true;
+	if (!ok)
 	{
-		/* binary COPY: the same major version on both sides, or asked for */
-		int tv = pg_server_version(&target);
-		run.target_version = tv;
-		run.binary_ok = !opts->no_copy_binary &&
-						(opts->use_copy_binary || run.source_version / 10000 == tv / 10000);
-		log_info("COPY format: %s", run.binary_ok ? "binary (tables of built-in types), text "
-													"otherwise"
-												  : "text");
+		step_end(run, "catalog", false, t0, NULL);
+		return EXIT_SOURCE;
 	}
-	run.tstats = xcalloc((size_t) run.cat.ntables + 1, sizeof(TableStats));
-	if (run.filters.active && !clone_filter_dependents(&run))
+	if (run->filters.active)
 	{
-		rc = EXIT_SOURCE;
-		goto done;
+		filters_apply(&run->filters, &run->cat);
 	}
+	split_tables(&run->cat, &spec->split);
+	ok = catalog_save(run->state, &run->cat);
+	step_end(run, "catalog", ok, t0, &run->t_catalog);
+	return ok ? EXIT_OK : EXIT_WORKDIR;
+}
 
-	rc = clone_check_servers(&run, &target, steps, resuming);
-	if (rc != EXIT_OK)
-	{
-		goto done;
-	}
-	clone_mark_started(&run, resuming);
+/* COPY FREEZE, and binary COPY: the same major version on both sides, or asked for. */
+static void
+clone_copy_format(CloneRun *run, PgConn *target)
+{
+	const CloneSpec *spec = run->spec;
+	run->frozen_ok = true;
+	int tv = pg_server_version(target);
+	run->target_version = tv;
+	run->binary_ok = !spec->no_copy_binary &&
+					 (spec->use_copy_binary || run->source_version / 10000 == tv / 10000);
+	log_info("COPY format: %s", run->binary_ok ? "binary (tables of built-in types), text "
+												 "otherwise"
+											   : "text");
+}
 
-	if (opts->roles && (steps & STEP_SCHEMA_PRE) &&
-		!(resuming && state_step_is_done(run.state, "roles")))
+/* --roles, pg_dump and the pre-data section; false: stop the run (*rc says why). */
+static bool
+clone_schema_pre(CloneRun *run, int steps, bool resuming, const char *dumpfile, ExitCode *rc)
+{
+	const CloneSpec *spec = run->spec;
+	double t0;
+	if (spec->roles && (steps & STEP_SCHEMA_PRE) &&
+		!(resuming && state_step_is_done(run->state, "roles")))
 	{
 		t0 = time_now();
-		step_begin(&run, "roles");
-		bool ok = clone_copy_roles(opts, &run.wd);
-		step_end(&run, "roles", ok, t0, &run.t_roles);
+		step_begin(run, "roles");
+		bool ok = clone_copy_roles(spec, &run->wd);
+		step_end(run, "roles", ok, t0, NULL);
 	}
-
-	/* schema dump, pre-data */
-	char *dumpfile = xasprintf("%s/schema.dump", run.wd.schema_dir);
 	if ((steps & (STEP_SCHEMA_PRE | STEP_SCHEMA_POST)) &&
-		!(resuming && state_step_is_done(run.state, "dump-schema")))
+		!(resuming && state_step_is_done(run->state, "dump-schema")))
 	{
 		t0 = time_now();
-		step_begin(&run, "dump-schema");
-		SchemaOptions so = { .source = opts->source, .snapshot = run.snapshot, .log_path = NULL };
-		char *log_path = xasprintf("%s/pg_dump.log", run.wd.schema_dir);
-		so.log_path = log_path;
-		bool ok = schema_dump(&so, dumpfile);
-		free(log_path);
-		step_end(&run, "dump-schema", ok, t0, &run.t_dump);
+		step_begin(run, "dump-schema");
+		bool ok = clone_dump_schema(run, dumpfile);
+		step_end(run, "dump-schema", ok, t0, &run->t_dump);
 		if (!ok)
 		{
-			rc = EXIT_INTERNAL;
-			free(dumpfile);
-			goto done;
+			*rc = EXIT_INTERNAL;
+			return false;
 		}
 	}
-	if ((steps & STEP_SCHEMA_PRE) && !(resuming && state_step_is_done(run.state, "pre-data")))
+	if ((steps & STEP_SCHEMA_PRE) && !(resuming && state_step_is_done(run->state, "pre-data")))
 	{
 		t0 = time_now();
-		step_begin(&run, "pre-data");
+		step_begin(run, "pre-data");
 		/* a pre-data step redone on resume starts from a clean slate: no data yet */
 		bool ok =
-			clone_restore_section(&run, dumpfile, "pre-data", opts->drop_if_exists || resuming);
-		step_end(&run, "pre-data", ok, t0, &run.t_predata);
-		if (!ok)
+			clone_restore_section(run, dumpfile, "pre-data", spec->drop_if_exists || resuming);
+		step_end(run, "pre-data", ok, t0, &run->t_predata);
+		if (!ok && spec->fail_fast)
 		{
-			run.schema_failed = true;
-			if (opts->fail_fast)
-			{
-				rc = EXIT_TASKS_FAILED;
-				free(dumpfile);
-				goto done;
-			}
+			*rc = EXIT_TASKS_FAILED;
+			return false;
 		}
 	}
-	if ((steps & STEP_DB_PROPS) && !opts->skip_db_properties)
-	{
-		clone_copy_db_properties(&run, &target);
-	}
+	return true;
+}
 
-	/* the task graph: data, indexes, constraints, vacuum, large objects, matviews */
-	t0 = time_now();
+/*
+ * The task graph: data, indexes, constraints, vacuum, large objects,
+ * materialized views. False: stop the run (*rc says why); *data_ok: every
+ * task done.
+ */
+static bool
+clone_data(CloneRun *run, PgConn *target, int steps, bool resuming, const char *dumpfile,
+		   bool *data_ok, ExitCode *rc)
+{
+	double t0 = time_now();
 	if ((steps & STEP_SCHEMA_POST) && (steps & STEP_TABLE_DATA))
 	{
-		clone_plan_matviews(&run, dumpfile);
+		clone_plan_matviews(run, dumpfile);
 	}
-	plan_build(&run, steps);
+	plan_build(run, steps);
 	if (resuming)
 	{
-		plan_apply_resume(&run, &target);
+		plan_apply_resume(run, target);
 	}
 	if ((steps & STEP_TABLE_DATA) &&
-		!pg_exec(&target, "CREATE SCHEMA IF NOT EXISTS " CLONE_PROGRESS_SCHEMA "; "
-						  "CREATE TABLE IF NOT EXISTS " CLONE_PROGRESS_TABLE
-						  " (table_oid oid NOT NULL, part int NOT NULL, "
-						  "PRIMARY KEY (table_oid, part))"))
+		!pg_exec(target, "CREATE SCHEMA IF NOT EXISTS " CLONE_PROGRESS_SCHEMA "; "
+						 "CREATE TABLE IF NOT EXISTS " CLONE_PROGRESS_TABLE
+						 " (table_oid oid NOT NULL, part int NOT NULL, "
+						 "PRIMARY KEY (table_oid, part))"))
 	{
-		rc = EXIT_TARGET;
-		free(dumpfile);
-		goto done;
+		*rc = EXIT_TARGET;
+		return false;
 	}
-	step_begin(&run, "data");
-	bool data_ok = sched_run(&run);
-	step_end(&run, "data", data_ok, t0, &run.t_data);
-
+	step_begin(run, "data");
+	*data_ok = sched_run(run);
+	step_end(run, "data", *data_ok, t0, &run->t_data);
 	if (signals_interrupted())
 	{
-		rc = EXIT_INTERRUPTED;
-		free(dumpfile);
-		goto done;
+		*rc = EXIT_INTERRUPTED;
+		return false;
 	}
-	if (!data_ok && opts->fail_fast)
+	if (!*data_ok && run->spec->fail_fast)
 	{
-		rc = EXIT_TASKS_FAILED;
-		free(dumpfile);
-		goto done;
+		*rc = EXIT_TASKS_FAILED;
+		return false;
 	}
+	return true;
+}
 
+/* Sequences, then the post-data section. */
+static void
+clone_schema_post(CloneRun *run, PgConn *target, int steps, bool resuming, const char *dumpfile,
+				  bool data_ok)
+{
+	double t0;
 	if (steps & STEP_SEQUENCES)
 	{
 		t0 = time_now();
-		step_begin(&run, "sequences");
-		bool ok = clone_copy_sequences(&run, &target);
-		step_end(&run, "sequences", ok, t0, &run.t_sequences);
+		step_begin(run, "sequences");
+		bool ok = clone_copy_sequences(run, target);
+		step_end(run, "sequences", ok, t0, &run->t_sequences);
 	}
-	if ((steps & STEP_SCHEMA_POST) && !(resuming && state_step_is_done(run.state, "post-data")))
+	if ((steps & STEP_SCHEMA_POST) && !(resuming && state_step_is_done(run->state, "post-data")))
 	{
 		t0 = time_now();
 		/* redone after a crash: what the dead run restored already is no error */
-		run.tolerate_existing = resuming && !run.partial;
-		step_begin(&run, "post-data");
-		bool ok = clone_restore_section(&run, dumpfile, "post-data", false);
+		run->tolerate_existing = resuming && !run->partial;
+		step_begin(run, "post-data");
+		bool ok = clone_restore_section(run, dumpfile, "post-data", false);
 		/*
 		 * After failed copies, post-data (materialized view data above all) saw
 		 * incomplete tables: it is not done, and a resume runs it again.
@@ -1151,70 +586,136 @@ clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state)
 		if (ok && !data_ok)
 		{
 			/* not a failure of its own (the failed copies are listed): just not done */
-			state_step_done(run.state, "post-data", false);
-			run.t_postdata += time_now() - t0;
+			state_step_done(run->state, "post-data", false);
+			run->t_postdata += time_now() - t0;
 		}
 		else
 		{
-			step_end(&run, "post-data", ok, t0, &run.t_postdata);
+			step_end(run, "post-data", ok, t0, &run->t_postdata);
 		}
 	}
-	free(dumpfile);
+}
 
-	rc = run.failures.n > 0 ? EXIT_TASKS_FAILED : EXIT_OK;
+/* Every step from the snapshot on; returns the run's exit code. */
+static ExitCode
+clone_steps(CloneRun *run, PgConn *target, int steps, bool resuming)
+{
+	const CloneSpec *spec = run->spec;
+	ExitCode rc = clone_connect(run, target, resuming);
+	if (rc == EXIT_OK)
+	{
+		rc = clone_catalog(run, resuming);
+	}
+	if (rc != EXIT_OK)
+	{
+		return rc;
+	}
+	log_info("catalog: %d tables, %d indexes, %d foreign keys, %d sequences, %lld large objects",
+			 run->cat.ntables, run->cat.nindexes, run->cat.nfkeys, run->cat.nsequences,
+			 (long long) run->cat.nlargeobjects);
+	clone_copy_format(run, target);
+	if (run->filters.active && !clone_filter_dependents(run))
+	{
+		return EXIT_SOURCE;
+	}
+	rc = clone_check_servers(run, target, steps, resuming);
+	if (rc != EXIT_OK)
+	{
+		return rc;
+	}
+	clone_mark_started(run, resuming);
+
+	char *dumpfile = xasprintf("%s/schema.dump", run->wd.schema_dir);
+	bool data_ok = false;
+	bool go = clone_schema_pre(run, steps, resuming, dumpfile, &rc);
+	if (go && (steps & STEP_DB_PROPS) && !spec->skip_db_properties)
+	{
+		clone_copy_db_properties(run, target);
+	}
+	go = go && clone_data(run, target, steps, resuming, dumpfile, &data_ok, &rc);
+	if (go)
+	{
+		clone_schema_post(run, target, steps, resuming, dumpfile, data_ok);
+	}
+	free(dumpfile);
+	if (!go)
+	{
+		return rc;
+	}
+	rc = run->failures.n > 0 ? EXIT_TASKS_FAILED : EXIT_OK;
 	if (signals_interrupted())
 	{
 		rc = EXIT_INTERRUPTED;
 	}
 	if (rc == EXIT_OK && (steps & STEP_TABLE_DATA))
 	{
-		pg_exec(&target, "DROP SCHEMA IF EXISTS " CLONE_PROGRESS_SCHEMA " CASCADE");
+		pg_exec(target, "DROP SCHEMA IF EXISTS " CLONE_PROGRESS_SCHEMA " CASCADE");
 	}
+	return rc;
+}
 
-done:
-	run.t_total = time_now() - run.t_start;
-	if (run.state != NULL && run.graph.ntasks > 0)
+/* The summary, the failures and the run's status, whatever the outcome. */
+static void
+clone_finish(CloneRun *run, ExitCode rc)
+{
+	run->t_total = time_now() - run->t_start;
+	if (run->state != NULL && run->graph.ntasks > 0 && run->spec->summary != NULL)
 	{
-		report_summary(&run, !opts->quiet);
+		run->spec->summary(run, !run->spec->quiet);
 	}
-	if (run.failures.n > 0)
+	if (run->failures.n > 0)
 	{
-		log_error("%d object(s) failed:", run.failures.n);
-		for (int i = 0; i < run.failures.n; i++)
+		log_error("%d object(s) failed:", run->failures.n);
+		for (int i = 0; i < run->failures.n; i++)
 		{
-			log_error("  %s", run.failures.items[i]);
+			log_error("  %s", run->failures.items[i]);
 		}
 	}
-	if (run.started)
+	if (run->started)
 	{
-		state_set_meta(run.state, "run_status",
+		state_set_meta(run->state, "run_status",
 					   rc == EXIT_OK ? "done"
 									 : (rc == EXIT_INTERRUPTED ? "interrupted" : "failed"));
 	}
 	if (rc == EXIT_OK)
 	{
 		log_info("done: the target is a copy of the source as of snapshot \"%s\" (%.1fs)",
-				 run.snapshot ? run.snapshot : "?", run.t_total);
+				 run->snapshot ? run->snapshot : "?", run->t_total);
 	}
+}
+
+ExitCode
+clone_main_in(const CloneSpec *spec, int steps, WorkDir *wd, StateDb *state)
+{
+	CloneRun run;
+	memset(&run, 0, sizeof(run));
+	run.spec = spec;
+	run.t_start = time_now();
+	run.partial =
+		(steps & STEP_ALL) != STEP_ALL && (steps & ~STEP_SEQUENCES) != (STEP_ALL & ~STEP_SEQUENCES);
+	clone_toc_filter_init(&run);
+	ExitCode rc = clone_open(&run, wd, state);
+	if (rc != EXIT_OK)
+	{
+		return rc;
+	}
+	PgConn target;
+	memset(&target, 0, sizeof(target));
+	bool resuming = false;
+	rc = clone_prepare_state(&run, &resuming);
+	if (rc == EXIT_OK)
+	{
+		rc = clone_steps(&run, &target, steps, resuming);
+	}
+	clone_finish(&run, rc);
 	pg_disconnect(&target);
 	pg_disconnect(&run.snap_conn);
 	graph_free(&run.graph);
 	catalog_free(&run.cat);
-	free(run.tstats);
 	free(run.snapshot);
 	free(run.target_db);
 	strlist_free(&run.failures);
-	filters_free(&run.filters);
-	free(run.skip_oids);
-	strlist_free(&run.skip_names);
-	for (int i = 0; i < run.nmatviews; i++)
-	{
-		free(run.mv_names[i]);
-	}
-	free(run.mv_names);
-	free(run.mv_oids);
-	strlist_free(&run.skip_schemas);
-	strlist_free(&run.all_schemas);
+	clone_schema_free(&run);
 	if (state == NULL)
 	{
 		state_close(run.state);
@@ -1223,205 +724,5 @@ done:
 	{
 		workdir_close(&run.wd);
 	}
-	return rc;
-}
-
-/*
- * The schema steps alone. Restoring post-data here lets pg_restore build every
- * index and constraint itself (no task graph runs). parse-list prints the
- * lists pgshift would use, with the reason for each entry left out.
- */
-int
-clone_schema_command(Options *opts, int what)
-{
-	bool need_target =
-		(what & (SCHEMA_CMD_RESTORE_PRE | SCHEMA_CMD_RESTORE_POST | SCHEMA_CMD_EXTENSIONS)) != 0;
-	bool need_source = (what & SCHEMA_CMD_DUMP) != 0 || opts->filters != NULL;
-	if (!cli_require_uris(opts, need_source, need_target))
-	{
-		return EXIT_USAGE;
-	}
-	CloneRun run;
-	memset(&run, 0, sizeof(run));
-	run.opts = opts;
-	if (!workdir_open(&run.wd, opts->dir))
-	{
-		workdir_close(&run.wd);
-		return EXIT_WORKDIR;
-	}
-	int rc = EXIT_OK;
-	char *dumpfile = xasprintf("%s/schema.dump", run.wd.schema_dir);
-	if (need_source)
-	{
-		if (!pg_connect(&run.snap_conn, opts->source, "source", "schema", 0) ||
-			!pg_exec(&run.snap_conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
-		{
-			rc = EXIT_SOURCE;
-			goto out;
-		}
-		if (opts->snapshot != NULL)
-		{
-			char *q = pg_quote_literal(opts->snapshot);
-			char *sql = xasprintf("SET TRANSACTION SNAPSHOT %s", q);
-			bool ok = pg_exec(&run.snap_conn, sql);
-			free(q);
-			free(sql);
-			if (!ok)
-			{
-				rc = EXIT_PRECONDITION;
-				goto out;
-			}
-			run.snapshot = xstrdup(opts->snapshot);
-		}
-		else if (!pg_query_value(&run.snap_conn, "SELECT pg_catalog.pg_export_snapshot()", 0, NULL,
-								 &run.snapshot))
-		{
-			rc = EXIT_SOURCE;
-			goto out;
-		}
-	}
-	if (opts->filters != NULL)
-	{
-		if (!filters_load(opts->filters, &run.filters))
-		{
-			rc = EXIT_USAGE;
-			goto out;
-		}
-		if (!catalog_fetch(&run.snap_conn, &run.cat, 0))
-		{
-			rc = EXIT_SOURCE;
-			goto out;
-		}
-		filters_apply(&run.filters, &run.cat);
-		if (!clone_filter_dependents(&run))
-		{
-			rc = EXIT_SOURCE;
-			goto out;
-		}
-	}
-	if (what & SCHEMA_CMD_DUMP)
-	{
-		SchemaOptions so = { .source = opts->source, .snapshot = run.snapshot };
-		char *log_path = xasprintf("%s/pg_dump.log", run.wd.schema_dir);
-		so.log_path = log_path;
-		bool ok = schema_dump(&so, dumpfile);
-		free(log_path);
-		if (!ok)
-		{
-			rc = EXIT_INTERNAL;
-			goto out;
-		}
-		printf("%s\n", dumpfile);
-	}
-	if (!file_exists(dumpfile))
-	{
-		log_error("no schema dump in \"%s\"", run.wd.schema_dir);
-		log_hint(LOG_LEVEL_ERROR, "Run \"pgshift dump schema\" with the same --dir first.");
-		rc = EXIT_WORKDIR;
-		goto out;
-	}
-	if (what & SCHEMA_CMD_PARSE_LIST)
-	{
-		const char *sections[] = { "pre-data", "post-data" };
-		char *log_path = xasprintf("%s/parse-list.log", run.wd.schema_dir);
-		for (int s = 0; s < 2; s++)
-		{
-			TocList toc;
-			if (!schema_toc_read(dumpfile, sections[s], log_path, &toc))
-			{
-				rc = EXIT_INTERNAL;
-				break;
-			}
-			if (s == 0)
-			{
-				toc_filter_predata(&run, &toc);
-			}
-			else
-			{
-				toc_filter_common(&run, &toc, false);
-			}
-			printf("; %s\n", sections[s]);
-			for (int i = 0; i < toc.n; i++)
-			{
-				TocEntry *e = &toc.entries[i];
-				if (e->skip != NULL)
-				{
-					printf(";%s  -- %s\n", e->line, e->skip);
-				}
-				else
-				{
-					printf("%s\n", e->line);
-				}
-			}
-			schema_toc_free(&toc);
-		}
-		free(log_path);
-	}
-	if (what & SCHEMA_CMD_EXTENSIONS)
-	{
-		char *log_path = xasprintf("%s/extensions.log", run.wd.schema_dir);
-		char *list_path = xasprintf("%s/extensions.list", run.wd.schema_dir);
-		TocList toc;
-		bool ok = schema_toc_read(dumpfile, "pre-data", log_path, &toc);
-		if (ok)
-		{
-			toc_filter_common(&run, &toc, false);
-			for (int i = 0; i < toc.n; i++)
-			{
-				TocEntry *e = &toc.entries[i];
-				bool ext = strcmp(e->desc, "EXTENSION") == 0 ||
-						   (strcmp(e->desc, "COMMENT") == 0 &&
-							strncmp(e->rest, "- EXTENSION ", 12) == 0) ||
-						   (strcmp(e->desc, "SCHEMA") == 0);
-				if (!ext && e->skip == NULL)
-				{
-					e->skip = "not an extension";
-				}
-			}
-			ok = schema_toc_write(&toc, list_path);
-			schema_toc_free(&toc);
-		}
-		SchemaOptions so = {
-			.source = opts->source, .target = opts->target, .jobs = 1, .log_path = log_path
-		};
-		if (ok)
-		{
-			ok = schema_restore(&so, dumpfile, "pre-data", list_path);
-		}
-		rc = ok ? EXIT_OK : EXIT_TASKS_FAILED;
-		free(log_path);
-		free(list_path);
-	}
-	if (what & SCHEMA_CMD_RESTORE_PRE)
-	{
-		if (!clone_restore_section(&run, dumpfile, "pre-data", opts->drop_if_exists))
-		{
-			rc = EXIT_TASKS_FAILED;
-		}
-	}
-	if ((what & SCHEMA_CMD_RESTORE_POST) && rc == EXIT_OK)
-	{
-		if (!clone_restore_section(&run, dumpfile, "post-data", false))
-		{
-			rc = EXIT_TASKS_FAILED;
-		}
-	}
-out:
-	free(dumpfile);
-	pg_disconnect(&run.snap_conn);
-	catalog_free(&run.cat);
-	filters_free(&run.filters);
-	free(run.skip_oids);
-	strlist_free(&run.skip_names);
-	for (int i = 0; i < run.nmatviews; i++)
-	{
-		free(run.mv_names[i]);
-	}
-	free(run.mv_names);
-	free(run.mv_oids);
-	strlist_free(&run.skip_schemas);
-	strlist_free(&run.all_schemas);
-	free(run.snapshot);
-	workdir_close(&run.wd);
 	return rc;
 }

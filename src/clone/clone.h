@@ -19,8 +19,9 @@
 #include <stdint.h>
 
 #include "catalog/catalog.h"
-#include "cli/options.h"
+#include "core/core.h"
 #include "pg/pg.h"
+#include "schema/schema.h"
 #include "state/state.h"
 
 /*
@@ -31,6 +32,56 @@
  */
 #define CLONE_PROGRESS_SCHEMA "pgshift_progress"
 #define CLONE_PROGRESS_TABLE  "pgshift_progress.copied"
+
+typedef struct CloneRun CloneRun;
+
+/* The end-of-run summary, written by a layer above (report/): see CloneSpec. */
+typedef void (*CloneSummaryFn)(const CloneRun *run, bool print);
+
+/*
+ * What a clone needs to know, built by the command line from its options
+ * (cli/cmd_clone.c): the strings are borrowed and must outlive the run.
+ */
+typedef struct CloneSpec
+{
+	/* connections and work directory */
+	const char *source;
+	const char *target;
+	const char *dir;
+	/* parallelism */
+	int table_jobs;
+	int index_jobs;
+	int restore_jobs; /* pg_restore --jobs */
+	int lo_jobs;
+	SplitSpec split;      /* the split rule's settings (catalog/split.c) */
+	bool use_copy_binary; /* binary COPY even across major versions */
+	bool no_copy_binary;
+	/* snapshot and resume */
+	const char *snapshot; /* --snapshot, or NULL: export one */
+	bool not_consistent;
+	bool resume;
+	bool restart;
+	/* schema: what pg_restore leaves out, what the archive lists skip */
+	bool drop_if_exists;     /* drop the objects to copy on the target first */
+	bool no_owner;           /* pg_restore --no-owner, ... */
+	bool no_acl;             /* --no-acl */
+	bool no_comments;        /* --no-comments */
+	bool no_tablespaces;     /* --no-tablespaces */
+	bool skip_extensions;    /* EXTENSION entries (and their comments) skipped */
+	bool skip_collations;    /* COLLATION entries skipped */
+	bool skip_db_properties; /* no ALTER DATABASE ... SET */
+	bool roles;              /* pg_dumpall --roles-only replayed first */
+	bool no_role_passwords;  /* ... without the passwords */
+	/* steps */
+	bool skip_large_objects; /* neither their metadata nor their contents */
+	bool skip_vacuum;
+	bool skip_analyze;
+	bool recompress_toast;  /* no sampling for incompressible columns */
+	bool fail_fast;         /* stop the run at the first failed task */
+	const char *filters;    /* --filters file, or NULL */
+	bool quiet;             /* no summary table, no progress line */
+	CloneSummaryFn summary; /* called once the task graph ran; NULL: none */
+} CloneSpec;
 
 typedef enum TaskKind
 {
@@ -107,22 +158,7 @@ struct Task
 	int64_t rows;
 	char *error;
 	char *sql;
-	bool resumed_done;
 };
-
-typedef struct TableStats
-{
-	double copy_seconds; /* sum over parts */
-	double copy_start;
-	double copy_end;
-	int64_t bytes;
-	int64_t rows;
-	int nindexes;
-	double index_seconds;
-	double vacuum_seconds;
-} TableStats;
-
-typedef struct CloneRun CloneRun;
 
 typedef struct Graph
 {
@@ -142,7 +178,7 @@ typedef struct Graph
 
 struct CloneRun
 {
-	Options *opts;
+	const CloneSpec *spec;
 	WorkDir wd;
 	StateDb *state;
 	Catalog cat;
@@ -154,24 +190,15 @@ struct CloneRun
 	bool frozen_ok; /* COPY FREEZE allowed */
 	bool binary_ok; /* binary COPY for tables of built-in types */
 	Graph graph;
-	TableStats *tstats; /* parallel to cat.tables */
 	int64_t progress_bytes;
 	double t_start;
 	/* step timings (seconds) */
-	double t_catalog, t_dump, t_predata, t_data, t_sequences, t_postdata, t_roles, t_total;
-	double cum_copy, cum_index, cum_vacuum, cum_blobs;
-	int64_t lo_copied;
+	double t_catalog, t_dump, t_predata, t_data, t_sequences, t_postdata, t_total;
 	StrList failures; /* one line per failed object */
-	bool schema_failed;
-	bool started; /* the run is recorded in state.db (resume/restart from now on) */
-	bool partial; /* a `copy ...` step command: continues the directory's run */
-	/* --filters */
-	Filters filters;
-	uint32_t *skip_oids; /* objects depending on excluded tables */
-	int nskip_oids;
-	StrList skip_names; /* "schema.name" of excluded relations, for COMMENT/ACL entries */
-	StrList skip_schemas;
-	StrList all_schemas; /* the source's schemas, to read pg_restore -l lines */
+	bool started;     /* the run is recorded in state.db (resume/restart from now on) */
+	bool partial;     /* a `copy ...` step command: continues the directory's run */
+	Filters filters;  /* --filters */
+	TocFilter toc;    /* what the archive lists leave out (schema/toc_filter.c) */
 	bool tolerate_existing;
 	/* populated materialized views refreshed by the task graph, in dump order */
 	Oid *mv_oids;
@@ -195,21 +222,31 @@ enum
 	STEP_ALL = 0x3ff
 };
 
-/* Runs the given steps of a clone; returns an ExitCode. */
-int clone_main(Options *opts, int steps);
+/*
+ * The entry points below expect the command line to have checked that
+ * --source and --target are given where the steps need them.
+ */
+
+/* ---- clone.c ---- */
+/* Runs the given steps of a clone. */
+ExitCode clone_main(const CloneSpec *spec, int steps);
 /* The checks clone runs before changing anything (privileges, empty target). */
-int clone_precheck(Options *opts);
+ExitCode clone_precheck(const CloneSpec *spec);
 /* Same, in a work directory and state.db the caller opened (clone --follow). */
-int clone_main_in(Options *opts, int steps, WorkDir *wd, StateDb *state);
+ExitCode clone_main_in(const CloneSpec *spec, int steps, WorkDir *wd, StateDb *state);
 
 /* ---- plan.c ---- */
-/* The split rule's settings from the options (the rule: catalog/split.c). */
-SplitSpec plan_split_spec(const Options *opts);
 /* Builds the task graph for the steps. */
 void plan_build(CloneRun *run, int steps);
 void graph_free(Graph *g);
 /* Marks tasks already done in state.db (resume) and cleans in-flight ones. */
 bool plan_apply_resume(CloneRun *run, PgConn *target);
+/* Records every task of the graph in state.db (queued, or done already). */
+bool plan_record_tasks(CloneRun *run);
+/* Records a task's change of status in state.db (TS_RUNNING, TS_DONE, TS_FAILED, TS_WAITING). */
+void task_record(CloneRun *run, const Task *t, TaskStatus status, const char *worker);
+const char *task_kind_name(TaskKind k);
+char *task_label(const Task *t); /* malloc'd */
 
 /* ---- sched.c ---- */
 /* Runs the graph with the pools; returns when every task finished or stopped. */
@@ -221,18 +258,12 @@ void sched_reserve(Graph *g);
 void graph_claim_finishing(CloneRun *run, Task *copy, bool analyze, const Oid *fkeys, int nfkeys);
 void graph_unclaim(CloneRun *run, Task *copy, const Task *only);
 void graph_finish_claimed(CloneRun *run, Task *copy, const char *worker);
-/* records a task's status (running, done, failed, queued) in state.db */
-void state_task_update(CloneRun *run, const Task *t, const char *status, const char *worker);
-const char *task_kind_name(TaskKind k);
-char *task_label(const Task *t); /* malloc'd */
-const char *task_status_name(TaskStatus s);
 
-/* ---- tasks.c ---- */
+/* ---- tasks.c: what a task does on the servers (called by sched.c only) ---- */
 typedef struct Worker
 {
 	CloneRun *run;
 	PoolKind pool;
-	int num;
 	char role[32];
 	PgConn src;
 	PgConn dst;
@@ -240,29 +271,71 @@ typedef struct Worker
 	bool dst_ok;
 } Worker;
 
+/* Runs one task other than a COPY; false when it failed (t->error says why). */
 bool task_execute(Worker *w, Task *t);
 void worker_close(Worker *w);
-/* Opens a source connection inside the run's snapshot. */
-bool clone_source_connect(CloneRun *run, PgConn *c, const char *app);
 
-/* ---- sequences / blobs / db properties (steps.c) ---- */
+/*
+ * A COPY part runs in phases the scheduler settles between (sched.c):
+ * copy_rows streams the rows into an open target transaction (rolled back on
+ * failure); for a single part loaded WITH (FREEZE), copy_ask_finishing tells
+ * what of the table's finishing work may commit with the rows and
+ * copy_fold_foreign_keys runs the foreign keys claimed; copy_commit commits
+ * (copy_abort rolls back instead); copy_analyze runs the claimed ANALYZE.
+ */
+bool copy_rows(Worker *w, Task *t);
+typedef struct CopyFinishing
+{
+	bool analyze; /* ANALYZE may run before the indexes are built */
+	Oid *fkeys;   /* foreign keys no index of the table leads with (malloc'd) */
+	int nfkeys;
+} CopyFinishing;
+void copy_ask_finishing(Worker *w, const Task *t, CopyFinishing *out);
+/* *gave_back: the claimed work was rolled back and must be unclaimed. */
+bool copy_fold_foreign_keys(Worker *w, Task *t, bool *gave_back);
+bool copy_commit(Worker *w, Task *t);
+void copy_abort(Worker *w, Task *t);
+/* The claimed ANALYZE that failed (to unclaim), or NULL. */
+Task *copy_analyze(Worker *w, Task *t);
+
+/* ---- sequences / db properties (steps.c) ---- */
+/* SET TRANSACTION SNAPSHOT in c's open REPEATABLE READ transaction. */
+bool clone_set_snapshot(PgConn *c, const char *snapshot);
 bool clone_copy_sequences(CloneRun *run, PgConn *target);
 bool clone_copy_db_properties(CloneRun *run, PgConn *target);
 
-/* ---- schema steps as commands (clone.c, schema_steps.c) ---- */
+/* ---- schema steps (schema_steps.c) ---- */
+/* pg_dump of the source into the work directory, in the run's snapshot. */
+bool clone_dump_schema(CloneRun *run, const char *dumpfile);
+/* A section restored with the filtered archive list; clean: --drop-if-exists first. */
+bool clone_restore_section(CloneRun *run, const char *dumpfile, const char *section, bool clean);
+/* What the filters leave out besides the tables: everything depending on them. */
+bool clone_filter_dependents(CloneRun *run);
+/* The populated materialized views the task graph refreshes (run->mv_*). */
+void clone_plan_matviews(CloneRun *run, const char *dumpfile);
+/* The archive lists' filter, from the run's filters and skip options. */
+void clone_toc_filter_init(CloneRun *run);
+/* Frees what a run's schema steps hold (filters, lists, materialized views). */
+void clone_schema_free(CloneRun *run);
+
+/* The schema steps as commands of their own (dump schema, restore ..., copy extensions). */
 enum
 {
 	SCHEMA_CMD_DUMP = 1 << 0,
 	SCHEMA_CMD_RESTORE_PRE = 1 << 1,
 	SCHEMA_CMD_RESTORE_POST = 1 << 2,
 	SCHEMA_CMD_PARSE_LIST = 1 << 3,
-	SCHEMA_CMD_EXTENSIONS = 1 << 4
+	SCHEMA_CMD_EXTENSIONS = 1 << 4,
+	SCHEMA_CMD_DUMP_ROLES = 1 << 5,
+	SCHEMA_CMD_RESTORE_ROLES = 1 << 6
 };
-int clone_schema_command(Options *opts, int what);
-/* pg_dumpall --roles-only on the source, replayed on the target (--roles). */
-bool clone_copy_roles(const Options *opts, const WorkDir *wd);
+/* Needs --source when it dumps or filters, --target when it restores. */
+ExitCode clone_schema_command(const CloneSpec *spec, int what);
 
-/* ---- summary (src/report) ---- */
-void report_summary(CloneRun *run, bool print);
+/* ---- roles (roles.c) ---- */
+/* pg_dumpall --roles-only on the source, replayed on the target (--roles). */
+bool clone_copy_roles(const CloneSpec *spec, const WorkDir *wd);
+/* dump roles, restore roles, copy roles (SCHEMA_CMD_DUMP_ROLES, SCHEMA_CMD_RESTORE_ROLES). */
+ExitCode clone_roles_command(const CloneSpec *spec, int what);
 
 #endif /* PGSHIFT_CLONE_H */

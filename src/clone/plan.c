@@ -4,21 +4,16 @@
  * Parts are ctid block ranges [min, max) taken from the table's size at the
  * snapshot; the last part is open-ended. Any table splits, with or without a
  * key, and PostgreSQL 14+ reads each range with a TID range scan.
+ *
+ * Also a task's names and its row in state.db: (kind, object oid, part)
+ * is the same for the same work in every run of a work directory, which is
+ * what lets --resume (plan_apply_resume) find what an earlier run did.
  */
 #include "clone/clone.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-SplitSpec
-plan_split_spec(const Options *opts)
-{
-	SplitSpec s = { .larger_than = opts->split_larger_than,
-					.max_parts = opts->split_max_parts,
-					.table_jobs = opts->table_jobs };
-	return s;
-}
 
 static Task *
 graph_add(Graph *g, TaskKind kind, PoolKind pool)
@@ -280,203 +275,211 @@ plan_rank(Graph *g)
 	free(seen);
 }
 
-void
-plan_build(CloneRun *run, int steps)
+/* The graph being built, and each table's tasks so far. */
+typedef struct Planner
 {
-	Catalog *cat = &run->cat;
-	Graph *g = &run->graph;
-	const Options *o = run->opts;
-	TableTasks *tt = xcalloc((size_t) cat->ntables + 1, sizeof(TableTasks));
+	CloneRun *run;
+	Catalog *cat;
+	Graph *g;
+	int steps;
+	TableTasks *tt; /* parallel to cat->tables */
+	Task **blobs;
+	int nblobs;
+} Planner;
 
-	if (steps & STEP_TABLE_DATA)
+/* One COPY task per part of each table whose rows are copied. */
+static void
+plan_copies(Planner *p)
+{
+	for (int i = 0; i < p->cat->ntables; i++)
 	{
-		for (int i = 0; i < cat->ntables; i++)
+		CatTable *tb = &p->cat->tables[i];
+		if (tb->relkind != 'r' || tb->excluded || tb->exclude_data)
 		{
-			CatTable *tb = &cat->tables[i];
-			if (tb->relkind != 'r' || tb->excluded || tb->exclude_data)
-			{
-				continue;
-			}
-			tt[i].copy = xcalloc((size_t) tb->nparts, sizeof(Task *));
-			for (int p = 0; p < tb->nparts; p++)
-			{
-				Task *t = graph_add(g, TASK_COPY, POOL_COPY);
-				t->table = tb;
-				t->part = p;
-				t->nparts = tb->nparts;
-				split_part_range(tb, tb->nparts, p, &t->min_block, &t->max_block);
-				t->cost = (double) tb->bytes / tb->nparts * COST_COPY_PER_BYTE;
-				tt[i].copy[tt[i].ncopy++] = t;
-			}
+			continue;
+		}
+		TableTasks *tt = &p->tt[i];
+		tt->copy = xcalloc((size_t) tb->nparts, sizeof(Task *));
+		for (int part = 0; part < tb->nparts; part++)
+		{
+			Task *t = graph_add(p->g, TASK_COPY, POOL_COPY);
+			t->table = tb;
+			t->part = part;
+			t->nparts = tb->nparts;
+			split_part_range(tb, tb->nparts, part, &t->min_block, &t->max_block);
+			t->cost = (double) tb->bytes / tb->nparts * COST_COPY_PER_BYTE;
+			tt->copy[tt->ncopy++] = t;
 		}
 	}
+}
 
-	for (int k = 0; k < cat->nindexes; k++)
+/* t waits for every part of table ti's rows, locks the table, and is one of its keys. */
+static void
+plan_key(Planner *p, Task *t, int ti)
+{
+	lock_add(t, p->cat->tables[ti].oid);
+	for (int c = 0; c < p->tt[ti].ncopy; c++)
 	{
-		CatIndex *x = &cat->indexes[k];
-		int ti = table_pos(cat, x->table_oid);
-		if (ti < 0 || x->excluded || cat->tables[ti].excluded)
+		task_depends(t, p->tt[ti].copy[c]);
+	}
+	keys_add(&p->tt[ti], t);
+}
+
+/* Index builds (sharing their table's lock), and exclusion constraints (built as one). */
+static void
+plan_indexes(Planner *p)
+{
+	for (int k = 0; k < p->cat->nindexes; k++)
+	{
+		CatIndex *x = &p->cat->indexes[k];
+		int ti = table_pos(p->cat, x->table_oid);
+		if (ti < 0 || x->excluded || p->cat->tables[ti].excluded)
 		{
 			continue;
 		}
-		CatTable *tb = &cat->tables[ti];
-		if (x->contype == 'x')
-		{
-			if (!(steps & STEP_CONSTRAINTS))
-			{
-				continue;
-			}
-			Task *t = graph_add(g, TASK_CONSTRAINT, POOL_INDEX);
-			t->table = tb;
-			t->index = x;
-			t->cost = index_build_cost(tb, x);
-			lock_add(t, tb->oid);
-			for (int c = 0; c < tt[ti].ncopy; c++)
-			{
-				task_depends(t, tt[ti].copy[c]);
-			}
-			keys_add(&tt[ti], t);
-			continue;
-		}
-		if (!(steps & STEP_INDEXES))
+		CatTable *tb = &p->cat->tables[ti];
+		bool exclusion = x->contype == 'x';
+		if (!(p->steps & (exclusion ? STEP_CONSTRAINTS : STEP_INDEXES)))
 		{
 			continue;
 		}
-		Task *t = graph_add(g, TASK_INDEX, POOL_INDEX);
+		Task *t = graph_add(p->g, exclusion ? TASK_CONSTRAINT : TASK_INDEX, POOL_INDEX);
 		t->table = tb;
 		t->index = x;
 		t->cost = index_build_cost(tb, x);
-		lock_add(t, tb->oid);
-		t->lock_shared = true;
-		for (int c = 0; c < tt[ti].ncopy; c++)
-		{
-			task_depends(t, tt[ti].copy[c]);
-		}
-		keys_add(&tt[ti], t);
+		t->lock_shared = !exclusion;
+		plan_key(p, t, ti);
 	}
+}
 
-	/* primary key / unique constraints: after every index of their table */
-	if (steps & STEP_CONSTRAINTS)
+/* Primary key / unique constraints: after every index of their table. */
+static void
+plan_constraints(Planner *p)
+{
+	for (int k = 0; k < p->cat->nindexes; k++)
 	{
-		for (int k = 0; k < cat->nindexes; k++)
+		CatIndex *x = &p->cat->indexes[k];
+		int ti = table_pos(p->cat, x->table_oid);
+		if (ti < 0 || x->excluded || p->cat->tables[ti].excluded ||
+			(x->contype != 'p' && x->contype != 'u'))
 		{
-			CatIndex *x = &cat->indexes[k];
-			int ti = table_pos(cat, x->table_oid);
-			if (ti < 0 || x->excluded || cat->tables[ti].excluded ||
-				(x->contype != 'p' && x->contype != 'u'))
-			{
-				continue;
-			}
-			Task *t = graph_add(g, TASK_CONSTRAINT, POOL_INDEX);
-			t->table = &cat->tables[ti];
-			t->index = x;
-			t->cost = 0.01; /* ALTER TABLE ... ADD CONSTRAINT ... USING INDEX */
-			lock_add(t, cat->tables[ti].oid);
-			int nk = tt[ti].nkeys;
-			for (int j = 0; j < nk; j++)
-			{
-				if (tt[ti].keys[j]->kind == TASK_INDEX)
-				{
-					task_depends(t, tt[ti].keys[j]);
-				}
-			}
-			for (int c = 0; c < tt[ti].ncopy; c++)
-			{
-				task_depends(t, tt[ti].copy[c]);
-			}
-			keys_add(&tt[ti], t);
+			continue;
 		}
+		Task *t = graph_add(p->g, TASK_CONSTRAINT, POOL_INDEX);
+		t->table = &p->cat->tables[ti];
+		t->index = x;
+		t->cost = 0.01; /* ALTER TABLE ... ADD CONSTRAINT ... USING INDEX */
+		int nk = p->tt[ti].nkeys;
+		for (int j = 0; j < nk; j++)
+		{
+			if (p->tt[ti].keys[j]->kind == TASK_INDEX)
+			{
+				task_depends(t, p->tt[ti].keys[j]);
+			}
+		}
+		plan_key(p, t, ti);
 	}
+}
 
-	bool vacuum = (steps & STEP_VACUUM) && !(o->skip_vacuum && o->skip_analyze);
-	if (vacuum)
+static void
+plan_vacuums(Planner *p)
+{
+	const CloneSpec *o = p->run->spec;
+	for (int i = 0; i < p->cat->ntables; i++)
 	{
-		for (int i = 0; i < cat->ntables; i++)
+		CatTable *tb = &p->cat->tables[i];
+		if (tb->relkind != 'r' || tb->excluded || p->tt[i].ncopy == 0)
 		{
-			CatTable *tb = &cat->tables[i];
-			if (tb->relkind != 'r' || tb->excluded || tt[i].ncopy == 0)
-			{
-				continue;
-			}
-			/* a FROZEN single part needs no VACUUM: only ANALYZE, or nothing */
-			if (tb->nparts == 1 && o->skip_analyze && run->frozen_ok)
-			{
-				continue;
-			}
-			Task *t = graph_add(g, TASK_VACUUM, POOL_COPY);
-			t->table = tb;
-			t->cost = vacuum_cost(tb, tb->nparts > 1 || !run->frozen_ok);
-			needs_table(t, cat, tt, i);
+			continue;
 		}
+		/* a FROZEN single part needs no VACUUM: only ANALYZE, or nothing */
+		if (tb->nparts == 1 && o->skip_analyze && p->run->frozen_ok)
+		{
+			continue;
+		}
+		Task *t = graph_add(p->g, TASK_VACUUM, POOL_COPY);
+		t->table = tb;
+		t->cost = vacuum_cost(tb, tb->nparts > 1 || !p->run->frozen_ok);
+		needs_table(t, p->cat, p->tt, i);
 	}
+}
 
-	if (steps & STEP_CONSTRAINTS)
+static void
+plan_foreign_keys(Planner *p)
+{
+	Catalog *cat = p->cat;
+	for (int k = 0; k < cat->nfkeys; k++)
 	{
-		for (int k = 0; k < cat->nfkeys; k++)
+		CatFkey *f = &cat->fkeys[k];
+		int ti = table_pos(cat, f->table_oid);
+		int ri = table_pos(cat, f->ref_table_oid);
+		if (ti < 0 || ri < 0 || f->excluded || cat->tables[ti].excluded || cat->tables[ri].excluded)
 		{
-			CatFkey *f = &cat->fkeys[k];
-			int ti = table_pos(cat, f->table_oid);
-			int ri = table_pos(cat, f->ref_table_oid);
-			if (ti < 0 || ri < 0 || f->excluded || cat->tables[ti].excluded ||
-				cat->tables[ri].excluded)
-			{
-				continue;
-			}
-			Task *t = graph_add(g, TASK_FKEY, POOL_INDEX);
-			t->table = &cat->tables[ti];
-			t->fkey = f;
-			t->cost = fkey_cost(&cat->tables[ti]);
-			/* both tables copied and keyed (a partitioned one: all its partitions) */
-			needs_table(t, cat, tt, ti);
-			if (ri != ti)
-			{
-				needs_table(t, cat, tt, ri);
-			}
+			continue;
+		}
+		Task *t = graph_add(p->g, TASK_FKEY, POOL_INDEX);
+		t->table = &cat->tables[ti];
+		t->fkey = f;
+		t->cost = fkey_cost(&cat->tables[ti]);
+		/* both tables copied and keyed (a partitioned one: all its partitions) */
+		needs_table(t, cat, p->tt, ti);
+		if (ri != ti)
+		{
+			needs_table(t, cat, p->tt, ri);
 		}
 	}
+}
 
-	Task **blobs = xcalloc((size_t) cat->nlo_batches + 1, sizeof(Task *));
-	int nblobs = 0;
-	if ((steps & STEP_BLOBS) && !o->skip_large_objects)
+static void
+plan_blobs(Planner *p)
+{
+	p->blobs = xcalloc((size_t) p->cat->nlo_batches + 1, sizeof(Task *));
+	if (!(p->steps & STEP_BLOBS) || p->run->spec->skip_large_objects)
 	{
-		for (int b = 0; b < cat->nlo_batches; b++)
-		{
-			Task *t = graph_add(g, TASK_BLOBS, POOL_BLOB);
-			t->lob = &cat->lo_batches[b];
-			t->cost = cat->lo_batches[b].count * 1e-3;
-			blobs[nblobs++] = t;
-		}
+		return;
 	}
+	for (int b = 0; b < p->cat->nlo_batches; b++)
+	{
+		Task *t = graph_add(p->g, TASK_BLOBS, POOL_BLOB);
+		t->lob = &p->cat->lo_batches[b];
+		t->cost = p->cat->lo_batches[b].count * 1e-3;
+		p->blobs[p->nblobs++] = t;
+	}
+}
 
-	/*
-	 * Materialized views: refreshed as soon as every table and large object is
-	 * on the target, while the indexes build, rather than at the very end of
-	 * post-data on one core. In dump order, one after the other (a view may
-	 * read another). Their cost is about a scan of what they read: guessed as
-	 * a scan of everything copied.
-	 */
+/*
+ * Materialized views: refreshed as soon as every table and large object is
+ * on the target, while the indexes build, rather than at the very end of
+ * post-data on one core. In dump order, one after the other (a view may
+ * read another). Their cost is about a scan of what they read: guessed as
+ * a scan of everything copied.
+ */
+static void
+plan_matviews(Planner *p)
+{
+	CloneRun *run = p->run;
 	int64_t all_bytes = 0;
-	for (int i = 0; i < cat->ntables; i++)
+	for (int i = 0; i < p->cat->ntables; i++)
 	{
-		all_bytes += tt[i].ncopy > 0 ? cat->tables[i].bytes : 0;
+		all_bytes += p->tt[i].ncopy > 0 ? p->cat->tables[i].bytes : 0;
 	}
 	Task *prev = NULL;
-	for (int m = 0; (steps & STEP_TABLE_DATA) && m < run->nmatviews; m++)
+	for (int m = 0; (p->steps & STEP_TABLE_DATA) && m < run->nmatviews; m++)
 	{
-		Task *t = graph_add(g, TASK_MATVIEW, POOL_INDEX);
+		Task *t = graph_add(p->g, TASK_MATVIEW, POOL_INDEX);
 		t->mv_oid = run->mv_oids[m];
 		t->mv_name = run->mv_names[m];
 		t->cost = (double) all_bytes * COST_SCAN_PER_BYTE / 2;
-		for (int i = 0; i < cat->ntables; i++)
+		for (int i = 0; i < p->cat->ntables; i++)
 		{
-			for (int c = 0; c < tt[i].ncopy; c++)
+			for (int c = 0; c < p->tt[i].ncopy; c++)
 			{
-				task_depends(t, tt[i].copy[c]);
+				task_depends(t, p->tt[i].copy[c]);
 			}
 		}
-		for (int b = 0; b < nblobs; b++)
+		for (int b = 0; b < p->nblobs; b++)
 		{
-			task_depends(t, blobs[b]);
+			task_depends(t, p->blobs[b]);
 		}
 		if (prev != NULL)
 		{
@@ -484,15 +487,42 @@ plan_build(CloneRun *run, int steps)
 		}
 		prev = t;
 	}
-	free(blobs);
+}
 
-	for (int i = 0; i < cat->ntables; i++)
+void
+plan_build(CloneRun *run, int steps)
+{
+	const CloneSpec *o = run->spec;
+	Planner p = { .run = run, .cat = &run->cat, .g = &run->graph, .steps = steps };
+	p.tt = xcalloc((size_t) p.cat->ntables + 1, sizeof(TableTasks));
+	if (steps & STEP_TABLE_DATA)
 	{
-		free(tt[i].copy);
-		free(tt[i].keys);
+		plan_copies(&p);
 	}
-	free(tt);
+	plan_indexes(&p);
+	if (steps & STEP_CONSTRAINTS)
+	{
+		plan_constraints(&p);
+	}
+	if ((steps & STEP_VACUUM) && !(o->skip_vacuum && o->skip_analyze))
+	{
+		plan_vacuums(&p);
+	}
+	if (steps & STEP_CONSTRAINTS)
+	{
+		plan_foreign_keys(&p);
+	}
+	plan_blobs(&p);
+	plan_matviews(&p);
+	free(p.blobs);
+	for (int i = 0; i < p.cat->ntables; i++)
+	{
+		free(p.tt[i].copy);
+		free(p.tt[i].keys);
+	}
+	free(p.tt);
 
+	Graph *g = &run->graph;
 	plan_rank(g);
 	for (int i = 0; i < g->ntasks; i++)
 	{
@@ -518,4 +548,183 @@ graph_free(Graph *g)
 	free(g->tasks);
 	g->tasks = NULL;
 	g->ntasks = g->cap = 0;
+}
+
+/* ---- a task's names and its row in state.db ---- */
+
+static const char *const g_kind_names[] = { "copy",   "index", "constraint", "foreign-key",
+											"vacuum", "blobs", "matview" };
+
+const char *
+task_kind_name(TaskKind k)
+{
+	return g_kind_names[k];
+}
+
+static int64_t
+task_obj_oid(const Task *t)
+{
+	switch (t->kind)
+	{
+		case TASK_COPY:
+		case TASK_VACUUM:
+			return t->table->oid;
+		case TASK_INDEX:
+			return t->index->oid;
+		case TASK_CONSTRAINT:
+			return t->index->conoid;
+		case TASK_FKEY:
+			return t->fkey->oid;
+		case TASK_BLOBS:
+			return t->lob->batch;
+		case TASK_MATVIEW:
+			return t->mv_oid;
+		case TASK_NKINDS:
+			break;
+	}
+	return 0;
+}
+
+static StateTaskKey
+task_key(const Task *t)
+{
+	StateTaskKey k = { .kind = task_kind_name(t->kind),
+					   .obj_oid = task_obj_oid(t),
+					   .part = t->part };
+	return k;
+}
+
+char *
+task_label(const Task *t)
+{
+	switch (t->kind)
+	{
+		case TASK_COPY:
+			if (t->nparts > 1)
+			{
+				return xasprintf("%s part %d/%d", t->table->qname, t->part + 1, t->nparts);
+			}
+			return xstrdup(t->table->qname);
+		case TASK_VACUUM:
+			return xstrdup(t->table->qname);
+		case TASK_INDEX:
+			return xasprintf("%s.\"%s\"", t->index->nspname, t->index->relname);
+		case TASK_CONSTRAINT:
+			return xasprintf("%s \"%s\"", t->table->qname, t->index->conname);
+		case TASK_FKEY:
+			return xasprintf("%s \"%s\"", t->table->qname, t->fkey->conname);
+		case TASK_BLOBS:
+			return xasprintf("large objects %u..%u (%d)", t->lob->min_oid, t->lob->max_oid,
+							 t->lob->count);
+		case TASK_MATVIEW:
+			return xstrdup(t->mv_name);
+		case TASK_NKINDS:
+			break;
+	}
+	return xstrdup("?");
+}
+
+bool
+plan_record_tasks(CloneRun *run)
+{
+	Graph *g = &run->graph;
+	StateTaskRow *rows = xcalloc((size_t) g->ntasks + 1, sizeof(StateTaskRow));
+	char **labels = xcalloc((size_t) g->ntasks + 1, sizeof(char *));
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		Task *t = g->tasks[i];
+		labels[i] = task_label(t);
+		rows[i].key = task_key(t);
+		rows[i].label = labels[i];
+		rows[i].done = t->status == TS_DONE;
+	}
+	bool ok = state_tasks_record(run->state, rows, g->ntasks);
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		free(labels[i]);
+	}
+	free(labels);
+	free(rows);
+	return ok;
+}
+
+void
+task_record(CloneRun *run, const Task *t, TaskStatus status, const char *worker)
+{
+	StateTaskKey key = task_key(t);
+	if (status == TS_RUNNING)
+	{
+		state_task_start(run->state, &key, worker);
+		return;
+	}
+	StateTaskResult r = { .status = status == TS_DONE     ? STATE_TASK_DONE
+									: status == TS_FAILED ? STATE_TASK_FAILED
+														  : STATE_TASK_QUEUED,
+						  .duration = t->duration,
+						  .bytes = t->bytes,
+						  .rows = t->rows,
+						  .error = t->error,
+						  .sql = t->sql };
+	state_task_end(run->state, &key, &r);
+}
+
+/* Parts committed on the target, whatever state.db says (NULL: none recorded). */
+static PGresult *
+committed_parts(PgConn *target)
+{
+	PGresult *res = NULL;
+	char *has = NULL;
+	if (pg_query_value(target,
+					   "SELECT pg_catalog.to_regclass('" CLONE_PROGRESS_TABLE "') IS NOT NULL", 0,
+					   NULL, &has) &&
+		has != NULL && strcmp(has, "t") == 0)
+	{
+		res = pg_query(target, "SELECT table_oid, part FROM " CLONE_PROGRESS_TABLE, 0, NULL);
+	}
+	free(has);
+	return res;
+}
+
+bool
+plan_apply_resume(CloneRun *run, PgConn *target)
+{
+	Graph *g = &run->graph;
+	PGresult *res = committed_parts(target);
+	StateTaskKey *keys = xcalloc((size_t) g->ntasks + 1, sizeof(StateTaskKey));
+	bool *recorded = xcalloc((size_t) g->ntasks + 1, sizeof(bool));
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		keys[i] = task_key(g->tasks[i]);
+	}
+	/* recorded done: its COMMIT (or DDL) returned success */
+	state_tasks_done(run->state, keys, g->ntasks, recorded);
+	int ndone = 0, nfound = 0;
+	for (int i = 0; i < g->ntasks; i++)
+	{
+		Task *t = g->tasks[i];
+		bool done = recorded[i];
+		if (!done && t->kind == TASK_COPY)
+		{
+			for (int r = 0; res != NULL && r < PQntuples(res); r++)
+			{
+				if ((Oid) strtoul(PQgetvalue(res, r, 0), NULL, 10) == t->table->oid &&
+					strtol(PQgetvalue(res, r, 1), NULL, 10) == t->part)
+				{
+					done = true;
+					nfound++;
+				}
+			}
+		}
+		if (done)
+		{
+			t->status = TS_DONE;
+			ndone++;
+		}
+	}
+	free(keys);
+	free(recorded);
+	PQclear(res);
+	log_info("resuming: %d of %d tasks already done (%d copies found committed on the target)",
+			 ndone, g->ntasks, nfound);
+	return true;
 }

@@ -5,10 +5,15 @@
  * ready task of its pool with the highest rank (plan.c: its cost plus the
  * longest chain of work waiting for it) whose table locks would not wait for
  * a running task's, runs it without the lock, then marks it done and releases
- * its dependents. A failed
- * task skips everything that depends on it; with --fail-fast it stops the
- * run and cancels the queries in flight. Every change is mirrored in
- * state.db's tasks table.
+ * its dependents. A failed task skips everything that depends on it; with
+ * --fail-fast it stops the run and cancels the queries in flight. Every
+ * change is mirrored in state.db's tasks table (plan.c's task_record).
+ *
+ * This file alone owns the graph's state: tasks.c runs one task (or one
+ * phase of a COPY) on the servers and returns, and the graph changes that
+ * come between a copy's phases (claiming the work that commits with its
+ * rows, giving it back) are made here. So sched.c calls tasks.c and never
+ * the reverse: the order of locks and state changes is read in one file.
  */
 #include "clone/clone.h"
 
@@ -17,139 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static const char *const g_kind_names[] = { "copy",   "index", "constraint", "foreign-key",
-											"vacuum", "blobs", "matview" };
-static const char *const g_status_names[] = { "waiting", "ready",  "running",
-											  "done",    "failed", "skipped" };
-
-const char *
-task_kind_name(TaskKind k)
-{
-	return g_kind_names[k];
-}
-
-const char *
-task_status_name(TaskStatus s)
-{
-	return g_status_names[s];
-}
-
-static int64_t
-task_obj_oid(const Task *t)
-{
-	switch (t->kind)
-	{
-		case TASK_COPY:
-		case TASK_VACUUM:
-			return t->table->oid;
-		case TASK_INDEX:
-			return t->index->oid;
-		case TASK_CONSTRAINT:
-			return t->index->conoid;
-		case TASK_FKEY:
-			return t->fkey->oid;
-		case TASK_BLOBS:
-			return t->lob->batch;
-		case TASK_MATVIEW:
-			return t->mv_oid;
-		case TASK_NKINDS:
-			break;
-	}
-	return 0;
-}
-
-char *
-task_label(const Task *t)
-{
-	switch (t->kind)
-	{
-		case TASK_COPY:
-			if (t->nparts > 1)
-			{
-				return xasprintf("%s part %d/%d", t->table->qname, t->part + 1, t->nparts);
-			}
-			return xstrdup(t->table->qname);
-		case TASK_VACUUM:
-			return xstrdup(t->table->qname);
-		case TASK_INDEX:
-			return xasprintf("%s.\"%s\"", t->index->nspname, t->index->relname);
-		case TASK_CONSTRAINT:
-			return xasprintf("%s \"%s\"", t->table->qname, t->index->conname);
-		case TASK_FKEY:
-			return xasprintf("%s \"%s\"", t->table->qname, t->fkey->conname);
-		case TASK_BLOBS:
-			return xasprintf("large objects %u..%u (%d)", t->lob->min_oid, t->lob->max_oid,
-							 t->lob->count);
-		case TASK_MATVIEW:
-			return xstrdup(t->mv_name);
-		case TASK_NKINDS:
-			break;
-	}
-	return xstrdup("?");
-}
-
-static void
-state_record_tasks(CloneRun *run)
-{
-	sqlite3 *db = state_lock(run->state);
-	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-	sqlite3_stmt *st;
-	sqlite3_prepare_v2(
-		db,
-		"INSERT INTO tasks(kind, obj_oid, part, label, status) VALUES (?1, ?2, ?3, ?4, ?5) "
-		"ON CONFLICT(kind, obj_oid, part) DO UPDATE SET label = excluded.label, "
-		"status = CASE WHEN tasks.status = 'done' THEN 'done' ELSE excluded.status END",
-		-1, &st, NULL);
-	for (int i = 0; i < run->graph.ntasks; i++)
-	{
-		Task *t = run->graph.tasks[i];
-		char *label = task_label(t);
-		sqlite3_bind_text(st, 1, task_kind_name(t->kind), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, task_obj_oid(t));
-		sqlite3_bind_int(st, 3, t->part);
-		sqlite3_bind_text(st, 4, label, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 5, t->status == TS_DONE ? "done" : "queued", -1, SQLITE_STATIC);
-		sqlite3_step(st);
-		sqlite3_reset(st);
-		free(label);
-	}
-	sqlite3_finalize(st);
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	state_unlock(run->state);
-}
-
-void
-state_task_update(CloneRun *run, const Task *t, const char *status, const char *worker)
-{
-	char oid[32], part[16], now[32], dur[32], bytes[32], rows[32];
-	snprintf(oid, sizeof(oid), "%lld", (long long) task_obj_oid(t));
-	snprintf(part, sizeof(part), "%d", t->part);
-	snprintf(now, sizeof(now), "%lld", (long long) time_wall_us());
-	snprintf(dur, sizeof(dur), "%.3f", t->duration);
-	snprintf(bytes, sizeof(bytes), "%lld", (long long) t->bytes);
-	snprintf(rows, sizeof(rows), "%lld", (long long) t->rows);
-	if (strcmp(status, "running") == 0)
-	{
-		const char *p[] = { task_kind_name(t->kind), oid, part, now, worker };
-		state_exec(run->state,
-				   "UPDATE tasks SET status = 'running', started_at = ?4, finished_at = NULL, "
-				   "worker = ?5, attempts = attempts + 1, error = NULL "
-				   "WHERE kind = ?1 AND obj_oid = ?2 AND part = ?3",
-				   5, p);
-	}
-	else
-	{
-		const char *p[] = {
-			task_kind_name(t->kind), oid, part, now, status, dur, bytes, rows, t->error, t->sql
-		};
-		state_exec(
-			run->state,
-			"UPDATE tasks SET status = ?5, finished_at = ?4, duration = ?6, bytes = ?7, "
-			"rows = ?8, error = ?9, sql = ?10 WHERE kind = ?1 AND obj_oid = ?2 AND part = ?3",
-			10, p);
-	}
-}
 
 /* Under the graph lock: a finished task releases (or skips) its dependents. */
 static void
@@ -446,7 +318,7 @@ graph_unclaim(CloneRun *run, Task *copy, const Task *only)
 	pthread_mutex_unlock(&g->lock);
 	for (int i = 0; i < nback; i++)
 	{
-		state_task_update(run, back[i], "queued", NULL);
+		task_record(run, back[i], TS_WAITING, NULL);
 	}
 	free(back);
 }
@@ -460,7 +332,7 @@ graph_finish_claimed(CloneRun *run, Task *copy, const char *worker)
 	for (int i = 0; i < copy->nfolded; i++)
 	{
 		Task *f = copy->folded[i];
-		state_task_update(run, f, "done", worker);
+		task_record(run, f, TS_DONE, worker);
 		graph_finish(run, f, true);
 	}
 	copy->nfolded = 0;
@@ -476,7 +348,7 @@ graph_finish(CloneRun *run, Task *t, bool ok)
 	if (!ok)
 	{
 		g->nfailed++;
-		if (run->opts->fail_fast)
+		if (run->spec->fail_fast)
 		{
 			g->stop = true;
 		}
@@ -484,11 +356,64 @@ graph_finish(CloneRun *run, Task *t, bool ok)
 	graph_release(run, t);
 	pthread_cond_broadcast(&g->cond);
 	pthread_mutex_unlock(&g->lock);
-	if (!ok && run->opts->fail_fast)
+	if (!ok && run->spec->fail_fast)
 	{
 		log_error("stopping the run at the first failure (--fail-fast)");
 		pg_cancel_all(NULL);
 	}
+}
+
+/*
+ * A COPY part, in the phases of tasks.c between which this file settles the
+ * graph: the rows (their target transaction left open); for a single part
+ * loaded WITH (FREEZE), the finishing work claimed to commit with them
+ * (graph_claim_finishing) and its foreign keys checked in that transaction;
+ * the COMMIT; then the claimed ANALYZE. What did not commit goes back to the
+ * graph (graph_unclaim), what did is done (graph_finish_claimed).
+ */
+static bool
+sched_run_copy(Worker *w, Task *t)
+{
+	CloneRun *run = w->run;
+	if (!copy_rows(w, t))
+	{
+		return false;
+	}
+	bool ok = true;
+	if (t->nparts == 1 && run->frozen_ok)
+	{
+		CopyFinishing fin;
+		copy_ask_finishing(w, t, &fin);
+		/* (the flush that makes ANALYZE see the COMMIT's counts: 15+) */
+		graph_claim_finishing(
+			run, t, fin.analyze && !run->spec->skip_analyze && run->target_version >= 150000,
+			fin.fkeys, fin.nfkeys);
+		free(fin.fkeys);
+		bool gave_back = false;
+		ok = copy_fold_foreign_keys(w, t, &gave_back);
+		if (gave_back)
+		{
+			/* after the rollback to the savepoint: until then the session holds their locks */
+			graph_unclaim(run, t, NULL);
+		}
+	}
+	if (ok)
+	{
+		ok = copy_commit(w, t);
+	}
+	if (!ok)
+	{
+		copy_abort(w, t);
+		graph_unclaim(run, t, NULL); /* what was to commit with the rows did not */
+		return false;
+	}
+	Task *failed = copy_analyze(w, t);
+	if (failed != NULL)
+	{
+		graph_unclaim(run, t, failed);
+	}
+	graph_finish_claimed(run, t, w->role);
+	return true;
 }
 
 static void *
@@ -500,16 +425,16 @@ worker_main(void *arg)
 	Task *t;
 	while ((t = graph_take(&run->graph, w->pool)) != NULL)
 	{
-		state_task_update(run, t, "running", w->role);
+		task_record(run, t, TS_RUNNING, w->role);
 		t->started = time_now();
 		t->folded_seconds = 0.0;
-		bool ok = task_execute(w, t);
+		bool ok = t->kind == TASK_COPY ? sched_run_copy(w, t) : task_execute(w, t);
 		t->duration = time_now() - t->started - t->folded_seconds;
 		if (!ok && t->error == NULL)
 		{
 			t->error = xstrdup("failed");
 		}
-		state_task_update(run, t, ok ? "done" : "failed", w->role);
+		task_record(run, t, ok ? TS_DONE : TS_FAILED, w->role);
 		if (!ok)
 		{
 			char *label = task_label(t);
@@ -542,7 +467,7 @@ monitor_main(void *arg)
 	CloneRun *run = m->run;
 	Graph *g = &run->graph;
 	log_set_role("progress");
-	bool tty = isatty(STDERR_FILENO) && !run->opts->quiet && getenv("NO_PROGRESS") == NULL;
+	bool tty = isatty(STDERR_FILENO) && !run->spec->quiet && getenv("NO_PROGRESS") == NULL;
 	double start = time_now(), last_log = start;
 	int64_t total_disk = 0;
 	for (int i = 0; i < g->ntasks; i++)
@@ -710,7 +635,7 @@ bool
 sched_run(CloneRun *run)
 {
 	Graph *g = &run->graph;
-	const Options *o = run->opts;
+	const CloneSpec *o = run->spec;
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_cond_init(&g->cond, NULL);
 	signals_on_interrupt(graph_wake, g);
@@ -730,7 +655,7 @@ sched_run(CloneRun *run)
 			graph_release(run, g->tasks[i]);
 		}
 	}
-	state_record_tasks(run);
+	plan_record_tasks(run);
 
 	int count[POOL_NPOOLS] = { 0 };
 	for (int i = 0; i < g->ntasks; i++)
@@ -769,7 +694,6 @@ sched_run(CloneRun *run)
 			Worker *w = &workers[k];
 			w->run = run;
 			w->pool = (PoolKind) p;
-			w->num = i + 1;
 			snprintf(w->role, sizeof(w->role), "%s-%d", names[p], i + 1);
 			pthread_create(&threads[k], NULL, worker_main, w);
 			k++;
@@ -795,65 +719,4 @@ sched_run(CloneRun *run)
 	pthread_cond_destroy(&g->cond);
 	pthread_mutex_destroy(&g->lock);
 	return g->nfailed == 0 && !g->stop && g->unfinished == 0;
-}
-
-bool
-plan_apply_resume(CloneRun *run, PgConn *target)
-{
-	Graph *g = &run->graph;
-	/* parts committed on the target, whatever state.db says */
-	PGresult *res = NULL;
-	char *has = NULL;
-	if (pg_query_value(target,
-					   "SELECT pg_catalog.to_regclass('" CLONE_PROGRESS_TABLE "') IS NOT NULL", 0,
-					   NULL, &has) &&
-		has != NULL && strcmp(has, "t") == 0)
-	{
-		res = pg_query(target, "SELECT table_oid, part FROM " CLONE_PROGRESS_TABLE, 0, NULL);
-	}
-	free(has);
-	sqlite3 *db = state_lock(run->state);
-	sqlite3_stmt *st;
-	sqlite3_prepare_v2(db,
-					   "SELECT status FROM tasks WHERE kind = ?1 AND obj_oid = ?2 AND part = ?3",
-					   -1, &st, NULL);
-	int ndone = 0, nfound = 0;
-	for (int i = 0; i < g->ntasks; i++)
-	{
-		Task *t = g->tasks[i];
-		bool done = false;
-		/* recorded done: its COMMIT (or DDL) returned success */
-		sqlite3_bind_text(st, 1, task_kind_name(t->kind), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, task_obj_oid(t));
-		sqlite3_bind_int(st, 3, t->part);
-		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
-		{
-			done = strcmp((const char *) sqlite3_column_text(st, 0), "done") == 0;
-		}
-		sqlite3_reset(st);
-		if (!done && t->kind == TASK_COPY)
-		{
-			for (int r = 0; res != NULL && r < PQntuples(res); r++)
-			{
-				if ((Oid) strtoul(PQgetvalue(res, r, 0), NULL, 10) == t->table->oid &&
-					strtol(PQgetvalue(res, r, 1), NULL, 10) == t->part)
-				{
-					done = true;
-					nfound++;
-				}
-			}
-		}
-		if (done)
-		{
-			t->status = TS_DONE;
-			t->resumed_done = true;
-			ndone++;
-		}
-	}
-	sqlite3_finalize(st);
-	state_unlock(run->state);
-	PQclear(res);
-	log_info("resuming: %d of %d tasks already done (%d copies found committed on the target)",
-			 ndone, g->ntasks, nfound);
-	return true;
 }

@@ -1,5 +1,10 @@
 /*
- * src/clone/steps.c — the one-shot steps: sequences and database settings.
+ * src/clone/steps.c — the one-shot steps: sequences and database settings;
+ * and the snapshot every source session of a run reads in.
+ *
+ * The steps run once, in the main thread, after the task graph (sequences)
+ * or with the schema (settings): each failure is one line of the run's
+ * failures, never a stop.
  */
 #include "clone/clone.h"
 
@@ -7,6 +12,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+bool
+clone_set_snapshot(PgConn *c, const char *snapshot)
+{
+	/* SET TRANSACTION SNAPSHOT takes no parameter: a quoted literal */
+	char *q = pg_quote_literal(snapshot);
+	char *sql = xasprintf("SET TRANSACTION SNAPSHOT %s", q);
+	bool ok = pg_exec(c, sql);
+	free(q);
+	free(sql);
+	return ok;
+}
 
 bool
 clone_copy_sequences(CloneRun *run, PgConn *target)

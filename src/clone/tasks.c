@@ -6,6 +6,10 @@
  * connection. A part is one target transaction, which also inserts the part's
  * row in the target's progress table (CLONE_PROGRESS_TABLE): a resume reads
  * it to know exactly which parts committed.
+ *
+ * Called by the scheduler (sched.c) only, and never calling it back: a
+ * function here runs SQL for one task and reports through the task (error,
+ * bytes, rows) and its return value; the graph is the scheduler's.
  */
 #include "clone/clone.h"
 
@@ -13,10 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool
+/* A source connection inside the run's snapshot. */
+static bool
 clone_source_connect(CloneRun *run, PgConn *c, const char *app)
 {
-	if (!pg_connect(c, run->opts->source, "source", app, 30))
+	if (!pg_connect(c, run->spec->source, "source", app, 30))
 	{
 		return false;
 	}
@@ -26,12 +31,7 @@ clone_source_connect(CloneRun *run, PgConn *c, const char *app)
 	}
 	if (run->snapshot != NULL)
 	{
-		char *q = pg_quote_literal(run->snapshot);
-		char *sql = xasprintf("SET TRANSACTION SNAPSHOT %s", q);
-		bool ok = pg_exec(c, sql);
-		free(q);
-		free(sql);
-		if (!ok)
+		if (!clone_set_snapshot(c, run->snapshot))
 		{
 			log_hint(LOG_LEVEL_ERROR, "The snapshot must stay held by its exporting session "
 									  "for the whole run.");
@@ -57,7 +57,7 @@ worker_target(Worker *w)
 	{
 		pg_disconnect(&w->dst);
 	}
-	w->dst_ok = pg_connect(&w->dst, w->run->opts->target, "target", w->role, 30);
+	w->dst_ok = pg_connect(&w->dst, w->run->spec->target, "target", w->role, 30);
 	if (w->dst_ok)
 	{
 		/*
@@ -132,6 +132,23 @@ rollback_quietly(PgConn *c)
 	}
 }
 
+/* The task's sessions (the source's too, when it reads); a failure to connect is the task's. */
+static bool
+task_sessions(Worker *w, Task *t, bool source)
+{
+	if (source && !worker_source(w))
+	{
+		task_fail(t, &w->src, NULL);
+		return false;
+	}
+	if (!worker_target(w))
+	{
+		task_fail(t, &w->dst, NULL);
+		return false;
+	}
+	return true;
+}
+
 /* Does an object by this name exist on the target? (resume: built but not recorded) */
 static bool
 target_has(Worker *w, const char *sql, const char *a, const char *b)
@@ -163,7 +180,7 @@ target_has(Worker *w, const char *sql, const char *a, const char *b)
 static void
 incompressible_columns(Worker *w, const CatTable *tb, StrList *out)
 {
-	const Options *o = w->run->opts;
+	const CloneSpec *o = w->run->spec;
 	int64_t toast = tb->bytes - tb->relpages * 8192;
 	if (o->recompress_toast || toast < TOAST_SAMPLE_MIN || pg_server_version(&w->src) < 140000)
 	{
@@ -252,7 +269,7 @@ static bool task_vacuum(Worker *w, Task *t);
 static bool
 run_claimed(Worker *w, Task *t, Task *f)
 {
-	state_task_update(w->run, f, "running", w->role);
+	task_record(w->run, f, TS_RUNNING, w->role);
 	f->started = time_now();
 	bool quiet = w->dst.quiet_errors;
 	w->dst.quiet_errors = true;
@@ -272,9 +289,13 @@ run_claimed(Worker *w, Task *t, Task *f)
  * the table merged with the referenced key, a fraction of the cost. When the
  * source cannot say, nothing.
  */
-static void
-finish_before_indexes(Worker *w, const CatTable *tb, bool *analyze, Oid **fkeys, int *nfkeys)
+void
+copy_ask_finishing(Worker *w, const Task *t, CopyFinishing *out)
 {
+	const CatTable *tb = t->table;
+	bool *analyze = &out->analyze;
+	Oid **fkeys = &out->fkeys;
+	int *nfkeys = &out->nfkeys;
 	char oid[32];
 	snprintf(oid, sizeof(oid), "%u", tb->oid);
 	const char *p[] = { oid };
@@ -332,30 +353,22 @@ finish_before_indexes(Worker *w, const CatTable *tb, bool *analyze, Oid **fkeys,
 
 /*
  * A single-part table loaded WITH (FREEZE), its transaction still open: the
- * finishing work that gains nothing from its indexes (finish_before_indexes)
- * and waits for nothing else (graph_claim_finishing) is claimed now. Its
- * foreign keys are checked in this transaction and commit with the rows; its
- * ANALYZE runs right after the COMMIT (copy_analyze), in this session, before
- * the index builds are released: inside the transaction it would count the
- * rows its own transaction inserted as changed after the analyze, and
- * autovacuum would analyze the table again. The table is locked by the copy
- * anyway; after the index builds, each would lock it in turn at the end of
- * the run, on one core. A failure only gives the work back to the scheduler:
- * the rows are kept (savepoint). False only when the target session broke.
+ * finishing work that gains nothing from its indexes (copy_ask_finishing)
+ * and waits for nothing else (graph_claim_finishing) is claimed by the
+ * scheduler. Its foreign keys are checked here, in this transaction, and
+ * commit with the rows; its ANALYZE runs right after the COMMIT
+ * (copy_analyze), in this session, before the index builds are released:
+ * inside the transaction it would count the rows its own transaction
+ * inserted as changed after the analyze, and autovacuum would analyze the
+ * table again. The table is locked by the copy anyway; after the index
+ * builds, each would lock it in turn at the end of the run, on one core. A
+ * failure only gives the work back to the scheduler (*gave_back): the rows
+ * are kept (savepoint). False only when the target session broke.
  */
-static bool
-copy_finish_with_rows(Worker *w, Task *t)
+bool
+copy_fold_foreign_keys(Worker *w, Task *t, bool *gave_back)
 {
-	CloneRun *run = w->run;
-	bool analyze;
-	Oid *fkeys;
-	int nfkeys;
-	finish_before_indexes(w, t->table, &analyze, &fkeys, &nfkeys);
-	/* (the flush that makes ANALYZE see the COMMIT's counts: 15+) */
-	graph_claim_finishing(run, t,
-						  analyze && !run->opts->skip_analyze && run->target_version >= 150000,
-						  fkeys, nfkeys);
-	free(fkeys);
+	*gave_back = false;
 	int nkeys = 0;
 	for (int i = 0; i < t->nfolded; i++)
 	{
@@ -367,6 +380,7 @@ copy_finish_with_rows(Worker *w, Task *t)
 	}
 	if (!pg_exec(&w->dst, "SAVEPOINT pgshift_finish"))
 	{
+		task_fail(t, &w->dst, NULL);
 		return false; /* the caller rolls back, then gives the claims back */
 	}
 	bool ok = true;
@@ -381,19 +395,26 @@ copy_finish_with_rows(Worker *w, Task *t)
 	}
 	if (ok)
 	{
-		return pg_exec(&w->dst, "RELEASE SAVEPOINT pgshift_finish");
+		ok = pg_exec(&w->dst, "RELEASE SAVEPOINT pgshift_finish");
 	}
-	if (!signals_interrupted())
+	else
 	{
-		char *label = task_label(failed);
-		log_warn("foreign key %s could not commit with the rows of %s, left to run on its own: %s",
-				 label, t->table->qname, failed->error ? failed->error : "failed");
-		free(label);
+		if (!signals_interrupted())
+		{
+			char *label = task_label(failed);
+			log_warn("foreign key %s could not commit with the rows of %s, left to run on its "
+					 "own: %s",
+					 label, t->table->qname, failed->error ? failed->error : "failed");
+			free(label);
+		}
+		pg_clear_error(&w->dst);
+		ok = pg_exec(&w->dst, "ROLLBACK TO SAVEPOINT pgshift_finish");
+		*gave_back = true;
 	}
-	pg_clear_error(&w->dst);
-	ok = pg_exec(&w->dst, "ROLLBACK TO SAVEPOINT pgshift_finish");
-	/* after the rollback: until then the session holds their locks */
-	graph_unclaim(run, t, NULL);
+	if (!ok)
+	{
+		task_fail(t, &w->dst, NULL);
+	}
 	return ok;
 }
 
@@ -402,16 +423,16 @@ copy_finish_with_rows(Worker *w, Task *t)
  * statistics now rather than within the second (15+), so that an ANALYZE
  * of the table — this session's, or another's soon after — finds them there
  * and leaves no "changes since analyze" behind for autovacuum; then the
- * ANALYZE claimed with the rows, if any. A failure gives it back to the
- * scheduler.
+ * ANALYZE claimed with the rows, if any. A failure is returned, for the
+ * scheduler to take it back.
  */
-static void
+Task *
 copy_analyze(Worker *w, Task *t)
 {
 	CloneRun *run = w->run;
 	if (run->target_version < 150000)
 	{
-		return;
+		return NULL;
 	}
 	pg_exec(&w->dst, "SELECT pg_catalog.pg_stat_force_next_flush()");
 	pg_clear_error(&w->dst);
@@ -430,205 +451,203 @@ copy_analyze(Worker *w, Task *t)
 						 t->table->qname, f->error ? f->error : "failed");
 			}
 			pg_clear_error(&w->dst);
-			graph_unclaim(run, t, f);
+			return f;
 		}
 		break;
 	}
+	return NULL;
 }
 
-static bool
-task_copy(Worker *w, Task *t)
+/* The COPY statements of a part: out on the source, in on the target. */
+static void
+copy_statements(const CloneRun *run, const Task *t, StrBuf *out, StrBuf *in)
 {
-	CloneRun *run = w->run;
-	CatTable *tb = t->table;
-	if (!worker_source(w))
-	{
-		task_fail(t, &w->src, NULL);
-		return false;
-	}
-	if (!worker_target(w))
-	{
-		task_fail(t, &w->dst, NULL);
-		return false;
-	}
+	const CatTable *tb = t->table;
 	bool binary = run->binary_ok && tb->binary_ok;
 	bool single = t->nparts == 1;
 	bool freeze = single && run->frozen_ok;
 	const char *cols = tb->copy_columns;
-
-	StrBuf out, in;
-	sb_init(&out);
-	sb_init(&in);
 	if (single)
 	{
-		sb_printf(&out, "COPY %s%s%s%s TO STDOUT", tb->qname, cols ? " (" : "", cols ? cols : "",
+		sb_printf(out, "COPY %s%s%s%s TO STDOUT", tb->qname, cols ? " (" : "", cols ? cols : "",
 				  cols ? ")" : "");
 	}
 	else
 	{
-		sb_printf(&out, "COPY (SELECT %s FROM ONLY %s WHERE ctid >= '(%lld,0)'::pg_catalog.tid",
+		sb_printf(out, "COPY (SELECT %s FROM ONLY %s WHERE ctid >= '(%lld,0)'::pg_catalog.tid",
 				  cols ? cols : "", tb->qname, (long long) t->min_block);
 		if (t->max_block >= 0)
 		{
-			sb_printf(&out, " AND ctid < '(%lld,0)'::pg_catalog.tid", (long long) t->max_block);
+			sb_printf(out, " AND ctid < '(%lld,0)'::pg_catalog.tid", (long long) t->max_block);
 		}
-		sb_append(&out, ") TO STDOUT");
+		sb_append(out, ") TO STDOUT");
 	}
-	sb_printf(&in, "COPY %s%s%s%s FROM STDIN", tb->qname, cols ? " (" : "", cols ? cols : "",
+	sb_printf(in, "COPY %s%s%s%s FROM STDIN", tb->qname, cols ? " (" : "", cols ? cols : "",
 			  cols ? ")" : "");
 	if (binary && freeze)
 	{
-		sb_append(&out, " WITH (FORMAT binary)");
-		sb_append(&in, " WITH (FORMAT binary, FREEZE)");
+		sb_append(out, " WITH (FORMAT binary)");
+		sb_append(in, " WITH (FORMAT binary, FREEZE)");
 	}
 	else if (binary)
 	{
-		sb_append(&out, " WITH (FORMAT binary)");
-		sb_append(&in, " WITH (FORMAT binary)");
+		sb_append(out, " WITH (FORMAT binary)");
+		sb_append(in, " WITH (FORMAT binary)");
 	}
 	else if (freeze)
 	{
-		sb_append(&in, " WITH (FREEZE)");
+		sb_append(in, " WITH (FREEZE)");
 	}
+}
 
-	/*
-	 * Skipping a doomed compression needs ALTER TABLE, so only where the
-	 * table is truncated in the same transaction (one part) and ours to alter;
-	 * the storage is back to EXTENDED before the COMMIT, so no one ever sees
-	 * the change, whatever happens to this run.
-	 */
-	StrList plain = { 0 };
-	if (single)
+/*
+ * Skipping a doomed compression needs ALTER TABLE, so only where the
+ * table is truncated in the same transaction (one part) and ours to alter;
+ * the storage is back to EXTENDED before the COMMIT, so no one ever sees
+ * the change, whatever happens to this run.
+ */
+static void
+copy_plain_columns(Worker *w, const Task *t, StrList *plain)
+{
+	if (t->nparts != 1)
 	{
-		incompressible_columns(w, tb, &plain);
-		if (plain.n > 0 &&
-			!target_has(
-				w,
-				"SELECT pg_catalog.pg_has_role(c.relowner, 'USAGE') FROM pg_catalog.pg_class c "
-				"WHERE c.oid = pg_catalog.to_regclass($1)",
-				tb->qname, NULL))
+		return;
+	}
+	incompressible_columns(w, t->table, plain);
+	if (plain->n > 0 &&
+		!target_has(w,
+					"SELECT pg_catalog.pg_has_role(c.relowner, 'USAGE') FROM pg_catalog.pg_class c "
+					"WHERE c.oid = pg_catalog.to_regclass($1)",
+					t->table->qname, NULL))
+	{
+		strlist_free(plain);
+	}
+}
+
+/* A statement of the copy's target transaction; its failure is the task's. */
+static bool
+copy_exec(Worker *w, Task *t, char *sql)
+{
+	bool ok = pg_exec(&w->dst, sql);
+	if (!ok)
+	{
+		task_fail(t, &w->dst, sql);
+	}
+	free(sql);
+	return ok;
+}
+
+/* The rows, relayed from the source's COPY to the target's in the open transaction. */
+static bool
+copy_relay(Worker *w, Task *t, const StrBuf *out, const StrBuf *in)
+{
+	CopyStats st;
+	bool ok = pg_copy_pipe(&w->src, out->data, &w->dst, in->data, &st, &w->run->progress_bytes);
+	t->bytes = st.bytes;
+	t->rows = st.rows;
+	if (!ok)
+	{
+		if (w->dst.errmsg != NULL)
 		{
-			strlist_free(&plain);
+			task_fail(t, &w->dst, in->data);
+		}
+		else
+		{
+			task_fail(t, &w->src, out->data);
 		}
 	}
+	return ok;
+}
+
+bool
+copy_rows(Worker *w, Task *t)
+{
+	CatTable *tb = t->table;
+	if (!task_sessions(w, t, true))
+	{
+		return false;
+	}
+	StrBuf out, in;
+	sb_init(&out);
+	sb_init(&in);
+	copy_statements(w->run, t, &out, &in);
+	StrList plain = { 0 };
+	copy_plain_columns(w, t, &plain);
 
 	bool ok = pg_exec(&w->dst, "BEGIN");
-	if (ok && single)
+	if (ok && t->nparts == 1)
 	{
-		char *sql = xasprintf("TRUNCATE ONLY %s", tb->qname);
-		ok = pg_exec(&w->dst, sql);
-		if (!ok)
-		{
-			task_fail(t, &w->dst, sql);
-		}
-		free(sql);
+		ok = copy_exec(w, t, xasprintf("TRUNCATE ONLY %s", tb->qname));
 	}
 	if (ok && plain.n > 0)
 	{
-		char *sql = set_storage_sql(tb, &plain, "EXTERNAL");
-		ok = pg_exec(&w->dst, sql);
-		if (!ok)
-		{
-			task_fail(t, &w->dst, sql);
-		}
-		else
+		ok = copy_exec(w, t, set_storage_sql(tb, &plain, "EXTERNAL"));
+		if (ok)
 		{
 			log_info("copying %s: %d column(s) stored uncompressed on the source in every sampled "
 					 "row, copied without a compression attempt (--recompress-toast to try)",
 					 tb->qname, plain.n);
 		}
-		free(sql);
 	}
-	if (ok)
-	{
-		CopyStats st;
-		ok = pg_copy_pipe(&w->src, out.data, &w->dst, in.data, &st, &run->progress_bytes);
-		t->bytes = st.bytes;
-		t->rows = st.rows;
-		if (!ok)
-		{
-			if (w->dst.errmsg != NULL)
-			{
-				task_fail(t, &w->dst, in.data);
-			}
-			else
-			{
-				task_fail(t, &w->src, out.data);
-			}
-		}
-	}
+	ok = ok && copy_relay(w, t, &out, &in);
 	if (ok && plain.n > 0)
 	{
-		char *sql = set_storage_sql(tb, &plain, "EXTENDED");
-		ok = pg_exec(&w->dst, sql);
-		if (!ok)
-		{
-			task_fail(t, &w->dst, sql);
-		}
-		free(sql);
+		ok = copy_exec(w, t, set_storage_sql(tb, &plain, "EXTENDED"));
 	}
 	strlist_free(&plain);
-	if (ok && freeze)
-	{
-		ok = copy_finish_with_rows(w, t);
-		if (!ok)
-		{
-			task_fail(t, &w->dst, NULL);
-		}
-	}
-	if (ok)
-	{
-		/*
-		 * The part's marker commits with its rows: a resume that finds it knows
-		 * the part is on the target, whatever happened to pgshift or the
-		 * target after the COMMIT.
-		 */
-		char oid[32], part[16];
-		snprintf(oid, sizeof(oid), "%u", tb->oid);
-		snprintf(part, sizeof(part), "%d", t->part);
-		const char *p[] = { oid, part };
-		ok =
-			pg_exec_params(&w->dst,
-						   "INSERT INTO " CLONE_PROGRESS_TABLE " (table_oid, part) VALUES ($1, $2) "
-						   "ON CONFLICT DO NOTHING",
-						   2, p);
-		if (!ok)
-		{
-			task_fail(t, &w->dst, NULL);
-		}
-	}
-	if (ok)
-	{
-		ok = pg_exec(&w->dst, "COMMIT");
-		if (!ok)
-		{
-			task_fail(t, &w->dst, "COMMIT");
-		}
-	}
-	if (!ok)
-	{
-		if (t->error == NULL)
-		{
-			task_fail(t, &w->dst, NULL);
-		}
-		rollback_quietly(&w->dst);
-		graph_unclaim(run, t, NULL); /* what was to commit with the rows did not */
-		/* the source transaction holds the snapshot: if it broke, reconnect next time */
-		if (w->src.conn != NULL && PQtransactionStatus(w->src.conn) != PQTRANS_INTRANS)
-		{
-			w->src_ok = false;
-		}
-	}
-	else
-	{
-		log_info("copied %s%s: %lld rows", tb->qname, t->nparts > 1 ? " (part)" : "",
-				 (long long) t->rows);
-		copy_analyze(w, t);
-		graph_finish_claimed(run, t, w->role);
-	}
 	sb_free(&out);
 	sb_free(&in);
+	if (!ok)
+	{
+		copy_abort(w, t);
+	}
 	return ok;
+}
+
+bool
+copy_commit(Worker *w, Task *t)
+{
+	/*
+	 * The part's marker commits with its rows: a resume that finds it knows
+	 * the part is on the target, whatever happened to pgshift or the
+	 * target after the COMMIT.
+	 */
+	char oid[32], part[16];
+	snprintf(oid, sizeof(oid), "%u", t->table->oid);
+	snprintf(part, sizeof(part), "%d", t->part);
+	const char *p[] = { oid, part };
+	bool ok = pg_exec_params(&w->dst,
+							 "INSERT INTO " CLONE_PROGRESS_TABLE
+							 " (table_oid, part) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+							 2, p);
+	if (!ok)
+	{
+		task_fail(t, &w->dst, NULL);
+		return false;
+	}
+	if (!pg_exec(&w->dst, "COMMIT"))
+	{
+		task_fail(t, &w->dst, "COMMIT");
+		return false;
+	}
+	log_info("copied %s%s: %lld rows", t->table->qname, t->nparts > 1 ? " (part)" : "",
+			 (long long) t->rows);
+	return true;
+}
+
+void
+copy_abort(Worker *w, Task *t)
+{
+	if (t->error == NULL)
+	{
+		task_fail(t, &w->dst, NULL);
+	}
+	rollback_quietly(&w->dst);
+	/* the source transaction holds the snapshot: if it broke, reconnect next time */
+	if (w->src.conn != NULL && PQtransactionStatus(w->src.conn) != PQTRANS_INTRANS)
+	{
+		w->src_ok = false;
+	}
 }
 
 /* Does the target table have a constraint of that name (built by a dead run)? */
@@ -656,9 +675,8 @@ static bool
 task_index(Worker *w, Task *t)
 {
 	CatIndex *x = t->index;
-	if (!worker_target(w))
+	if (!task_sessions(w, t, false))
 	{
-		task_fail(t, &w->dst, NULL);
 		return false;
 	}
 	char *qidx = pg_qualname(x->nspname, x->relname);
@@ -717,9 +735,8 @@ static bool
 task_constraint(Worker *w, Task *t)
 {
 	CatIndex *x = t->index;
-	if (!worker_target(w))
+	if (!task_sessions(w, t, false))
 	{
-		task_fail(t, &w->dst, NULL);
 		return false;
 	}
 	char *qcon = pg_quote_ident(x->conname);
@@ -778,9 +795,8 @@ static bool
 task_fkey(Worker *w, Task *t)
 {
 	CatFkey *f = t->fkey;
-	if (!worker_target(w))
+	if (!task_sessions(w, t, false))
 	{
-		task_fail(t, &w->dst, NULL);
 		return false;
 	}
 	if (target_has_constraint(w, t->table, f->conname))
@@ -805,10 +821,9 @@ task_fkey(Worker *w, Task *t)
 static bool
 task_vacuum(Worker *w, Task *t)
 {
-	const Options *o = w->run->opts;
-	if (!worker_target(w))
+	const CloneSpec *o = w->run->spec;
+	if (!task_sessions(w, t, false))
 	{
-		task_fail(t, &w->dst, NULL);
 		return false;
 	}
 	/* a single part was loaded WITH (FREEZE): rows are frozen and visible already */
@@ -842,14 +857,8 @@ static bool
 task_blobs(Worker *w, Task *t)
 {
 	CloneRun *run = w->run;
-	if (!worker_source(w))
+	if (!task_sessions(w, t, true))
 	{
-		task_fail(t, &w->src, NULL);
-		return false;
-	}
-	if (!worker_target(w))
-	{
-		task_fail(t, &w->dst, NULL);
 		return false;
 	}
 	char lo[32], hi[32];
@@ -943,9 +952,8 @@ task_blobs(Worker *w, Task *t)
 static bool
 task_matview(Worker *w, Task *t)
 {
-	if (!worker_target(w))
+	if (!task_sessions(w, t, false))
 	{
-		task_fail(t, &w->dst, NULL);
 		return false;
 	}
 	char *sql = xasprintf("REFRESH MATERIALIZED VIEW %s", t->mv_name);
@@ -963,8 +971,6 @@ task_execute(Worker *w, Task *t)
 {
 	switch (t->kind)
 	{
-		case TASK_COPY:
-			return task_copy(w, t);
 		case TASK_INDEX:
 			return task_index(w, t);
 		case TASK_CONSTRAINT:
@@ -977,6 +983,7 @@ task_execute(Worker *w, Task *t)
 			return task_blobs(w, t);
 		case TASK_MATVIEW:
 			return task_matview(w, t);
+		case TASK_COPY: /* in phases, by the scheduler (copy_rows ...) */
 		case TASK_NKINDS:
 			break;
 	}

@@ -1362,7 +1362,9 @@ plan_jobs(Shared *sh)
 		c->nparts = 1;
 		index[cat.ntables++] = i;
 	}
-	SplitSpec split = plan_split_spec(sh->opts);
+	SplitSpec split = { .larger_than = sh->opts->split_larger_than,
+						.max_parts = sh->opts->split_max_parts,
+						.table_jobs = sh->opts->table_jobs };
 	split_tables(&cat, &split);
 	r->split_threshold = split_threshold(&split, &cat);
 	int expected = sh->njobs;

@@ -247,20 +247,43 @@ file_size_of(const char *path)
 }
 
 bool
-schema_dump(const SchemaOptions *so, const char *dumpfile)
+schema_child_conn(const char *conninfo, const char *side, ChildConn *out)
 {
 	char *password = NULL;
-	char *conn = pg_conninfo_for_child(so->source, NULL, &password);
+	char *conn = pg_conninfo_for_child(conninfo, NULL, &password);
+	out->dbname = out->pwenv = NULL;
 	if (conn == NULL)
 	{
-		log_error("source: invalid connection string");
+		log_error("%s: invalid connection string", side);
 		return false;
 	}
-	char *pwenv = password ? xasprintf("PGPASSWORD=%s", password) : NULL;
-	const char *env[] = { pwenv, NULL };
+	out->dbname = xasprintf("--dbname=%s", conn);
+	out->pwenv = password ? xasprintf("PGPASSWORD=%s", password) : NULL;
+	free(conn);
+	free(password);
+	return true;
+}
+
+void
+schema_child_conn_free(ChildConn *c)
+{
+	free(c->dbname);
+	free(c->pwenv);
+	c->dbname = c->pwenv = NULL;
+}
+
+bool
+schema_dump(const SchemaOptions *so, const char *dumpfile)
+{
+	ChildConn cc;
+	if (!schema_child_conn(so->source, "source", &cc))
+	{
+		return false;
+	}
+	const char *env[] = { cc.pwenv, NULL };
 	char *fileopt = xasprintf("--file=%s", dumpfile);
 	char *snapopt = so->snapshot ? xasprintf("--snapshot=%s", so->snapshot) : NULL;
-	char *dbopt = xasprintf("--dbname=%s", conn);
+	const char *dbopt = cc.dbname;
 	const char *argv[16];
 	int n = 0;
 	argv[n++] = "pg_dump";
@@ -289,10 +312,7 @@ schema_dump(const SchemaOptions *so, const char *dumpfile)
 	}
 	free(fileopt);
 	free(snapopt);
-	free(dbopt);
-	free(conn);
-	free(pwenv);
-	free(password);
+	schema_child_conn_free(&cc);
 	return ok;
 }
 
@@ -300,21 +320,19 @@ bool
 schema_restore(const SchemaOptions *so, const char *dumpfile, const char *section,
 			   const char *listfile)
 {
-	char *password = NULL;
-	char *conn = pg_conninfo_for_child(so->target, NULL, &password);
-	if (conn == NULL)
+	ChildConn cc;
+	if (!schema_child_conn(so->target, "target", &cc))
 	{
-		log_error("target: invalid connection string");
 		return false;
 	}
-	char *pwenv = password ? xasprintf("PGPASSWORD=%s", password) : NULL;
+	const char *pwenv = cc.pwenv;
 	/* the user's PGOPTIONS kept, ours after them */
 	const char *user_opts = getenv("PGOPTIONS");
 	char *optenv = so->async_commit ? xasprintf("PGOPTIONS=%s%s-c synchronous_commit=off",
 												user_opts ? user_opts : "", user_opts ? " " : "")
 									: NULL;
 	const char *env[] = { optenv ? optenv : pwenv, optenv ? pwenv : NULL, NULL };
-	char *dbopt = xasprintf("--dbname=%s", conn);
+	const char *dbopt = cc.dbname;
 	char *listopt = xasprintf("--use-list=%s", listfile);
 	char *sectopt = xasprintf("--section=%s", section);
 	char *jobsopt = xasprintf("--jobs=%d", so->jobs > 0 ? so->jobs : 1);
@@ -363,13 +381,10 @@ schema_restore(const SchemaOptions *so, const char *dumpfile, const char *sectio
 				   so->log_path, listfile);
 	}
 	free(optenv);
-	free(dbopt);
 	free(listopt);
 	free(sectopt);
 	free(jobsopt);
-	free(conn);
-	free(pwenv);
-	free(password);
+	schema_child_conn_free(&cc);
 	return ok;
 }
 

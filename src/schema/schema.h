@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "catalog/catalog.h"
 #include "core/core.h"
 
 typedef uint32_t SchemaOid;
@@ -24,6 +25,19 @@ typedef uint32_t SchemaOid;
  * could not be started. SIGINT/SIGTERM to pgshift terminate the child.
  */
 int spawn_run(const char *const *argv, const char *const *extra_env, const char *out_path);
+/*
+ * A connection string for a child process: --dbname without the password,
+ * which goes in the child's environment only (PGPASSWORD), never in its
+ * argument vector. side ("source", "target") names it in the error logged
+ * when the string is invalid.
+ */
+typedef struct ChildConn
+{
+	char *dbname; /* "--dbname=<conninfo without password>" */
+	char *pwenv;  /* "PGPASSWORD=...", or NULL */
+} ChildConn;
+bool schema_child_conn(const char *conninfo, const char *side, ChildConn *out);
+void schema_child_conn_free(ChildConn *c);
 /* Directory holding pg_dump/pg_restore: $PGSHIFT_PG_BIN, the newest
  * /usr/lib/postgresql/N/bin, or "" (PATH). */
 const char *schema_pg_bin(void);
@@ -51,6 +65,34 @@ bool schema_toc_read(const char *dumpfile, const char *section, const char *log_
 /* Writes a --use-list file: skipped entries commented out with their reason. */
 bool schema_toc_write(const TocList *l, const char *path);
 void schema_toc_free(TocList *l);
+
+/* ---- what the archive lists leave out (src/schema/toc_filter.c) ---- */
+typedef struct TocFilter
+{
+	const Filters *filters; /* --filters; NULL or inactive: none */
+	SchemaOid *skip_oids;   /* objects depending on excluded tables */
+	int nskip_oids;
+	StrList skip_names;   /* "schema name" of excluded relations, for COMMENT/ACL entries */
+	StrList skip_schemas; /* excluded schemas */
+	StrList all_schemas;  /* the source's schemas, to read pg_restore -l lines */
+	bool skip_extensions;
+	bool skip_collations;
+	bool skip_large_objects;
+} TocFilter;
+
+void toc_filter_free(TocFilter *f);
+/* What --filters leaves out of either section; quiet: no notice per entry. */
+void toc_filter_common(const TocFilter *f, TocList *l, bool quiet);
+/* The pre-data section: --filters, --skip-extensions, --skip-collations, --skip-large-objects. */
+void toc_filter_predata(const TocFilter *f, TocList *l);
+/*
+ * The post-data section: --filters, plus the objects pgshift builds itself
+ * (built: index, constraint, foreign key and materialized view oids) and the
+ * indexes --filters [exclude-index] leaves out (excluded: index and
+ * constraint oids).
+ */
+void toc_filter_postdata(const TocFilter *f, TocList *l, const SchemaOid *built, int nbuilt,
+						 const SchemaOid *excluded, int nexcluded);
 
 /* ---- dump and restore ---- */
 typedef struct SchemaOptions

@@ -126,6 +126,53 @@ bool state_step_start(StateDb *db, const char *name);
 bool state_step_done(StateDb *db, const char *name, bool ok);
 bool state_step_is_done(StateDb *db, const char *name);
 
+/* ---- tasks (state/tasks.c) ---- */
+/* A task's key in the tasks table: (kind, object oid, part). */
+typedef struct StateTaskKey
+{
+	const char *kind; /* "copy", "index", ... */
+	int64_t obj_oid;
+	int part;
+} StateTaskKey;
+
+/* One task of a clone's graph, as recorded before the run. */
+typedef struct StateTaskRow
+{
+	StateTaskKey key;
+	const char *label;
+	bool done; /* done in an earlier run (resume) */
+} StateTaskRow;
+
+/* How a task ended, or went back to the queue. */
+typedef enum StateTaskStatus
+{
+	STATE_TASK_QUEUED = 0,
+	STATE_TASK_DONE,
+	STATE_TASK_FAILED
+} StateTaskStatus;
+
+typedef struct StateTaskResult
+{
+	StateTaskStatus status;
+	double duration; /* seconds */
+	int64_t bytes;
+	int64_t rows;
+	const char *error; /* or NULL */
+	const char *sql;   /* the failed statement, or NULL */
+} StateTaskResult;
+
+/*
+ * Records the graph in one transaction: new tasks queued (or done), known
+ * ones relabelled; a task recorded done stays done.
+ */
+bool state_tasks_record(StateDb *db, const StateTaskRow *rows, int n);
+/* The task started in worker: running, one more attempt, no error. */
+bool state_task_start(StateDb *db, const StateTaskKey *key, const char *worker);
+/* The task ended (done, failed) or went back to the queue, with its results. */
+bool state_task_end(StateDb *db, const StateTaskKey *key, const StateTaskResult *r);
+/* Resume: done[i] is whether keys[i] was recorded done. */
+bool state_tasks_done(StateDb *db, const StateTaskKey *keys, int n, bool *done);
+
 /* Wipes the run's state (tables, tasks, steps, meta) for --restart. */
 bool state_reset(StateDb *db);
 

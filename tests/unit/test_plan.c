@@ -1,6 +1,7 @@
 /*
  * tests/unit/test_plan.c — the task graph's ranks and table locks (src/clone/plan.c),
- * and the state database's schema upgrade (src/state/statedb.c).
+ * the state database's schema upgrade (src/state/statedb.c) and its tasks
+ * table (src/state/tasks.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,7 +28,7 @@
 typedef struct Fixture
 {
 	CloneRun run;
-	Options opts;
+	CloneSpec spec;
 	CatTable tables[2];
 	CatIndex indexes[4];
 	CatFkey fkeys[1];
@@ -58,9 +59,9 @@ static void
 fixture_init(Fixture *f, int nmatviews)
 {
 	memset(f, 0, sizeof(*f));
-	f->opts.table_jobs = 2;
-	f->opts.index_jobs = 2;
-	f->opts.split_larger_than = 0;
+	f->spec.table_jobs = 2;
+	f->spec.index_jobs = 2;
+	f->spec.split.larger_than = 0;
 	CatTable *big = &f->tables[0], *small = &f->tables[1];
 	*big = (CatTable){ .oid = 100,
 					   .nspname = S(f, "public"),
@@ -116,7 +117,7 @@ fixture_init(Fixture *f, int nmatviews)
 							 .conname = S(f, "orders_customer_id_fkey"),
 							 .condef = S(f, "FOREIGN KEY (customer_id) REFERENCES customers(id)"),
 							 .ref_table_oid = 200 };
-	f->run.opts = &f->opts;
+	f->run.spec = &f->spec;
 	f->run.frozen_ok = true;
 	f->run.cat.tables = f->tables;
 	f->run.cat.ntables = 2;
@@ -403,6 +404,55 @@ test_state_refuses_newer_version(void **state)
 	remove_db(path);
 }
 
+/* ---- state.db tasks table ---- */
+
+static void
+test_state_tasks_record_and_resume(void **state)
+{
+	(void) state;
+	char path[] = "/tmp/pgshift-test-state-XXXXXX";
+	assert_true(sqlite_file(path, "SELECT 1;"));
+	StateDb *s = state_open(path);
+	assert_non_null(s);
+	StateTaskRow rows[] = { { { "copy", 100, 0 }, "public.orders part 1/2", false },
+							{ { "copy", 100, 1 }, "public.orders part 2/2", false },
+							{ { "index", 101, 0 }, "public.orders_idx", false } };
+	assert_true(state_tasks_record(s, rows, 3));
+	assert_int_equal(
+		state_query_int(s, "SELECT count(*) FROM tasks WHERE status = 'queued'", 0, NULL, -1), 3);
+	/* a part starts, then ends done with its results */
+	assert_true(state_task_start(s, &rows[0].key, "copy-1"));
+	assert_int_equal(state_query_int(s,
+									 "SELECT attempts FROM tasks WHERE kind = 'copy' AND "
+									 "obj_oid = 100 AND part = 0 AND status = 'running'",
+									 0, NULL, -1),
+					 1);
+	StateTaskResult done = {
+		.status = STATE_TASK_DONE, .duration = 1.5, .bytes = 8192, .rows = 42
+	};
+	assert_true(state_task_end(s, &rows[0].key, &done));
+	StateTaskResult failed = { .status = STATE_TASK_FAILED, .error = "target: boom", .sql = "X" };
+	assert_true(state_task_end(s, &rows[2].key, &failed));
+	assert_int_equal(
+		state_query_int(s, "SELECT rows FROM tasks WHERE kind = 'copy' AND part = 0", 0, NULL, -1),
+		42);
+	/* recorded again (resume): what is done stays done, the failed one is queued again */
+	assert_true(state_tasks_record(s, rows, 3));
+	bool was_done[3] = { false, true, true };
+	StateTaskKey keys[] = { rows[0].key, rows[1].key, rows[2].key };
+	assert_true(state_tasks_done(s, keys, 3, was_done));
+	assert_true(was_done[0]);
+	assert_false(was_done[1]);
+	assert_false(was_done[2]);
+	/* a key never recorded is simply not done */
+	StateTaskKey unknown = { "vacuum", 999, 0 };
+	bool unknown_done = true;
+	assert_true(state_tasks_done(s, &unknown, 1, &unknown_done));
+	assert_false(unknown_done);
+	state_close(s);
+	remove_db(path);
+}
+
 int
 main(void)
 {
@@ -413,6 +463,7 @@ main(void)
 		cmocka_unit_test(test_reserve_for_the_last_table),
 		cmocka_unit_test(test_state_upgrades_version_1),
 		cmocka_unit_test(test_state_refuses_newer_version),
+		cmocka_unit_test(test_state_tasks_record_and_resume),
 	};
 	return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
 }
