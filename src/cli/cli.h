@@ -4,6 +4,7 @@
 #ifndef PGSHIFT_CLI_H
 #define PGSHIFT_CLI_H
 
+#include "catalog/catalog.h"
 #include "cli/options.h"
 
 typedef int (*CommandFn)(Options *opts);
@@ -59,5 +60,7 @@ int cmd_sentinel_set_apply(Options *opts);
 void cli_setup_logging(const Options *opts);
 /* Checks --source (and --target when need_target); prints a usage error. */
 bool cli_require_uris(const Options *opts, bool need_source, bool need_target);
+/* The table-split settings (--split-tables-larger-than, --split-max-parts, --table-jobs). */
+SplitSpec cli_split_spec(const Options *opts);
 
 #endif /* PGSHIFT_CLI_H */

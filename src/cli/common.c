@@ -1,5 +1,6 @@
 /*
- * src/cli/common.c — what every command does first: logging, URI checks.
+ * src/cli/common.c — what every command does first: logging, URI checks,
+ * and the option groups several domains share (the table-split settings).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,4 +48,13 @@ cli_require_uris(const Options *opts, bool need_source, bool need_target)
 		return false;
 	}
 	return true;
+}
+
+SplitSpec
+cli_split_spec(const Options *opts)
+{
+	SplitSpec s = { .larger_than = opts->split_larger_than,
+					.max_parts = opts->split_max_parts,
+					.table_jobs = opts->table_jobs };
+	return s;
 }
