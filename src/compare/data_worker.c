@@ -336,6 +336,42 @@ part_where(const CmpTable *t, const CmpPart *p, bool target, StrBuf *where, StrL
 	}
 }
 
+/* One query of a part on both servers: its WHERE clauses, parameters and SQL. */
+typedef struct PartQuery
+{
+	StrBuf ws, wt;
+	StrList ps, pt;
+	char *sql_s, *sql_t;
+} PartQuery;
+
+/* The count-and-checksum query (checksum) or the --show-rows cursor of a part. */
+static void
+part_query_init(PartQuery *q, const CmpTable *t, const CmpPart *p, bool checksum)
+{
+	memset(q, 0, sizeof(*q));
+	sb_init(&q->ws);
+	sb_init(&q->wt);
+	part_where(t, p, false, &q->ws, &q->ps);
+	part_where(t, p, true, &q->wt, &q->pt);
+	const char *ws = q->ws.data ? q->ws.data : "";
+	const char *wt = q->wt.data ? q->wt.data : "";
+	q->sql_s = checksum ? xasprintf(CHECKSUM_SQL, t->row_expr, t->qname, ws)
+						: xasprintf(ROWS_CURSOR_SQL, t->row_expr, t->qname, ws);
+	q->sql_t = checksum ? xasprintf(CHECKSUM_SQL, t->row_expr, t->qname, wt)
+						: xasprintf(ROWS_CURSOR_SQL, t->row_expr, t->qname, wt);
+}
+
+static void
+part_query_free(PartQuery *q)
+{
+	strlist_free(&q->ps);
+	strlist_free(&q->pt);
+	sb_free(&q->ws);
+	sb_free(&q->wt);
+	free(q->sql_s);
+	free(q->sql_t);
+}
+
 static char *
 key_text(const CmpTable *t, char **vals)
 {
@@ -633,25 +669,19 @@ static bool
 list_rows(CmpWorker *w, CmpTable *t, const CmpPart *p, char *failed_side)
 {
 	Shared *sh = w->sh;
-	StrBuf ws, wt;
-	StrList ps = { 0 }, pt = { 0 };
-	sb_init(&ws);
-	sb_init(&wt);
-	part_where(t, p, false, &ws, &ps);
-	part_where(t, p, true, &wt, &pt);
-	char *sql_s = xasprintf(ROWS_CURSOR_SQL, t->row_expr, t->qname, ws.data ? ws.data : "");
-	char *sql_t = xasprintf(ROWS_CURSOR_SQL, t->row_expr, t->qname, wt.data ? wt.data : "");
+	PartQuery q;
+	part_query_init(&q, t, p, false);
 	HashList only_s = { 0 }, only_t = { 0 };
 	StrList rows_s = { 0 }, rows_t = { 0 };
 	Reader rs = { .c = &w->src }, rt = { .c = &w->dst };
 	bool ok = false;
 
-	if (!pg_exec_params(&w->src, sql_s, ps.n, (const char *const *) ps.items))
+	if (!pg_exec_params(&w->src, q.sql_s, q.ps.n, (const char *const *) q.ps.items))
 	{
 		*failed_side = 's';
 		goto done;
 	}
-	if (!pg_exec_params(&w->dst, sql_t, pt.n, (const char *const *) pt.items))
+	if (!pg_exec_params(&w->dst, q.sql_t, q.pt.n, (const char *const *) q.pt.items))
 	{
 		*failed_side = 't';
 		goto done;
@@ -673,12 +703,12 @@ list_rows(CmpWorker *w, CmpTable *t, const CmpPart *p, char *failed_side)
 		*failed_side = 't';
 		goto done;
 	}
-	if (!fetch_row_texts(&w->src, t, ws.data ? ws.data : "", &ps, &only_s, &rows_s))
+	if (!fetch_row_texts(&w->src, t, q.ws.data ? q.ws.data : "", &q.ps, &only_s, &rows_s))
 	{
 		*failed_side = 's';
 		goto done;
 	}
-	if (!fetch_row_texts(&w->dst, t, wt.data ? wt.data : "", &pt, &only_t, &rows_t))
+	if (!fetch_row_texts(&w->dst, t, q.wt.data ? q.wt.data : "", &q.pt, &only_t, &rows_t))
 	{
 		*failed_side = 't';
 		goto done;
@@ -705,12 +735,7 @@ done:
 	free(only_t.items);
 	strlist_free(&rows_s);
 	strlist_free(&rows_t);
-	strlist_free(&ps);
-	strlist_free(&pt);
-	sb_free(&ws);
-	sb_free(&wt);
-	free(sql_s);
-	free(sql_t);
+	part_query_free(&q);
 	return ok;
 }
 
@@ -769,14 +794,8 @@ run_part(CmpWorker *w, const Job *job)
 	CmpTable *t = &sh->r->tables[job->table];
 	CmpPart *p = &t->parts[job->part];
 	char side = 0;
-	StrBuf ws, wt;
-	StrList ps = { 0 }, pt = { 0 };
-	sb_init(&ws);
-	sb_init(&wt);
-	part_where(t, p, false, &ws, &ps);
-	part_where(t, p, true, &wt, &pt);
-	char *sql_s = xasprintf(CHECKSUM_SQL, t->row_expr, t->qname, ws.data ? ws.data : "");
-	char *sql_t = xasprintf(CHECKSUM_SQL, t->row_expr, t->qname, wt.data ? wt.data : "");
+	PartQuery q;
+	part_query_init(&q, t, p, true);
 	PGresult *rs = NULL, *rt = NULL;
 	double t0 = time_now();
 	pthread_mutex_lock(&sh->lock);
@@ -795,7 +814,7 @@ run_part(CmpWorker *w, const Job *job)
 		side = t->on_source ? 's' : 't';
 		PGresult *res = NULL;
 		if (worker_connect(w, &side) &&
-			(res = pg_query(c, t->on_source ? sql_s : sql_t, 0, NULL)) != NULL)
+			(res = pg_query(c, t->on_source ? q.sql_s : q.sql_t, 0, NULL)) != NULL)
 		{
 			CmpSum *sum = t->on_source ? &p->src : &p->tgt;
 			sum->rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -809,7 +828,7 @@ run_part(CmpWorker *w, const Job *job)
 		}
 		PQclear(res);
 	}
-	else if (!worker_connect(w, &side) || !run_both(w, sql_s, &ps, sql_t, &pt, &rs, &rt, &side))
+	else if (!worker_connect(w, &side) || !run_both(w, q.sql_s, &q.ps, q.sql_t, &q.pt, &rs, &rt, &side))
 	{
 		table_fail(sh, t, w, side);
 		p->failed = true;
@@ -836,12 +855,7 @@ run_part(CmpWorker *w, const Job *job)
 	}
 	PQclear(rs);
 	PQclear(rt);
-	free(sql_s);
-	free(sql_t);
-	strlist_free(&ps);
-	strlist_free(&pt);
-	sb_free(&ws);
-	sb_free(&wt);
+	part_query_free(&q);
 
 	pthread_mutex_lock(&sh->lock);
 	bool last = --t->parts_left == 0;
