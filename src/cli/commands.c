@@ -91,8 +91,8 @@ static const Command list_cmds[] = {
 	{ "depends", "list the objects that depend on a table", G_LIST, cmd_list_depends, NULL, NULL },
 	{ "schema", "list everything pgshift reads from the source catalog", G_LIST, cmd_list_schema,
 	  NULL, NULL },
-	{ "progress", "show the progress of the running (or last) run", OPT_G_DIR | OPT_G_JSON,
-	  cmd_list_progress, NULL, NULL },
+	{ "progress", "show the progress of the running (or last) run",
+	  OPT_G_SOURCE | OPT_G_DIR | OPT_G_JSON | OPT_G_LIST, cmd_list_progress, NULL, NULL },
 	{ NULL }
 };
 

@@ -53,7 +53,8 @@ cli_require_uris(const Options *opts, bool need_source, bool need_target)
 SplitSpec
 cli_split_spec(const Options *opts)
 {
-	SplitSpec s = { .larger_than = opts->split_larger_than,
+	/* pgshift splits by ctid ranges only: without them, tables are not split */
+	SplitSpec s = { .larger_than = opts->skip_split_by_ctid ? 0 : opts->split_larger_than,
 					.max_parts = opts->split_max_parts,
 					.table_jobs = opts->table_jobs };
 	return s;

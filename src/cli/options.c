@@ -133,6 +133,28 @@ static const OptDef g_opts[] = {
 	{ "quiet", 'q', OK_BOOL, OPT_G_LOG, OFF(quiet), "QUIET", NULL, "errors only" },
 	{ "log-json", 0, OK_BOOL, OPT_G_LOG, OFF(log_json), "LOG_JSON", NULL,
 	  "log lines as JSON objects" },
+	/* h-report */
+	{ "without-pkey", 0, OK_BOOL, OPT_G_LIST, OFF(without_pkey), NULL, NULL,
+	  "list tables: only the tables without a primary key" },
+	{ "available-versions", 0, OK_BOOL, OPT_G_LIST, OFF(available_versions), NULL, NULL,
+	  "list extensions: the versions the server can install" },
+	{ "requirements", 0, OK_BOOL, OPT_G_LIST, OFF(requirements), NULL, NULL,
+	  "list extensions: name and version of each, for a --requirements file (with --json)" },
+	{ "summary", 0, OK_BOOL, OPT_G_LIST, OFF(summary), NULL, NULL,
+	  "list progress: the run's summary (per table and step)" },
+	{ "force", 0, OK_BOOL, OPT_G_LIST, OFF(force), NULL, NULL,
+	  "accepted for pgcopydb; no effect: the catalog is always read afresh" },
+	{ "cache", 0, OK_BOOL, OPT_G_LIST, OFF(cache), NULL, NULL,
+	  "accepted for pgcopydb; no effect: no size cache is created on the source" },
+	{ "drop-cache", 0, OK_BOOL, OPT_G_LIST, OFF(drop_cache), NULL, NULL,
+	  "accepted for pgcopydb; no effect: no size cache is created on the source" },
+	{ "skip-split-by-ctid", 0, OK_BOOL, OPT_G_LIST, OFF(skip_split_by_ctid), NULL, NULL,
+	  "do not split tables (pgshift splits by ctid ranges only)" },
+	{ "estimate-table-sizes", 0, OK_BOOL, OPT_G_LIST, OFF(estimate_table_sizes), NULL, NULL,
+	  "accepted for pgcopydb; no effect: sizes are read exactly (pg_table_size)" },
+	{ "split-at", 0, OK_SIZE, OPT_G_LIST, OFF(split_larger_than), NULL, "SIZE",
+	  "same as --split-tables-larger-than (pgcopydb's older name)" },
+	/* end h-report */
 };
 
 #define N_OPTS ((int) (sizeof(g_opts) / sizeof(g_opts[0])))

@@ -83,6 +83,18 @@ typedef struct Options
 	/* positional arguments left after the options */
 	int nargs;
 	char **args;
+
+	/* h-report: the list commands' pgcopydb options */
+	bool without_pkey;
+	bool available_versions;
+	bool requirements;
+	bool summary;
+	bool force;
+	bool cache;
+	bool drop_cache;
+	bool skip_split_by_ctid;
+	bool estimate_table_sizes;
+	/* end h-report */
 } Options;
 
 /* Option groups a command accepts (bit mask). */
