@@ -29,7 +29,7 @@
  */
 typedef struct CompareSpec
 {
-	const char *source;   /* connection strings */
+	const char *source; /* connection strings */
 	const char *target;
 	const char *snapshot; /* source snapshot to read in, or NULL */
 	const char *filters;  /* --filters file, or NULL */
@@ -61,8 +61,7 @@ char *compare_export_snapshot(PgConn *c);
  * given its schema and name (for a column, index, constraint or trigger: its
  * table's).
  */
-bool compare_filter_keep(const char *kind, const char *nspname,
-						 const char *objname);
+bool compare_filter_keep(const char *kind, const char *nspname, const char *objname);
 /* Loads --filters once, before threads start; false on a bad file (logged). */
 bool compare_filter_load(const CompareSpec *spec);
 

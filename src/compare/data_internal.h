@@ -53,7 +53,6 @@ typedef struct CmpWorker
 	bool dst_ok;
 } CmpWorker;
 
-
 /* Queues a job (under sh->lock, or before the threads start). */
 void cmp_push_job(Shared *sh, JobKind kind, int table, int part, int64_t priority);
 /* A worker thread: takes jobs until none is left; arg is its CmpWorker. */

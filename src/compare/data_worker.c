@@ -28,7 +28,6 @@
 	"GROUP BY s.h ORDER BY s.h COLLATE \"C\""
 #define FETCH_SQL "FETCH 10000 FROM pgshift_cmp_rows"
 
-
 /* ---- jobs ---- */
 
 static bool
@@ -828,7 +827,8 @@ run_part(CmpWorker *w, const Job *job)
 		}
 		PQclear(res);
 	}
-	else if (!worker_connect(w, &side) || !run_both(w, q.sql_s, &q.ps, q.sql_t, &q.pt, &rs, &rt, &side))
+	else if (!worker_connect(w, &side) ||
+			 !run_both(w, q.sql_s, &q.ps, q.sql_t, &q.pt, &rs, &rt, &side))
 	{
 		table_fail(sh, t, w, side);
 		p->failed = true;
@@ -1009,4 +1009,3 @@ cmp_worker_main(void *arg)
 	worker_reset(w);
 	return NULL;
 }
-

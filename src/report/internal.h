@@ -80,11 +80,11 @@ typedef enum ColKind
 /* One column of a listing read from a query result. */
 typedef struct Column
 {
-	int col;            /* result column */
-	ColKind kind;       /* how it prints */
-	const char *key;    /* JSON key (NULL: not in JSON) */
-	const char *header; /* grid header (NULL: not in the grid) */
-	char align;         /* 'l' or 'r' */
+	int col;             /* result column */
+	ColKind kind;        /* how it prints */
+	const char *key;     /* JSON key (NULL: not in JSON) */
+	const char *header;  /* grid header (NULL: not in the grid) */
+	char align;          /* 'l' or 'r' */
 	const char *if_null; /* grid text for SQL NULL (NULL: empty) */
 	const char *yes;     /* COL_BOOL grid texts */
 	const char *no;

@@ -242,8 +242,7 @@ list_tables_skipped(const ListSpec *spec, PgConn *c, const Catalog *cat, const O
 			pkey_keep(pk, t->oid))
 		{
 			char kind[2] = { t->relkind, '\0' };
-			skipped_add(&l, t->oid, t->nspname, t->relname, kind, t->bytes,
-						"excluded by filters");
+			skipped_add(&l, t->oid, t->nspname, t->relname, kind, t->bytes, "excluded by filters");
 		}
 	}
 	for (int i = 0; i < PQntuples(res); i++)

@@ -74,12 +74,12 @@ static void
 schema_json(const ListSpec *spec, const Catalog *cat, const SchemaCounts *n)
 {
 	json_t *top = json_object();
-	json_t *counts = json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:i, s:i, s:i}", "tables",
-							   cat->ntables, "table_parts", n->parts, "indexes", cat->nindexes,
-							   "foreign_keys", cat->nfkeys, "sequences", cat->nsequences,
-							   "large_object_batches", cat->nlo_batches, "large_objects",
-							   (json_int_t) cat->nlargeobjects, "extensions", cat->nextensions,
-							   "collations", cat->ncollations, "db_settings", cat->db_settings.n);
+	json_t *counts =
+		json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:i, s:i, s:i}", "tables", cat->ntables,
+				  "table_parts", n->parts, "indexes", cat->nindexes, "foreign_keys", cat->nfkeys,
+				  "sequences", cat->nsequences, "large_object_batches", cat->nlo_batches,
+				  "large_objects", (json_int_t) cat->nlargeobjects, "extensions", cat->nextensions,
+				  "collations", cat->ncollations, "db_settings", cat->db_settings.n);
 	jset(top, "counts", counts);
 	int64_t threshold = split_threshold(&spec->split, cat);
 	jset(top, "split_threshold", jint(threshold > 0 ? threshold : 0));
@@ -113,8 +113,8 @@ schema_json(const ListSpec *spec, const Catalog *cat, const SchemaCounts *n)
 	{
 		const CatExtension *e = &cat->extensions[i];
 		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o}", "oid", (json_int_t) e->oid,
-										   "name", jstr(e->extname), "version",
-										   jstr(e->extversion), "schema", jstr(e->nspname)));
+										   "name", jstr(e->extname), "version", jstr(e->extversion),
+										   "schema", jstr(e->nspname)));
 	}
 	jset(top, "extensions", a);
 	a = json_array();
@@ -122,8 +122,8 @@ schema_json(const ListSpec *spec, const Catalog *cat, const SchemaCounts *n)
 	{
 		const CatCollation *k = &cat->collations[i];
 		json_array_append_new(a, json_pack("{s:I, s:o, s:o, s:o}", "oid", (json_int_t) k->oid,
-										   "schema", jstr(k->nspname), "name",
-										   jstr(k->collname), "provider", jstr(k->provider)));
+										   "schema", jstr(k->nspname), "name", jstr(k->collname),
+										   "provider", jstr(k->provider)));
 	}
 	jset(top, "collations", a);
 	a = json_array();
@@ -159,12 +159,13 @@ schema_grid(const ListSpec *spec, const Catalog *cat, const SchemaCounts *n)
 		grid_addf(&g,
 				  "%d ordinary, %d partitioned, %d unlogged; %s, about %.0f rows; filters: %d "
 				  "excluded, %d schema only",
-				  n->ordinary, n->partitioned, n->unlogged, sz, n->rows, n->excluded, n->schema_only);
+				  n->ordinary, n->partitioned, n->unlogged, sz, n->rows, n->excluded,
+				  n->schema_only);
 	}
 	else
 	{
-		grid_addf(&g, "%d ordinary, %d partitioned, %d unlogged; %s, about %.0f rows", n->ordinary, n->partitioned,
-				  n->unlogged, sz, n->rows);
+		grid_addf(&g, "%d ordinary, %d partitioned, %d unlogged; %s, about %.0f rows", n->ordinary,
+				  n->partitioned, n->unlogged, sz, n->rows);
 	}
 	free(sz);
 	char *split = list_split_description(spec, cat);
@@ -175,8 +176,8 @@ schema_grid(const ListSpec *spec, const Catalog *cat, const SchemaCounts *n)
 	sz = fmt_size(n->index_bytes);
 	grid_add(&g, "indexes");
 	grid_addf(&g, "%d", cat->nindexes);
-	grid_addf(&g, "%d primary keys, %d unique, %d exclusion constraints; %s", n->pkeys, n->unique, n->exclusion,
-			  sz);
+	grid_addf(&g, "%d primary keys, %d unique, %d exclusion constraints; %s", n->pkeys, n->unique,
+			  n->exclusion, sz);
 	free(sz);
 	grid_add(&g, "foreign keys");
 	grid_addf(&g, "%d", cat->nfkeys);

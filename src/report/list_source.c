@@ -387,4 +387,3 @@ report_list_depends(const ListSpec *spec)
 	PQclear(res);
 	return EXIT_OK;
 }
-

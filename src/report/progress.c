@@ -56,7 +56,6 @@ typedef struct TableAgg
 	int keys_total, keys_done, keys_failed; /* indexes and constraints */
 } TableAgg;
 
-
 static int
 agg_cmp(const void *a, const void *b)
 {
@@ -163,7 +162,6 @@ task_wait_reason(const ProgressTask *t, TableAgg *aggs, int naggs)
 	return r != NULL ? r : xasprintf("ready: waiting for %s", pool);
 }
 
-
 /* What the report reads once from state.db, and where it prints. */
 typedef struct Progress
 {
@@ -192,7 +190,7 @@ progress_steps(Progress *pr, StateDb *sdb)
 	for (int i = 0; i < n; i++)
 	{
 		const ProgressStep *s = &steps[i];
-		double dur = s->duration >= 0	 ? s->duration
+		double dur = s->duration >= 0    ? s->duration
 					 : s->started_at > 0 ? (double) (pr->now - s->started_at) / 1e6
 										 : 0;
 		char *ws = s->started_at > 0 ? fmt_wall(s->started_at) : NULL;
@@ -509,7 +507,8 @@ progress_aggregate(const Progress *pr)
 	{
 		const ProgressTable *tb = &pr->tables[i];
 		aggs[i].oid = tb->oid;
-		aggs[i].name = pg_qualname(tb->nspname ? tb->nspname : "?", tb->relname ? tb->relname : "?");
+		aggs[i].name =
+			pg_qualname(tb->nspname ? tb->nspname : "?", tb->relname ? tb->relname : "?");
 	}
 	for (int i = 0; i < pr->ntasks; i++)
 	{
@@ -642,8 +641,9 @@ summary_steps(StateDb *sdb, int64_t now)
 	for (int i = 0; i < n; i++)
 	{
 		const ProgressStep *s = &steps[i];
-		double d = s->duration >= 0 ? s->duration
-									: (s->started_at > 0 ? (double) (now - s->started_at) / 1e6 : 0);
+		double d = s->duration >= 0
+					   ? s->duration
+					   : (s->started_at > 0 ? (double) (now - s->started_at) / 1e6 : 0);
 		jset(o, s->name, json_real(d));
 	}
 	state_progress_steps_free(steps, n);
