@@ -224,7 +224,7 @@ SELECT string_agg(n.nspname || '.' || c.relname, ',' ORDER BY 1)
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('app', 'public')
    AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p')});
-	is(join(',', sort map { "$_->{schema}.$_->{name}" } @$nopk), $want_nopk,
+	is(join(',', sort map { "$_->{schema}.$_->{name}" } @$nopk), join(',', sort split /,/, $want_nopk),
 		'--without-pkey: the tables pg_constraint knows no primary key of');
 	ok(find_by($nopk, name => 'Mixed Case'), '--without-pkey: public."Mixed Case" is one');
 	ok(!find_by($nopk, name => 'parted') && !find_by($nopk, name => 'big'),
