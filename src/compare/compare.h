@@ -17,6 +17,7 @@
 #ifndef PGSHIFT_COMPARE_H
 #define PGSHIFT_COMPARE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -219,6 +220,11 @@ const char *cmp_status_name(CmpStatus s);
 
 void compare_schema_print(const CmpSchemaReport *r, bool json);
 void compare_data_print(const CmpDataReport *r, bool json);
+/*
+ * A JSON string of text read from a server. jansson takes only UTF-8: text
+ * of a SQL_ASCII database may not be, and then has its other bytes as "?".
+ */
+json_t *cmp_json_text(const char *s);
 /* Hex form of a checksum: 16 digits. */
 void cmp_format_sum(uint64_t sum, char *buf, size_t size);
 

@@ -255,45 +255,29 @@ parse_wrap64(const char *s)
 
 /* ---- ranges ---- */
 
+/*
+ * The key (vals NULL: its columns, text ones in the "C" collation) or a bound
+ * of it (vals: $n::type parameters added to params), as a ROW() when the key
+ * has several columns.
+ */
 static void
-append_key_expr(StrBuf *sb, const CmpTable *t)
+append_key(StrBuf *sb, const CmpTable *t, char **vals, StrList *params)
 {
-	if (t->npk > 1)
-	{
-		sb_append(sb, "ROW(");
-	}
+	sb_append(sb, t->npk > 1 ? "ROW(" : "");
 	for (int k = 0; k < t->npk; k++)
 	{
-		sb_append(sb, k ? ", t." : "t.");
-		sb_append_ident(sb, t->pk_names[k]);
-		if (t->pk_collatable[k])
+		if (vals == NULL)
 		{
-			sb_append(sb, " COLLATE \"C\"");
+			sb_append(sb, k ? ", t." : "t.");
+			sb_append_ident(sb, t->pk_names[k]);
+			sb_append(sb, t->pk_collatable[k] ? " COLLATE \"C\"" : "");
+			continue;
 		}
-	}
-	if (t->npk > 1)
-	{
-		sb_append_char(sb, ')');
-	}
-}
-
-static void
-append_key_bound(StrBuf *sb, const CmpTable *t, char **vals, StrList *params)
-{
-	if (t->npk > 1)
-	{
-		sb_append(sb, "ROW(");
-	}
-	for (int k = 0; k < t->npk; k++)
-	{
 		strlist_add(params, vals[k]);
 		/* the type is format_type()'s output: a type name, quoted as needed */
 		sb_printf(sb, "%s$%d::%s", k ? ", " : "", params->n, t->pk_types[k]);
 	}
-	if (t->npk > 1)
-	{
-		sb_append_char(sb, ')');
-	}
+	sb_append(sb, t->npk > 1 ? ")" : "");
 }
 
 /* " WHERE ..." (or "") for a part on one side, its values added to params. */
@@ -309,16 +293,16 @@ part_where(const CmpTable *t, const CmpPart *p, bool target, StrBuf *where, StrL
 		if (p->lo != NULL)
 		{
 			sb_append(where, " WHERE ");
-			append_key_expr(where, t);
+			append_key(where, t, NULL, NULL);
 			sb_append(where, " >= ");
-			append_key_bound(where, t, p->lo, params);
+			append_key(where, t, p->lo, params);
 		}
 		if (p->hi != NULL)
 		{
 			sb_append(where, p->lo != NULL ? " AND " : " WHERE ");
-			append_key_expr(where, t);
+			append_key(where, t, NULL, NULL);
 			sb_append(where, " < ");
-			append_key_bound(where, t, p->hi, params);
+			append_key(where, t, p->hi, params);
 		}
 	}
 	else if (t->split == CMP_SPLIT_CTID)

@@ -120,6 +120,10 @@ ExitCode list_source_open(const ListSpec *spec, PgConn *c);
  */
 ExitCode list_fetch_catalog(const ListSpec *spec, PgConn *c, Catalog *cat, int lo_batch,
 							bool seq_values);
+/* Prints a report of the catalog. */
+typedef ExitCode (*CatalogReport)(const ListSpec *spec, const Catalog *cat);
+/* Reads the catalog (as list_fetch_catalog), closes the connection, runs fn. */
+ExitCode list_catalog_run(const ListSpec *spec, int lo_batch, bool seq_values, CatalogReport fn);
 /* "tables larger than 1.0 MB are copied in up to 4 parts" (caller frees). */
 char *list_split_description(const ListSpec *spec, const Catalog *cat);
 

@@ -431,27 +431,19 @@ table_parts_add(Listing *l, const CatTable *t, int n)
 	free(sz);
 }
 
-ExitCode
-report_list_table_parts(const ListSpec *spec)
+static ExitCode
+table_parts_print(const ListSpec *spec, const Catalog *cat)
 {
 	bool picked = spec->schema_name != NULL || spec->table_name != NULL;
-	PgConn c;
-	Catalog cat;
-	ExitCode rc = list_fetch_catalog(spec, &c, &cat, 0, false);
-	if (rc != EXIT_OK)
-	{
-		return rc;
-	}
-	pg_disconnect(&c);
 
 	static const char *const hdr[] = { "Schema",     "Table",    "Size",     "Part",
 									   "From block", "To block", "Condition" };
 	Listing l;
 	listing_init(&l, spec->json, 7, hdr, "llrrrrl");
 	int ntables = 0;
-	for (int i = 0; i < cat.ntables; i++)
+	for (int i = 0; i < cat->ntables; i++)
 	{
-		const CatTable *t = &cat.tables[i];
+		const CatTable *t = &cat->tables[i];
 		int n = split_copy_parts(t);
 		if (n == 0 || (picked ? !list_name_selected(spec, t->nspname, t->relname) : n < 2))
 		{
@@ -469,10 +461,9 @@ report_list_table_parts(const ListSpec *spec)
 		log_hint(LOG_LEVEL_ERROR, "Run \"pgshift list tables\" for the tables pgshift copies.");
 		json_decref(l.arr);
 		strlist_free(&l.grid.cells);
-		catalog_free(&cat);
 		return EXIT_USAGE;
 	}
-	char *split = list_split_description(spec, &cat);
+	char *split = list_split_description(spec, cat);
 	if (l.arr == NULL && ntables == 0)
 	{
 		printf("no table is split: %s\n", split);
@@ -487,35 +478,32 @@ report_list_table_parts(const ListSpec *spec)
 		}
 	}
 	free(split);
-	catalog_free(&cat);
 	return EXIT_OK;
+}
+
+ExitCode
+report_list_table_parts(const ListSpec *spec)
+{
+	return list_catalog_run(spec, 0, false, table_parts_print);
 }
 
 /* ------------------------------------------------------------------------
  * list sequences
  * ------------------------------------------------------------------------ */
 
-ExitCode
-report_list_sequences(const ListSpec *spec)
+static ExitCode
+sequences_print(const ListSpec *spec, const Catalog *cat)
 {
-	PgConn c;
-	Catalog cat;
-	ExitCode rc = list_fetch_catalog(spec, &c, &cat, 0, true);
-	if (rc != EXIT_OK)
-	{
-		return rc;
-	}
-	pg_disconnect(&c);
 
 	static const char *const hdr[] = {
 		"Schema", "Name", "Last value", "Called", "Kind", "Owned by"
 	};
 	Listing l;
 	listing_init(&l, spec->json, 6, hdr, "llrlll");
-	for (int i = 0; i < cat.nsequences; i++)
+	for (int i = 0; i < cat->nsequences; i++)
 	{
-		const CatSequence *s = &cat.sequences[i];
-		const CatTable *owner = catalog_table(&cat, s->owner_table_oid);
+		const CatSequence *s = &cat->sequences[i];
+		const CatTable *owner = catalog_table(cat, s->owner_table_oid);
 		if (s->excluded != spec->list_skipped ||
 			(spec->schema_name != NULL && strcmp(spec->schema_name, s->nspname) != 0) ||
 			(spec->table_name != NULL &&
@@ -525,10 +513,10 @@ report_list_sequences(const ListSpec *spec)
 		}
 		if (l.arr != NULL)
 		{
-			json_array_append_new(l.arr, list_sequence_json(&cat, s));
+			json_array_append_new(l.arr, list_sequence_json(cat, s));
 			continue;
 		}
-		char *by = sequence_owner(&cat, s);
+		char *by = sequence_owner(cat, s);
 		grid_add(&l.grid, s->nspname);
 		grid_add(&l.grid, s->relname);
 		grid_add(&l.grid, s->last_value != NULL ? s->last_value : "?");
@@ -538,8 +526,13 @@ report_list_sequences(const ListSpec *spec)
 		free(by);
 	}
 	listing_print(&l);
-	catalog_free(&cat);
 	return EXIT_OK;
+}
+
+ExitCode
+report_list_sequences(const ListSpec *spec)
+{
+	return list_catalog_run(spec, 0, true, sequences_print);
 }
 
 /* ------------------------------------------------------------------------
@@ -568,24 +561,16 @@ index_row_cmp(const void *a, const void *b)
 	return r;
 }
 
-ExitCode
-report_list_indexes(const ListSpec *spec)
+static ExitCode
+indexes_print(const ListSpec *spec, const Catalog *cat)
 {
-	PgConn c;
-	Catalog cat;
-	ExitCode rc = list_fetch_catalog(spec, &c, &cat, 0, false);
-	if (rc != EXIT_OK)
-	{
-		return rc;
-	}
-	pg_disconnect(&c);
 
-	IndexRow *rows = xcalloc((size_t) cat.nindexes + 1, sizeof(IndexRow));
+	IndexRow *rows = xcalloc((size_t) cat->nindexes + 1, sizeof(IndexRow));
 	int n = 0;
-	for (int i = 0; i < cat.nindexes; i++)
+	for (int i = 0; i < cat->nindexes; i++)
 	{
-		const CatIndex *x = &cat.indexes[i];
-		const CatTable *t = catalog_table(&cat, x->table_oid);
+		const CatIndex *x = &cat->indexes[i];
+		const CatTable *t = catalog_table(cat, x->table_oid);
 		const char *tname = t != NULL ? t->relname : "?";
 		bool left_out = x->excluded || (t != NULL && t->excluded);
 		if (left_out != spec->list_skipped || !list_name_selected(spec, x->nspname, tname))
@@ -607,7 +592,7 @@ report_list_indexes(const ListSpec *spec)
 		const CatIndex *x = rows[i].x;
 		if (l.arr != NULL)
 		{
-			json_array_append_new(l.arr, list_index_json(&cat, x));
+			json_array_append_new(l.arr, list_index_json(cat, x));
 			continue;
 		}
 		grid_add(&l.grid, x->nspname);
@@ -619,6 +604,11 @@ report_list_indexes(const ListSpec *spec)
 	}
 	listing_print(&l);
 	free(rows);
-	catalog_free(&cat);
 	return EXIT_OK;
+}
+
+ExitCode
+report_list_indexes(const ListSpec *spec)
+{
+	return list_catalog_run(spec, 0, false, indexes_print);
 }

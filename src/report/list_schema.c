@@ -219,27 +219,24 @@ schema_grid(const ListSpec *spec, const Catalog *cat, const SchemaCounts *n)
 	grid_print(&g);
 }
 
-ExitCode
-report_list_schema(const ListSpec *spec)
+static ExitCode
+schema_print(const ListSpec *spec, const Catalog *cat)
 {
-	PgConn c;
-	Catalog cat;
-	ExitCode rc = list_fetch_catalog(spec, &c, &cat, 100, true);
-	if (rc != EXIT_OK)
-	{
-		return rc;
-	}
-	pg_disconnect(&c);
 	SchemaCounts n;
-	schema_count(&cat, &n);
+	schema_count(cat, &n);
 	if (spec->json)
 	{
-		schema_json(spec, &cat, &n);
+		schema_json(spec, cat, &n);
 	}
 	else
 	{
-		schema_grid(spec, &cat, &n);
+		schema_grid(spec, cat, &n);
 	}
-	catalog_free(&cat);
 	return EXIT_OK;
+}
+
+ExitCode
+report_list_schema(const ListSpec *spec)
+{
+	return list_catalog_run(spec, 100, true, schema_print);
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compare/compare.h"
 #include "sql.inc"
 
 /* ------------------------------------------------------------------------
@@ -56,26 +57,17 @@ list_source_open(const ListSpec *spec, PgConn *c)
 		pg_disconnect(c);
 		return EXIT_SOURCE;
 	}
-	if (!pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+	/* the read-only transaction compare reads in, in the snapshot when given */
+	if (!compare_begin(c, spec->snapshot))
 	{
-		pg_disconnect(c);
-		return EXIT_SOURCE;
-	}
-	if (spec->snapshot != NULL)
-	{
-		/* SET TRANSACTION SNAPSHOT takes no parameter: a quoted literal */
-		char *q = pg_quote_literal(spec->snapshot);
-		char *sql = xasprintf("SET TRANSACTION SNAPSHOT %s", q);
-		bool ok = pg_exec(c, sql);
-		free(q);
-		free(sql);
-		if (!ok)
+		bool snapshot = spec->snapshot != NULL && pg_is_connected(c);
+		if (snapshot)
 		{
 			log_hint(LOG_LEVEL_ERROR, "A snapshot lives as long as the session that exported "
 									  "it: keep that session (or `pgshift snapshot`) open.");
-			pg_disconnect(c);
-			return EXIT_PRECONDITION;
 		}
+		pg_disconnect(c);
+		return snapshot ? EXIT_PRECONDITION : EXIT_SOURCE;
 	}
 	return EXIT_OK;
 }
@@ -124,6 +116,22 @@ list_fetch_catalog(const ListSpec *spec, PgConn *c, Catalog *cat, int lo_batch, 
 	filters_free(&filters);
 	split_tables(cat, &spec->split);
 	return EXIT_OK;
+}
+
+ExitCode
+list_catalog_run(const ListSpec *spec, int lo_batch, bool seq_values, CatalogReport fn)
+{
+	PgConn c;
+	Catalog cat;
+	ExitCode rc = list_fetch_catalog(spec, &c, &cat, lo_batch, seq_values);
+	if (rc != EXIT_OK)
+	{
+		return rc;
+	}
+	pg_disconnect(&c);
+	rc = fn(spec, &cat);
+	catalog_free(&cat);
+	return rc;
 }
 
 char *

@@ -10,6 +10,8 @@
  */
 #include "report/internal.h"
 
+#include "compare/compare.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,25 +170,7 @@ grid_print(Grid *g)
 json_t *
 jstr(const char *s)
 {
-	if (s == NULL)
-	{
-		return json_null();
-	}
-	json_t *j = json_string(s);
-	if (j != NULL)
-	{
-		return j;
-	}
-	char *c = xstrdup(s);
-	for (char *p = c; *p != '\0'; p++)
-	{
-		if ((unsigned char) *p >= 0x80)
-		{
-			*p = '?';
-		}
-	}
-	j = json_string(c);
-	free(c);
+	json_t *j = s != NULL ? cmp_json_text(s) : NULL;
 	return j != NULL ? j : json_null();
 }
 
