@@ -303,12 +303,62 @@ deptype_name(const char *d)
 	}
 }
 
+/*
+ * pgcopydb's `list depends --filter FILE`: the objects that depend on the
+ * tables the filters exclude, which clone leaves out with them (the query
+ * clone uses to filter the archive list).
+ */
+static ExitCode
+list_depends_filtered(const ListSpec *spec)
+{
+	PgConn c;
+	Catalog cat;
+	ExitCode rc = list_fetch_catalog(spec, &c, &cat, 0, false);
+	if (rc != EXIT_OK)
+	{
+		return rc;
+	}
+	StrBuf oids;
+	sb_init(&oids);
+	sb_append_char(&oids, '{');
+	for (int i = 0; i < cat.ntables; i++)
+	{
+		if (cat.tables[i].excluded)
+		{
+			sb_printf(&oids, "%s%u", oids.len > 1 ? "," : "", cat.tables[i].oid);
+		}
+	}
+	sb_append_char(&oids, '}');
+	catalog_free(&cat);
+	const char *p[] = { oids.data };
+	PGresult *res = pg_query(&c, SQL_FILTER_DEPENDENTS, 1, p);
+	pg_disconnect(&c);
+	sb_free(&oids);
+	if (res == NULL)
+	{
+		return EXIT_SOURCE;
+	}
+	static const Column cols[] = {
+		{ 0, COL_INT, "oid", NULL, 'r' },
+		{ 1, COL_TEXT, "description", "Object", 'l' },
+		{ 2, COL_TEXT, "schema", "Schema", 'l' },
+		{ 3, COL_TEXT, "name", "Name", 'l' },
+	};
+	render_result(res, cols, NCOLS(cols), spec, NULL);
+	PQclear(res);
+	return EXIT_OK;
+}
+
 ExitCode
 report_list_depends(const ListSpec *spec)
 {
+	if (spec->schema_name == NULL && spec->table_name == NULL && spec->filters != NULL)
+	{
+		return list_depends_filtered(spec);
+	}
 	if (spec->schema_name == NULL || spec->table_name == NULL)
 	{
-		log_error("\"pgshift list depends\" needs --schema-name and --table-name");
+		log_error("\"pgshift list depends\" needs --schema-name and --table-name, or --filters");
 		log_hint(LOG_LEVEL_ERROR, "For example: pgshift list depends --schema-name public "
 								  "--table-name orders");
 		return EXIT_USAGE;

@@ -454,6 +454,16 @@ subtest '--filters' => sub {
 	my $sq = list_json('sequences', @src, '--filters', $ini) // [];
 	ok(!find_by($sq, name => 'orders_id_seq'), 'nor the sequence it owns');
 	ok(find_by($sq, name => 'invoice_no'), 'the other sequences are');
+	# depends --filters (pgcopydb's form): what depends on the excluded tables
+	my $dep = list_json('depends', @src, '--filters', $ini) // [];
+	for my $rel ('app.orders_id_seq', 'app.orders_pkey', 'app.orders_customer_idx')
+	{
+		my $what = query_value($source, 'shop',
+			"SELECT pg_describe_object('pg_class'::regclass, '$rel'::regclass, 0)");
+		ok(find_by($dep, description => $what), "depends --filters: $what");
+	}
+	ok(!grep({ ($_->{name} // '') eq 'customers' } @$dep), 'depends --filters: not the tables kept');
+
 	my $ixs = list_json('indexes', @src, '--filters', $ini, '--list-skipped') // [];
 	is_deeply([ sort map { $_->{name} } @$ixs ], [ 'orders_customer_idx', 'orders_pkey' ],
 		'indexes --list-skipped: the indexes of the excluded table, only them');
