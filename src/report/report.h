@@ -29,7 +29,7 @@ typedef struct ListSpec
 	const char *table_name;  /* only this table, or NULL */
 	SplitSpec split;         /* how tables are split into COPY parts */
 	bool json;
-	bool list_skipped;       /* list tables: the tables left out instead */
+	bool list_skipped;       /* tables, sequences, indexes: those left out instead */
 	bool without_pkey;       /* list tables: only tables without a primary key */
 	bool available_versions; /* list extensions: the versions the server offers */
 	bool requirements;       /* list extensions: a --requirements file */
@@ -42,7 +42,10 @@ ExitCode report_list_tables(const ListSpec *spec);
 ExitCode report_list_table_parts(const ListSpec *spec);
 ExitCode report_list_sequences(const ListSpec *spec);
 ExitCode report_list_indexes(const ListSpec *spec);
-/* Needs schema_name and table_name. */
+/*
+ * What depends on the table schema_name.table_name; without them, with
+ * filters, what depends on the tables the filters exclude.
+ */
 ExitCode report_list_depends(const ListSpec *spec);
 ExitCode report_list_schema(const ListSpec *spec);
 
