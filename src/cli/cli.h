@@ -52,11 +52,11 @@ int cmd_stream_transform(Options *opts);
 void cli_setup_logging(const Options *opts);
 /* Checks --source (and --target when need_target); prints a usage error. */
 bool cli_require_uris(const Options *opts, bool need_source, bool need_target);
+/* The table-split settings (--split-tables-larger-than, --split-max-parts, --table-jobs). */
+SplitSpec cli_split_spec(const Options *opts);
 
 /* The clone's spec from the options: strings borrowed from opts (cmd_clone.c). */
 CloneSpec clone_spec_from_options(const Options *opts);
-/* The split rule's settings from the options (the rule: catalog/split.c). */
-SplitSpec cli_split_spec(const Options *opts);
 /*
  * For clone --follow (cmd_stream.c) until the follower takes a CloneSpec of
  * its own: clone_precheck and clone_main_in on the options.

@@ -11,15 +11,6 @@
 #include "clone/clone.h"
 #include "report/report.h"
 
-SplitSpec
-cli_split_spec(const Options *opts)
-{
-	SplitSpec s = { .larger_than = opts->split_larger_than,
-					.max_parts = opts->split_max_parts,
-					.table_jobs = opts->table_jobs };
-	return s;
-}
-
 CloneSpec
 clone_spec_from_options(const Options *opts)
 {

@@ -16,26 +16,40 @@
 #include "core/core.h"
 #include "pg/pg.h"
 
+/* The compare's spec: what compare/ needs of the options. */
+static CompareSpec
+compare_spec(const Options *opts)
+{
+	CompareSpec s = { .source = opts->source,
+					  .target = opts->target,
+					  .snapshot = opts->snapshot,
+					  .filters = opts->filters,
+					  .split = cli_split_spec(opts),
+					  .jobs = opts->table_jobs,
+					  .show_rows = opts->show_rows };
+	return s;
+}
+
 /*
  * Connects to both sides and starts their transactions. Returns EXIT_OK or
  * the exit code to leave with.
  */
 static int
-compare_open(const Options *opts, PgConn *src, PgConn *tgt)
+compare_open(const CompareSpec *spec, PgConn *src, PgConn *tgt)
 {
 	memset(src, 0, sizeof(*src));
 	memset(tgt, 0, sizeof(*tgt));
-	if (!compare_connect(src, opts->source, "source", "compare", 0))
+	if (!compare_connect(src, spec->source, "source", "compare", 0))
 	{
 		return EXIT_SOURCE;
 	}
-	if (!compare_connect(tgt, opts->target, "target", "compare", 0))
+	if (!compare_connect(tgt, spec->target, "target", "compare", 0))
 	{
 		return EXIT_TARGET;
 	}
-	if (!compare_begin(src, opts->snapshot))
+	if (!compare_begin(src, spec->snapshot))
 	{
-		if (opts->snapshot != NULL && pg_is_connected(src))
+		if (spec->snapshot != NULL && pg_is_connected(src))
 		{
 			log_hint(LOG_LEVEL_ERROR,
 					 "A snapshot lives as long as the session that exported it: keep that session "
@@ -44,9 +58,9 @@ compare_open(const Options *opts, PgConn *src, PgConn *tgt)
 		}
 		return EXIT_SOURCE;
 	}
-	if (opts->snapshot != NULL)
+	if (spec->snapshot != NULL)
 	{
-		log_info("source: using snapshot \"%s\"", opts->snapshot);
+		log_info("source: using snapshot \"%s\"", spec->snapshot);
 	}
 	if (!compare_begin(tgt, NULL))
 	{
@@ -94,13 +108,14 @@ cmd_compare_schema(Options *opts)
 	{
 		return EXIT_USAGE;
 	}
-	if (!compare_filter_load(opts))
+	CompareSpec spec = compare_spec(opts);
+	if (!compare_filter_load(&spec))
 	{
 		return EXIT_USAGE;
 	}
 
 	PgConn src, tgt;
-	int rc = compare_open(opts, &src, &tgt);
+	int rc = compare_open(&spec, &src, &tgt);
 	if (rc != EXIT_OK)
 	{
 		compare_close(&src, &tgt);
@@ -109,7 +124,7 @@ cmd_compare_schema(Options *opts)
 	log_info("comparing the schemas of source and target");
 	CmpSchemaReport r;
 	char side = 0;
-	if (!compare_schema(&src, &tgt, opts, &r, &side))
+	if (!compare_schema(&src, &tgt, &r, &side))
 	{
 		compare_schema_free(&r);
 		compare_close(&src, &tgt);
@@ -129,13 +144,14 @@ cmd_compare_data(Options *opts)
 	{
 		return EXIT_USAGE;
 	}
-	if (!compare_filter_load(opts))
+	CompareSpec spec = compare_spec(opts);
+	if (!compare_filter_load(&spec))
 	{
 		return EXIT_USAGE;
 	}
 
 	PgConn src, tgt;
-	int rc = compare_open(opts, &src, &tgt);
+	int rc = compare_open(&spec, &src, &tgt);
 	if (rc != EXIT_OK)
 	{
 		compare_close(&src, &tgt);
@@ -164,7 +180,7 @@ cmd_compare_data(Options *opts)
 
 	CmpDataReport r;
 	char side = 0;
-	bool ok = compare_data(opts, &src, &tgt, src_snap, tgt_snap, &r, &side);
+	bool ok = compare_data(&spec, &src, &tgt, src_snap, tgt_snap, &r, &side);
 	compare_close(&src, &tgt);
 	free(src_snap);
 	free(tgt_snap);

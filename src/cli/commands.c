@@ -51,7 +51,7 @@ struct Command
 #define G_CLONE_ALL \
 	O_CONN O_COPY_JOBS O_STATE O_SCHEMA O_STEPS OPT_G_FILTER " follow replay-no-op-updates" O_CDC
 #define G_LIST_OBJ \
-	OPT_G_SOURCE OPT_G_DIR OPT_G_JSON OPT_G_SNAPSHOT " filters filter force list-skipped"
+	OPT_G_SOURCE OPT_G_DIR OPT_G_JSON OPT_G_SNAPSHOT " filters filter force cache drop-cache list-skipped"
 #define G_LIST_REL G_LIST_OBJ " schema-name table-name"
 #define G_STREAM   O_CONN O_STATE OPT_G_FILTER
 #define G_SENTINEL O_CONN " current"
@@ -125,13 +125,14 @@ static const Command restore_cmds[] = {
 static const Command list_cmds[] = {
 	{ "databases", "list the source cluster's databases", OPT_G_SOURCE OPT_G_DIR OPT_G_JSON,
 	  cmd_list_databases, NULL, NULL },
-	{ "extensions", "list the source database's extensions", G_LIST_OBJ, cmd_list_extensions, NULL,
+	{ "extensions", "list the source database's extensions",
+	  G_LIST_OBJ " available-versions list-requirements", cmd_list_extensions, NULL,
 	  NULL },
 	{ "collations", "list the source database's collations", G_LIST_OBJ, cmd_list_collations, NULL,
 	  NULL },
-	{ "tables", "list the tables pgshift would copy", G_LIST_REL O_SPLIT, cmd_list_tables, NULL,
+	{ "tables", "list the tables pgshift would copy", G_LIST_REL O_SPLIT " without-pkey split-at", cmd_list_tables, NULL,
 	  NULL },
-	{ "table-parts", "list how tables would be split into parts", G_LIST_REL O_SPLIT,
+	{ "table-parts", "list how tables would be split into parts", G_LIST_REL O_SPLIT " split-at",
 	  cmd_list_table_parts, NULL, NULL },
 	{ "sequences", "list the sequences and their values", G_LIST_REL, cmd_list_sequences, NULL,
 	  NULL },
@@ -142,7 +143,7 @@ static const Command list_cmds[] = {
 	{ "schema", "list everything pgshift reads from the source catalog", G_LIST_REL O_SPLIT,
 	  cmd_list_schema, NULL, NULL },
 	{ "progress", "show the progress of the running (or last) run",
-	  OPT_G_SOURCE OPT_G_DIR OPT_G_JSON, cmd_list_progress, NULL, NULL },
+	  OPT_G_SOURCE OPT_G_DIR OPT_G_JSON " summary", cmd_list_progress, NULL, NULL },
 	{ NULL }
 };
 

@@ -1,5 +1,6 @@
 /*
- * src/cli/common.c — what every command does first: logging, URI checks.
+ * src/cli/common.c — what every command does first: logging, URI checks,
+ * and the option groups several domains share (the table-split settings).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,4 +49,14 @@ cli_require_uris(const Options *opts, bool need_source, bool need_target)
 		return false;
 	}
 	return true;
+}
+
+SplitSpec
+cli_split_spec(const Options *opts)
+{
+	/* pgshift splits by ctid ranges only: without them, tables are not split */
+	SplitSpec s = { .larger_than = opts->skip_split_by_ctid ? 0 : opts->split_larger_than,
+					.max_parts = opts->split_max_parts,
+					.table_jobs = opts->table_jobs };
+	return s;
 }

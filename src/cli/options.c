@@ -211,6 +211,24 @@ static const OptDef g_opts[] = {
 	  "accepted for pgcopydb scripts; no effect",
 	  .noop = "pgshift has no follow coordinator to reach over TCP" },
 
+	/* list commands: pgcopydb's options */
+	{ "without-pkey", 0, OK_BOOL, NULL, OFF(without_pkey), NULL, NULL,
+	  "list tables: only the tables without a primary key" },
+	{ "available-versions", 0, OK_BOOL, NULL, OFF(available_versions), NULL, NULL,
+	  "list extensions: the versions the server can install" },
+	{ "requirements", 0, OK_BOOL, "list-requirements", OFF(list_requirements), NULL, NULL,
+	  "list extensions: name and version of each, for a --requirements file (with --json)" },
+	{ "summary", 0, OK_BOOL, NULL, OFF(summary), NULL, NULL,
+	  "list progress: the run's summary (per table and step)" },
+	{ "split-at", 0, OK_SIZE, NULL, OFF(split_larger_than), NULL, "SIZE",
+	  "same as --split-tables-larger-than (pgcopydb's older name)" },
+	{ "cache", 0, OK_BOOL, NULL, OFF(noop_flag), NULL, NULL,
+	  "accepted for pgcopydb scripts; no effect",
+	  .noop = "pgshift keeps no size cache on the source" },
+	{ "drop-cache", 0, OK_BOOL, NULL, OFF(noop_flag), NULL, NULL,
+	  "accepted for pgcopydb scripts; no effect",
+	  .noop = "pgshift keeps no size cache on the source" },
+
 	/* logging, accepted by every command */
 	{ "verbose", 'v', OK_BOOL, NULL, OFF(verbose), "VERBOSE", NULL, "more messages" },
 	{ "notice", 0, OK_BOOL, NULL, OFF(notice), "NOTICE", NULL,

@@ -106,6 +106,12 @@ typedef struct Options
 	/* positional arguments left after the options */
 	int nargs;
 	char **args;
+
+	/* list commands */
+	bool without_pkey;
+	bool available_versions;
+	bool list_requirements;
+	bool summary;
 } Options;
 
 /*

@@ -17,11 +17,27 @@
 #ifndef PGSHIFT_COMPARE_H
 #define PGSHIFT_COMPARE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "cli/options.h"
+#include "catalog/catalog.h"
 #include "pg/pg.h"
+
+/*
+ * What a compare is asked to do, built by the command line from its options:
+ * compare/ never sees the command line's Options.
+ */
+typedef struct CompareSpec
+{
+	const char *source; /* connection strings */
+	const char *target;
+	const char *snapshot; /* source snapshot to read in, or NULL */
+	const char *filters;  /* --filters file, or NULL */
+	SplitSpec split;      /* big tables are checked in parts, split as clone does */
+	int jobs;             /* worker threads (compare data) */
+	bool show_rows;       /* list the rows only one side has */
+} CompareSpec;
 
 /* At most this many rows listed per table and side with --show-rows. */
 #define CMP_MAX_ROWS_SHOWN 1000
@@ -46,10 +62,9 @@ char *compare_export_snapshot(PgConn *c);
  * given its schema and name (for a column, index, constraint or trigger: its
  * table's).
  */
-bool compare_filter_keep(const Options *opts, const char *kind, const char *nspname,
-						 const char *objname);
+bool compare_filter_keep(const char *kind, const char *nspname, const char *objname);
 /* Loads --filters once, before threads start; false on a bad file (logged). */
-bool compare_filter_load(const Options *opts);
+bool compare_filter_load(const CompareSpec *spec);
 
 /* ---- schema.c ---- */
 
@@ -101,8 +116,7 @@ typedef struct CmpSchemaReport
  * Compares the schemas. On a query failure returns false with *failed_side
  * set to 's' (source) or 't' (target); 'i' when interrupted.
  */
-bool compare_schema(PgConn *src, PgConn *tgt, const Options *opts, CmpSchemaReport *r,
-					char *failed_side);
+bool compare_schema(PgConn *src, PgConn *tgt, CmpSchemaReport *r, char *failed_side);
 void compare_schema_free(CmpSchemaReport *r);
 
 /* ---- data.c ---- */
@@ -197,7 +211,7 @@ typedef struct CmpDataReport
  * (either may be NULL). On a query failure on the main connections returns
  * false with *failed_side set; per-table failures are in the tables.
  */
-bool compare_data(const Options *opts, PgConn *src, PgConn *tgt, const char *src_snapshot,
+bool compare_data(const CompareSpec *spec, PgConn *src, PgConn *tgt, const char *src_snapshot,
 				  const char *tgt_snapshot, CmpDataReport *r, char *failed_side);
 void compare_data_free(CmpDataReport *r);
 const char *cmp_status_name(CmpStatus s);
@@ -206,6 +220,11 @@ const char *cmp_status_name(CmpStatus s);
 
 void compare_schema_print(const CmpSchemaReport *r, bool json);
 void compare_data_print(const CmpDataReport *r, bool json);
+/*
+ * A JSON string of text read from a server. jansson takes only UTF-8: text
+ * of a SQL_ASCII database may not be, and then has its other bytes as "?".
+ */
+json_t *cmp_json_text(const char *s);
 /* Hex form of a checksum: 16 digits. */
 void cmp_format_sum(uint64_t sum, char *buf, size_t size);
 

@@ -18,13 +18,13 @@
 static Filters g_filters;
 
 bool
-compare_filter_load(const Options *opts)
+compare_filter_load(const CompareSpec *spec)
 {
-	if (opts->filters == NULL || opts->filters[0] == '\0')
+	if (spec->filters == NULL || spec->filters[0] == '\0')
 	{
 		return true;
 	}
-	return filters_load(opts->filters, &g_filters);
+	return filters_load(spec->filters, &g_filters);
 }
 
 static bool
@@ -42,9 +42,8 @@ listed(const QualName *l, int n, const char *nsp, const char *name)
 }
 
 bool
-compare_filter_keep(const Options *opts, const char *kind, const char *nspname, const char *objname)
+compare_filter_keep(const char *kind, const char *nspname, const char *objname)
 {
-	(void) opts;
 	const Filters *f = &g_filters;
 	if (!f->active || nspname == NULL)
 	{

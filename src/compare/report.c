@@ -35,12 +35,8 @@ print_json(json_t *root)
 	fflush(stdout);
 }
 
-/*
- * A JSON string of text read from a server. jansson takes only UTF-8: text
- * of a SQL_ASCII database may not be, and then has its other bytes as "?".
- */
-static json_t *
-jstr(const char *s)
+json_t *
+cmp_json_text(const char *s)
 {
 	json_t *j = json_string(s);
 	if (j != NULL)
@@ -63,7 +59,7 @@ jstr(const char *s)
 static json_t *
 json_str_or_null(const char *s)
 {
-	return s != NULL ? jstr(s) : json_null();
+	return s != NULL ? cmp_json_text(s) : json_null();
 }
 
 /* ---- schema ---- */
@@ -242,7 +238,7 @@ print_schema_json(const CmpSchemaReport *r)
 		const CmpDiff *d = &r->diffs[i];
 		json_t *o = json_object();
 		json_object_set_new(o, "kind", json_string(d->kind));
-		json_object_set_new(o, "name", jstr(d->name));
+		json_object_set_new(o, "name", cmp_json_text(d->name));
 		json_object_set_new(o, "difference", json_string(diff_name(d->what)));
 		if (d->what == CMP_DIFF_DIFFERS)
 		{
@@ -250,7 +246,7 @@ print_schema_json(const CmpSchemaReport *r)
 			for (int a = 0; a < d->nattrs; a++)
 			{
 				json_t *ao = json_object();
-				json_object_set_new(ao, "attribute", jstr(d->attrs[a].attr));
+				json_object_set_new(ao, "attribute", cmp_json_text(d->attrs[a].attr));
 				json_object_set_new(ao, "source", json_str_or_null(d->attrs[a].source));
 				json_object_set_new(ao, "target", json_str_or_null(d->attrs[a].target));
 				json_array_append_new(attrs, ao);
@@ -316,7 +312,7 @@ strlist_json(const StrList *l)
 	json_t *a = json_array();
 	for (int i = 0; i < l->n; i++)
 	{
-		json_array_append_new(a, jstr(l->items[i]));
+		json_array_append_new(a, cmp_json_text(l->items[i]));
 	}
 	return a;
 }
@@ -358,9 +354,9 @@ print_data_json(const CmpDataReport *r)
 	{
 		const CmpTable *t = &r->tables[i];
 		json_t *o = json_object();
-		json_object_set_new(o, "table", jstr(t->display));
-		json_object_set_new(o, "schema", jstr(t->nspname));
-		json_object_set_new(o, "name", jstr(t->relname));
+		json_object_set_new(o, "table", cmp_json_text(t->display));
+		json_object_set_new(o, "schema", cmp_json_text(t->nspname));
+		json_object_set_new(o, "name", cmp_json_text(t->relname));
 		json_object_set_new(o, "result", json_string(cmp_status_name(t->status)));
 		json_object_set_new(o, "source", t->on_source ? sum_json(&t->src) : json_null());
 		json_object_set_new(o, "target", t->on_target ? sum_json(&t->tgt) : json_null());
@@ -389,7 +385,7 @@ print_data_json(const CmpDataReport *r)
 		}
 		if (t->error != NULL)
 		{
-			json_object_set_new(o, "error", jstr(t->error));
+			json_object_set_new(o, "error", cmp_json_text(t->error));
 		}
 		if (t->rows_listed)
 		{

@@ -140,7 +140,7 @@ read_sequence_values(PgConn *c, ObjSet *s, int col_last, int col_called)
 }
 
 static bool
-fetch_set(PgConn *c, const SchemaKind *k, const Options *opts, ObjSet *s)
+fetch_set(PgConn *c, const SchemaKind *k, ObjSet *s)
 {
 	memset(s, 0, sizeof(*s));
 	PGresult *res = pg_query(c, k->sql, 0, NULL);
@@ -188,7 +188,7 @@ fetch_set(PgConn *c, const SchemaKind *k, const Options *opts, ObjSet *s)
 		const char *nsp = col_nsp >= 0 ? PQgetvalue(res, i, col_nsp) : "";
 		const char *obj = col_obj >= 0 ? PQgetvalue(res, i, col_obj) : "";
 		/* HOOK(filters): objects the filters leave out are not compared */
-		if (!compare_filter_keep(opts, k->kind, nsp, obj))
+		if (!compare_filter_keep(k->kind, nsp, obj))
 		{
 			continue;
 		}
@@ -326,7 +326,7 @@ compare_sets(CmpSchemaReport *r, CmpKindResult *kr, const SchemaKind *k, const O
 }
 
 bool
-compare_schema(PgConn *src, PgConn *tgt, const Options *opts, CmpSchemaReport *r, char *failed_side)
+compare_schema(PgConn *src, PgConn *tgt, CmpSchemaReport *r, char *failed_side)
 {
 	memset(r, 0, sizeof(*r));
 	double t0 = time_now();
@@ -341,14 +341,14 @@ compare_schema(PgConn *src, PgConn *tgt, const Options *opts, CmpSchemaReport *r
 			break;
 		}
 		ObjSet s, t;
-		if (!fetch_set(src, &g_kinds[k], opts, &s))
+		if (!fetch_set(src, &g_kinds[k], &s))
 		{
 			objset_free(&s);
 			*failed_side = 's';
 			ok = false;
 			break;
 		}
-		if (!fetch_set(tgt, &g_kinds[k], opts, &t))
+		if (!fetch_set(tgt, &g_kinds[k], &t))
 		{
 			objset_free(&s);
 			objset_free(&t);

@@ -176,4 +176,71 @@ bool state_tasks_done(StateDb *db, const StateTaskKey *keys, int n, bool *done);
 /* Wipes the run's state (tables, tasks, steps, meta) for --restart. */
 bool state_reset(StateDb *db);
 
+/* ---- progress (state/progress.c) ---- */
+
+/* A step of the run; times in microseconds since the epoch, 0 when not set. */
+typedef struct ProgressStep
+{
+	char *name;
+	char *status;
+	int64_t started_at;
+	int64_t finished_at;
+	double duration; /* seconds; -1 while the step runs */
+} ProgressStep;
+
+/* A task with the table it works on (its index's or constraint's table). */
+typedef struct ProgressTask
+{
+	char *kind;   /* "copy", "index", ... ("?" when unknown) */
+	char *status; /* "queued", "running", "done", "failed" */
+	char *label;
+	char *worker;
+	char *error;
+	int64_t started_at; /* 0 when not started */
+	int attempts;
+	int64_t table_oid; /* 0 when none */
+	int64_t ref_oid;   /* foreign key: the referenced table */
+	char contype;      /* constraint task: its index's constraint type */
+	int64_t bytes;     /* COPY stream of a copy task done */
+	int64_t rows;
+} ProgressTask;
+
+typedef struct ProgressTable
+{
+	int64_t oid;
+	char *nspname;
+	char *relname;
+	int64_t bytes;
+	int nparts;
+	char relkind;
+} ProgressTable;
+
+/* One table's line of the run's summary, as far as the run has got. */
+typedef struct ProgressTableSummary
+{
+	char *nspname;
+	char *relname;
+	int parts;
+	double copy_wall; /* seconds from its first part's start to its last part's end */
+	double copy_sum;
+	int64_t bytes;
+	int64_t rows;
+	int indexes;
+	double index_sum;
+	double vacuum_sum;
+} ProgressTableSummary;
+
+/* The steps, by start time. */
+bool state_progress_steps(StateDb *db, ProgressStep **steps, int *n);
+void state_progress_steps_free(ProgressStep *steps, int n);
+/* Every task, by id. */
+bool state_progress_tasks(StateDb *db, ProgressTask **tasks, int *n);
+void state_progress_tasks_free(ProgressTask *tasks, int n);
+/* The catalog's tables, by oid. */
+bool state_progress_tables(StateDb *db, ProgressTable **tables, int *n);
+void state_progress_tables_free(ProgressTable *tables, int n);
+/* Per copied table: parts, copy and index times, bytes and rows; longest copy first. */
+bool state_progress_table_summary(StateDb *db, ProgressTableSummary **rows, int *n);
+void state_progress_table_summary_free(ProgressTableSummary *rows, int n);
+
 #endif /* PGSHIFT_STATE_H */

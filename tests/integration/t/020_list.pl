@@ -1,5 +1,7 @@
-# pgshift list: databases, extensions, collations, tables (and --list-skipped),
-# table-parts, sequences, indexes, depends, schema and progress, and --filters.
+# pgshift list: databases, extensions (and --available-versions,
+# --requirements), collations, tables (and --list-skipped, --without-pkey),
+# table-parts, sequences, indexes, depends, schema and progress (and
+# --summary), --filters, and pgcopydb's options that have no effect here.
 #
 # Each --json output must parse and hold what the source's own catalogs say:
 # table names and sizes, row estimates after ANALYZE, part block ranges that
@@ -123,6 +125,36 @@ subtest 'list extensions and collations' => sub {
 	ok(!$h->{update_available}, 'no update available for the version just installed');
 	ok(find_by($exts, name => 'plpgsql'), 'plpgsql is listed');
 
+	# --available-versions: what pg_available_extension_versions says, per extension
+	my $av = list_json('extensions', @src, '--available-versions') // [];
+	is(scalar @$av, query_value($source, 'shop', 'SELECT count(*) FROM pg_available_extensions'),
+		'--available-versions: every extension the server offers');
+	my $ah = find_by($av, name => 'hstore') // {};
+	is_deeply([ sort @{ $ah->{versions} // [] } ],
+		[ split /,/, query_value($source, 'shop',
+			q{SELECT string_agg(version, ',' ORDER BY version COLLATE "C")
+			    FROM pg_available_extension_versions WHERE name = 'hstore'}) ],
+		'hstore: every version the server can install');
+	is($ah->{installed_version}, $h->{version}, 'hstore: the installed version');
+	my $not = query_value($source, 'shop',
+		q{SELECT name FROM pg_available_extensions WHERE installed_version IS NULL
+		   ORDER BY name LIMIT 1});
+	ok(!defined((find_by($av, name => $not) // { installed_version => 'x' })->{installed_version}),
+		"$not: not installed");
+	my ($rc, $out, $err) = run_pgshift('list', 'extensions', @src, '--available-versions');
+	like($out, qr/^hstore\s+\S+\s+\S+\s+.*\b\Q$h->{version}\E\b/m,
+		'--available-versions human output: the hstore row');
+
+	# --requirements --json: the file clone --requirements reads
+	my $req = list_json('extensions', @src, '--requirements') // [];
+	is_deeply($req,
+		[ map { { name => $_->[0], version => $_->[1] } }
+			map { [ split /\|/ ] }
+			split /\n/, query_value($source, 'shop',
+				q{SELECT string_agg(extname || '|' || extversion, E'\n' ORDER BY extname)
+				    FROM pg_extension}) ],
+		'--requirements: name and version of every installed extension, nothing else');
+
 	my $colls = list_json('collations', @src) // [];
 	my $g = find_by($colls, schema => 'app', name => 'german');
 	ok($g, 'collation app.german is listed') or return;
@@ -178,6 +210,40 @@ subtest 'list tables' => sub {
 		'human output: header and dashes');
 	like($out, qr/^\s*\Q$big_oid\E\s+app\s+big\s+r\s+.*\s\Q$big_bytes\E\s+30000\s+\Q$want_parts\E$/m,
 		'human output: the app.big row');
+
+	# --without-pkey: checked against pg_constraint, with a partitioned table
+	# whose primary key the catalog's index list does not hold
+	psql_do($source, 'shop', q{
+CREATE TABLE app.parted (id int PRIMARY KEY, v text) PARTITION BY RANGE (id);
+CREATE TABLE app.parted_1 PARTITION OF app.parted FOR VALUES FROM (0) TO (1000);
+CREATE TABLE app.nokey_parted (id int) PARTITION BY RANGE (id);
+});
+	my $nopk = list_json('tables', @src, '--without-pkey') // [];
+	my $want_nopk = query_value($source, 'shop', q{
+SELECT string_agg(n.nspname || '.' || c.relname, ',' ORDER BY 1)
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p') AND n.nspname IN ('app', 'public')
+   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p')});
+	is(join(',', sort map { "$_->{schema}.$_->{name}" } @$nopk), join(',', sort split /,/, $want_nopk),
+		'--without-pkey: the tables pg_constraint knows no primary key of');
+	ok(find_by($nopk, name => 'Mixed Case'), '--without-pkey: public."Mixed Case" is one');
+	ok(!find_by($nopk, name => 'parted') && !find_by($nopk, name => 'big'),
+		'--without-pkey: tables with a key (a partitioned one too) are not');
+	my ($nrc, $nout, $nerr) = run_pgshift('list', 'tables', @src, '--without-pkey');
+	like($nout, qr/^\d+ tables without a primary key, /m, 'human output: the total says so');
+	psql_do($source, 'shop', 'DROP TABLE app.parted, app.nokey_parted');
+
+	# pgcopydb's options: --split-at is --split-tables-larger-than; no split without ctid ranges
+	my $at = list_json('tables', @src, '--split-at', '1MB', '--table-jobs', '4') // [];
+	is((find_by($at, name => 'big') // {})->{parts}, $want_parts, '--split-at 1MB splits as well');
+	my $noctid = list_json('tables', @src, @split, '--skip-split-by-ctid') // [];
+	is((find_by($noctid, name => 'big') // {})->{parts}, 1, '--skip-split-by-ctid: not split');
+	for my $opt ('--force', '--cache', '--drop-cache', '--estimate-table-sizes')
+	{
+		my ($frc, $fout, $ferr) = run_pgshift('list', 'tables', @src, $opt);
+		is($frc, 0, "list tables $opt is accepted");
+		like($ferr, qr/\Q$opt\E has no effect/, "$opt: a notice says it has no effect");
+	}
 
 	my $skipped = list_json('tables', @src, '--list-skipped') // [];
 	my $pgc = find_by($skipped, schema => 'pg_catalog', name => 'pg_class');
@@ -388,6 +454,22 @@ subtest '--filters' => sub {
 	my $sq = list_json('sequences', @src, '--filters', $ini) // [];
 	ok(!find_by($sq, name => 'orders_id_seq'), 'nor the sequence it owns');
 	ok(find_by($sq, name => 'invoice_no'), 'the other sequences are');
+	# depends --filters (pgcopydb's form): what depends on the excluded tables
+	my $dep = list_json('depends', @src, '--filters', $ini) // [];
+	for my $rel ('app.orders_id_seq', 'app.orders_pkey', 'app.orders_customer_idx')
+	{
+		my $what = query_value($source, 'shop',
+			"SELECT pg_describe_object('pg_class'::regclass, '$rel'::regclass, 0)");
+		ok(find_by($dep, description => $what), "depends --filters: $what");
+	}
+	ok(!grep({ ($_->{name} // '') eq 'customers' } @$dep), 'depends --filters: not the tables kept');
+
+	my $ixs = list_json('indexes', @src, '--filters', $ini, '--list-skipped') // [];
+	is_deeply([ sort map { $_->{name} } @$ixs ], [ 'orders_customer_idx', 'orders_pkey' ],
+		'indexes --list-skipped: the indexes of the excluded table, only them');
+	my $sqs = list_json('sequences', @src, '--filters', $ini, '--list-skipped') // [];
+	is_deeply([ map { $_->{name} } @$sqs ], [ 'orders_id_seq' ],
+		'sequences --list-skipped: the sequence the excluded table owns');
 
 	my ($rc, $out, $err) = run_pgshift('list', 'tables', @src, '--filters', "$ini.missing");
 	is($rc, 1, 'an unreadable filters file: exit 1');
@@ -428,6 +510,18 @@ subtest 'list progress of a finished clone' => sub {
 	like($pout, qr/^copy\s+0\s+0\s+\Q$ncopy\E\s+0\s+\Q$ncopy\E$/m, 'human output: copy tasks');
 	like($pout, qr/^Running now: nothing$/m, 'human output: nothing running');
 
+	# --summary of a finished run: its summary.json
+	my $sum = list_json('progress', '--dir', $dir, '--summary') // {};
+	is($sum->{source}, 'summary.json', '--summary of a finished run reads summary.json');
+	my $sbig = find_by($sum->{tables}, schema => 'app', table => 'big') // {};
+	is($sbig->{rows}, 30000, '--summary: the rows copied of app.big');
+	is($sbig->{parts}, $want_parts, '--summary: its parts');
+	my ($src_rc, $sout, $serr) = run_pgshift('list', 'progress', '--dir', $dir, '--summary',
+		'--source', $src_uri);
+	is($src_rc, 0, '--summary (human) exits 0, and --source is accepted') or diag($serr);
+	like($sout, qr/^"app"\."big"\s+\Q$want_parts\E\s/m, 'human output: the app.big row');
+	like($sout, qr/^Step\s+Time$/m, 'human output: the steps');
+
 	# another process holding the work directory's lock does not stop it
 	open(my $fh, '>', "$dir/pgshift.pid") or die "cannot open $dir/pgshift.pid: $!";
 	flock($fh, LOCK_EX | LOCK_NB) or die "cannot lock: $!";
@@ -445,7 +539,7 @@ subtest 'list progress of an unfinished run' => sub {
   SKIP:
 	{
 		my $sqlite = (grep { -x "$_/sqlite3" } split /:/, $ENV{PATH})[0];
-		skip 'sqlite3 command not found', 9 unless $sqlite;
+		skip 'sqlite3 command not found', 13 unless $sqlite;
 		my $dir2 = work_dir('unfinished');
 		copy("$dir/state.db", "$dir2/state.db") or die "copy: $!";
 		# as if the process died while copying part 2 of app.big
@@ -477,6 +571,13 @@ UPDATE steps SET status = 'running', finished_at = NULL, duration = NULL WHERE n
 			'the primary key of app.customers is skipped: its copy failed');
 		my $c = find_by($p->{waiting}, kind => 'copy');
 		like($c && $c->{reason}, qr/^ready: waiting for a copy worker$/, 'a queued copy is ready');
+
+		# --summary while the run is not over: from state.db
+		my $s2 = list_json('progress', '--dir', $dir2, '--summary') // {};
+		is($s2->{source}, 'state.db', '--summary of an unfinished run reads state.db');
+		is((find_by($s2->{tables}, schema => 'app', table => 'big') // {})->{parts}, $want_parts,
+			'--summary from state.db: the parts of app.big');
+		ok(exists(($s2->{steps} // {})->{data}), '--summary from state.db: the data step');
 	}
 };
 
