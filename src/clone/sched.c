@@ -17,7 +17,6 @@
  */
 #include "clone/clone.h"
 
-#include "state/internal.h" /* TEMPORARY (h-state): raw SQLite until this file's owner converts it */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
