@@ -192,7 +192,12 @@ follow_run(Options *opts, int what)
 	}
 	Follower f;
 	memset(&f, 0, sizeof(f));
-	cdc_options_from(&f.co, opts, state, wd.cdc_dir);
+	if (!cdc_options_from(&f.co, opts, state, wd.cdc_dir))
+	{
+		state_close(state);
+		workdir_close(&wd);
+		return EXIT_USAGE;
+	}
 	int rc = EXIT_OK;
 	Kept kept;
 	if (!publish_filtered(opts, &f.co, &kept))
@@ -408,7 +413,12 @@ cmd_stream_setup(Options *opts)
 		return rc;
 	}
 	CdcOptions co;
-	cdc_options_from(&co, opts, state, wd.cdc_dir);
+	if (!cdc_options_from(&co, opts, state, wd.cdc_dir))
+	{
+		state_close(state);
+		workdir_close(&wd);
+		return EXIT_USAGE;
+	}
 	CdcSlot slot;
 	int code = EXIT_OK;
 	Kept kept;
@@ -447,7 +457,12 @@ cmd_stream_cleanup(Options *opts)
 		return rc;
 	}
 	CdcOptions co;
-	cdc_options_from(&co, opts, state, wd.cdc_dir);
+	if (!cdc_options_from(&co, opts, state, wd.cdc_dir))
+	{
+		state_close(state);
+		workdir_close(&wd);
+		return EXIT_USAGE;
+	}
 	rc = cdc_cleanup(&co) ? EXIT_OK : EXIT_SOURCE;
 	state_exec(state, "DELETE FROM meta WHERE key LIKE 'cdc_%'", 0, NULL);
 	state_close(state);
@@ -674,10 +689,14 @@ cmd_snapshot(Options *opts)
 	if (opts->follow)
 	{
 		CdcOptions co;
-		cdc_options_from(&co, opts, state, wd.cdc_dir);
+		bool plugin_ok = cdc_options_from(&co, opts, state, wd.cdc_dir);
 		co.target = opts->target;
 		int code;
-		if (opts->target == NULL)
+		if (!plugin_ok)
+		{
+			rc = EXIT_USAGE;
+		}
+		else if (opts->target == NULL)
 		{
 			log_error("snapshot --follow needs --target too (for the replication origin)");
 			rc = EXIT_USAGE;

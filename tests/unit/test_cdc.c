@@ -119,7 +119,7 @@ test_pgoutput(void **state)
 {
 	(void) state;
 	CdcDecoder d;
-	decoder_init(&d, false);
+	decoder_init(&d, CDC_PLUGIN_PGOUTPUT);
 	CdcMessage msg;
 	memset(&msg, 0, sizeof(msg));
 
@@ -273,7 +273,7 @@ test_test_decoding(void **state)
 {
 	(void) state;
 	CdcDecoder d;
-	decoder_init(&d, true);
+	decoder_init(&d, CDC_PLUGIN_TEST_DECODING);
 	CdcMessage msg;
 	memset(&msg, 0, sizeof(msg));
 	const char *ins = "table public.\"Odd \"\"Name\": INSERT: id[integer]:1 "
@@ -367,7 +367,7 @@ test_journal(void **state)
 	Lsn last, commit;
 	assert_true(journal_writer_open(&w, dir, &last, &commit));
 	assert_int_equal(commit, 0);
-	/* pgoutput-shaped frames: B ... C with end LSN 0x2000 */
+	/* pgoutput-shaped frames: B ... C with end LSN 0x2000 (marked by the receiver) */
 	Msg b = { .len = 0 };
 	m8(&b, 'B');
 	m64(&b, 0x1000);
@@ -381,7 +381,7 @@ test_journal(void **state)
 	m64(&c, 0);
 	assert_true(journal_write(&w, JF_DATA, 0x900, b.buf, (uint32_t) b.len));
 	assert_true(journal_write(&w, JF_DATA, 0x910, "payload", 7));
-	assert_true(journal_write(&w, JF_DATA, 0x1000, c.buf, (uint32_t) c.len));
+	assert_true(journal_write(&w, JF_COMMIT, 0x2000, c.buf, (uint32_t) c.len));
 	assert_true(journal_write(&w, JF_KEEPALIVE, 0x3000, "", 0));
 	/* a transaction cut short: BEGIN only */
 	assert_true(journal_write(&w, JF_DATA, 0x3100, b.buf, (uint32_t) b.len));
@@ -397,7 +397,13 @@ test_journal(void **state)
 	assert_int_equal(journal_read(&r, &f), 1);
 	assert_int_equal(f.len, 7);
 	assert_memory_equal(f.data, "payload", 7);
+	/* the journal looks ahead for the commit mark, not into payloads */
+	Lsn commit_end = 0;
+	assert_int_equal(journal_peek_commit(&r, &commit_end), 1);
+	assert_int_equal(commit_end, 0x2000);
 	assert_int_equal(journal_read(&r, &f), 1);
+	assert_int_equal(f.kind, JF_COMMIT);
+	assert_int_equal(f.lsn, 0x2000);
 	assert_int_equal(journal_read(&r, &f), 1);
 	assert_int_equal(f.kind, JF_KEEPALIVE);
 	assert_int_equal(f.lsn, 0x3000);
@@ -424,10 +430,37 @@ test_journal(void **state)
 	assert_int_equal(n, 4);
 	journal_reader_close(&r);
 
+	/* segments of an earlier version (no header frame) are refused, not misread */
+	char *seg2 = NULL;
+	assert_true(asprintf(&seg2, "%s/0000000002.journal", dir) > 0);
+	{
+		FILE *in = fopen(seg, "rb");
+		FILE *out = fopen(seg2, "wb");
+		assert_non_null(in);
+		assert_non_null(out);
+		char copy[4096];
+		fseek(in, 34, SEEK_SET); /* past the header frame */
+		size_t got = fread(copy, 1, sizeof(copy), in);
+		assert_int_equal(fwrite(copy, 1, got, out), got);
+		fclose(in);
+		fclose(out);
+	}
+	assert_false(journal_writer_open(&w, dir, &last, &commit));
+	journal_writer_close(&w);
+	assert_true(journal_reader_open(&r, dir));
+	while (journal_read(&r, &f) == 1)
+	{
+	}
+	assert_int_equal(journal_read(&r, &f), -1);
+	journal_reader_close(&r);
+	unlink(seg2);
+	free(seg2);
+
 	/* a flipped byte inside a complete frame is corruption */
 	fd = open(seg, O_RDWR);
 	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, "X", 1, 42 + 13 + 2), 1); /* inside the 2nd frame */
+	/* header frame (13 + 17 + 4), B frame (13 + 21 + 4), then the 2nd data frame */
+	assert_int_equal(pwrite(fd, "X", 1, 34 + 38 + 13 + 2), 1);
 	close(fd);
 	assert_true(journal_reader_open(&r, dir));
 	assert_int_equal(journal_read(&r, &f), 1);
