@@ -15,6 +15,7 @@
  */
 #include "catalog/catalog.h"
 #include "cdc/cdc.h"
+#include "cdc/cdc_int.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -496,9 +497,7 @@ col_skipped(const Applier *a, const CdcRelation *r, int i)
 }
 
 /*
- * Finds or prepares the statement for this change. mask: per column,
- * 's' set/insert value, '-' absent; for the WHERE part, 'k' key from the old
- * tuple, 'n' key from the new tuple.
+ * Finds or prepares the statement for this change (its SQL: apply_sql.c).
  */
 static Stmt *
 get_stmt(Applier *a, CdcRelation *r, char kind, const char *mask, Lsn lsn)
@@ -516,97 +515,9 @@ get_stmt(Applier *a, CdcRelation *r, char kind, const char *mask, Lsn lsn)
 	s->version = r->version;
 	s->name = xasprintf("pgshift_%d", ++a->nstmts);
 	s->map = xcalloc((size_t) (2 * r->ncols + 1), sizeof(int));
-	bool full = r->replident == 'f';
 	StrBuf sql;
 	sb_init(&sql);
-	int np = 0;
-	if (kind == 'I')
-	{
-		sb_printf(&sql, "INSERT INTO %s (", r->qname);
-		int k = 0;
-		for (int i = 0; i < r->ncols; i++)
-		{
-			if (mask[i] == 's')
-			{
-				sb_append(&sql, k++ ? ", " : "");
-				sb_append_ident(&sql, r->cols[i].name);
-			}
-		}
-		/* identity columns GENERATED ALWAYS take the source's values too */
-		sb_append(&sql, ") OVERRIDING SYSTEM VALUE VALUES (");
-		for (int i = 0; i < r->ncols; i++)
-		{
-			if (mask[i] == 's')
-			{
-				s->map[np] = i;
-				sb_printf(&sql, "%s$%d", np ? ", " : "", np + 1);
-				np++;
-			}
-		}
-		sb_append(&sql, ")");
-	}
-	else
-	{
-		if (kind == 'U')
-		{
-			sb_printf(&sql, "UPDATE %s SET ", r->qname);
-			for (int i = 0; i < r->ncols; i++)
-			{
-				if (mask[i] == 's' || mask[i] == 'S')
-				{
-					sb_append(&sql, np ? ", " : "");
-					sb_append_ident(&sql, r->cols[i].name);
-					s->map[np] = i;
-					sb_printf(&sql, " = $%d", np + 1);
-					np++;
-				}
-			}
-		}
-		else
-		{
-			sb_printf(&sql, "DELETE FROM %s", r->qname);
-		}
-		/* WHERE: second half of the mask */
-		StrBuf cond;
-		sb_init(&cond);
-		int nc = 0;
-		for (int i = 0; i < r->ncols; i++)
-		{
-			char w = mask[r->ncols + i];
-			if (w != 'k' && w != 'n' && w != 'z')
-			{
-				continue;
-			}
-			sb_append(&cond, nc++ ? " AND " : "");
-			sb_append_ident(&cond, r->cols[i].name);
-			if (w == 'z')
-			{
-				sb_append(&cond, " IS NULL");
-				continue;
-			}
-			if (full)
-			{
-				sb_printf(&cond, "::text IS NOT DISTINCT FROM $%d", np + 1);
-			}
-			else
-			{
-				sb_printf(&cond, " = $%d", np + 1);
-			}
-			s->map[np] = w == 'k' ? r->ncols + i : i;
-			np++;
-		}
-		if (full)
-		{
-			sb_printf(&sql, " WHERE ctid = (SELECT ctid FROM %s WHERE %s LIMIT 1)", r->qname,
-					  nc ? cond.data : "true");
-		}
-		else
-		{
-			sb_printf(&sql, " WHERE %s", nc ? cond.data : "false");
-		}
-		sb_free(&cond);
-	}
-	s->nparams = np;
+	s->nparams = apply_sql_build(r, kind, mask, &sql, s->map);
 	if (!PQsendPrepare(a->c.conn, s->name, sql.data, 0, NULL))
 	{
 		pg_set_error(&a->c, NULL, sql.data);

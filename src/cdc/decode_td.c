@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "cdc/cdc.h"
-#include "cdc/decode_priv.h"
+#include "cdc/cdc_int.h"
 
 /* Reads an identifier as quote_identifier printed it; returns the end. */
 static const char *

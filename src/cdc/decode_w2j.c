@@ -25,7 +25,7 @@
 #include <time.h>
 
 #include "cdc/cdc.h"
-#include "cdc/decode_priv.h"
+#include "cdc/cdc_int.h"
 
 #define JSON_MAX_DEPTH 8
 #define BYTEA_OID      17

@@ -8,7 +8,7 @@
  * terminated, into the tuple's own store (reused from message to message).
  */
 #include "cdc/cdc.h"
-#include "cdc/decode_priv.h"
+#include "cdc/cdc_int.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "cdc/cdc.h"
-#include "cdc/decode_priv.h"
+#include "cdc/cdc_int.h"
 
 static const char *const g_plugin_names[] = {
 	[CDC_PLUGIN_PGOUTPUT] = "pgoutput",

@@ -1,13 +1,14 @@
 /*
- * src/cdc/decode_priv.h — what the plugin decoders share, inside src/cdc/ only.
+ * src/cdc/cdc_int.h — what the files of src/cdc/ share, and no one else.
  *
  * decoder.c holds the common parts (tuples, the relation cache) and the
  * pgoutput decoder; decode_td.c (test_decoding) and decode_w2j.c (wal2json)
- * build the same CdcMessage from their plugin's text. Not part of cdc.h: no
- * other folder decodes plugin messages.
+ * build the same CdcMessage from their plugin's text; apply_sql.c writes the
+ * applier's statements. Not part of cdc.h: no other folder decodes plugin
+ * messages or applies them.
  */
-#ifndef PGSHIFT_CDC_DECODE_PRIV_H
-#define PGSHIFT_CDC_DECODE_PRIV_H
+#ifndef PGSHIFT_CDC_INT_H
+#define PGSHIFT_CDC_INT_H
 
 #include "cdc/cdc.h"
 
@@ -39,4 +40,15 @@ void wal2json_free(CdcDecoder *d);
 /* A wal2json COMMIT ("action":"C"): its "lsn" and "nextlsn"; false if malformed. */
 bool wal2json_commit_lsns(const char *data, uint32_t len, Lsn *commit_lsn, Lsn *end_lsn);
 
-#endif /* PGSHIFT_CDC_DECODE_PRIV_H */
+/* ---- the applier's statements (apply_sql.c) ---- */
+/*
+ * The SQL of an INSERT ('I'), UPDATE ('U') or DELETE ('D') of r into sql;
+ * returns the number of parameters, map[i] being the column of parameter i
+ * (>= r->ncols: column map[i] - r->ncols of the old tuple). mask, one char
+ * per column: 's' set/insert the value, '-' absent; then one per column for
+ * the WHERE part: 'k' key from the old tuple, 'n' key from the new tuple,
+ * 'z' IS NULL.
+ */
+int apply_sql_build(const CdcRelation *r, char kind, const char *mask, StrBuf *sql, int *map);
+
+#endif /* PGSHIFT_CDC_INT_H */
