@@ -12,6 +12,11 @@
  *
  * The applier stops at the first commit at or past the end position
  * (--endpos or the sentinel), before applying it, never inside a transaction.
+ *
+ * The three plugins differ only in what cdc_plugin_*() says: whether the
+ * key columns come from the messages (pgoutput) or from the target, whether
+ * --filters is applied here (no publication), whether a BEGIN tells where
+ * its transaction commits (test_decoding's does not: journal_peek_commit).
  */
 #include "catalog/catalog.h"
 #include "cdc/cdc.h"

@@ -492,7 +492,32 @@ w2j_columns(CdcDecoder *d, CdcRelation *r, const StrList *names)
 	return true;
 }
 
-/* I, U, D: the relation, the new row ("columns") and the old key or row ("identity"). */
+/* Every column of the old tuple (key or row) has the same value in the new one. */
+static bool
+w2j_same_key(const CdcTuple *old, const CdcTuple *new)
+{
+	for (int i = 0; i < old->ncols && i < new->ncols; i++)
+	{
+		if (old->kinds[i] == 'u')
+		{
+			continue;
+		}
+		if (old->kinds[i] != new->kinds[i] ||
+			(old->kinds[i] == 't' && strcmp(old->values[i], new->values[i]) != 0))
+		{
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * I, U, D: the relation, the new row ("columns") and the old key or row
+ * ("identity"). wal2json gives an UPDATE's identity even when the key did
+ * not change: then it is dropped, as pgoutput does not send it, so that
+ * the UPDATE does not set the key (an identity column GENERATED ALWAYS may
+ * not be set).
+ */
 static bool
 w2j_change(CdcDecoder *d, const JDoc *j, char action, CdcMessage *m, StrBuf *val)
 {
@@ -517,6 +542,11 @@ w2j_change(CdcDecoder *d, const JDoc *j, char action, CdcMessage *m, StrBuf *val
 	{
 		tuple_spread(&m->oldtup, &oldnames, m->rel);
 		m->old_kind = m->rel->replident == 'f' ? 'O' : 'K';
+		if (action == 'U' && w2j_same_key(&m->oldtup, &m->newtup))
+		{
+			m->old_kind = 0;
+			m->oldtup.ncols = 0;
+		}
 	}
 	strlist_free(&names);
 	strlist_free(&oldnames);

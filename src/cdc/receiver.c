@@ -9,6 +9,11 @@
  * lose. Keepalives seen outside a transaction go to the journal too, so the
  * applier knows how far the stream has gone when the source is idle.
  *
+ * What a message is (BEGIN, COMMIT, Relation, other) is the plugin module's
+ * answer (cdc_plugin_frame_role); the COMMIT goes into the journal as a
+ * JF_COMMIT frame whose LSN is the commit's end, so that nothing after the
+ * receiver reads payloads to find transaction boundaries.
+ *
  * pgoutput describes a relation (a Relation message) once per session, before
  * its first change. Each new segment starts with the last Relation message of
  * every relation seen in this session, so that a segment never depends on one

@@ -465,6 +465,7 @@ test_wal2json(void **state)
 			"\"pk\":[]}",
 			&msg));
 	assert_int_equal(msg.rel->ncols, 2);
+	assert_int_equal(msg.old_kind, 'K');
 	assert_string_equal(msg.oldtup.values[0], "2");
 	assert_int_equal(msg.oldtup.kinds[1], 'n');
 	assert_string_equal(msg.newtup.values[1], "b");
@@ -484,6 +485,9 @@ test_wal2json(void **state)
 			&msg));
 	assert_int_equal(msg.rel->ncols, 5);
 	assert_string_equal(msg.rel->cols[1].name, "big");
+	/* the key did not change: no old key, as with pgoutput */
+	assert_int_equal(msg.old_kind, 0);
+	assert_int_equal(msg.oldtup.ncols, 0);
 	assert_int_equal(msg.newtup.ncols, 5);
 	assert_string_equal(msg.newtup.values[0], "1");
 	assert_int_equal(msg.newtup.kinds[1], 'u');
