@@ -61,7 +61,7 @@ follower_stop(Follower *f)
 	{
 		return true;
 	}
-	__atomic_store_n(&f->sh.stop, 1, __ATOMIC_RELEASE);
+	atomic_store(&f->sh.stop, 1);
 	pthread_join(f->thread, NULL);
 	f->running = false;
 	return f->ok;
@@ -211,7 +211,7 @@ follow_run(Options *opts, int what)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	f.sh.endpos = endpos;
+	atomic_store(&f.sh.endpos, endpos);
 
 	char *had_slot = state_get_meta(state, "cdc_slot");
 	CdcSlot slot;
@@ -298,7 +298,7 @@ follow_run(Options *opts, int what)
 		if (!(what & FOLLOW_RECEIVE) && !(what & FOLLOW_COPY))
 		{
 			/* apply only: no receiver in this process */
-			f.sh.receiver_done = 0;
+			atomic_store(&f.sh.receiver_done, 0);
 		}
 		bool ok = cdc_apply(&f.co, &f.sh);
 		bool recv_ok = follower_stop(&f);
@@ -306,11 +306,11 @@ follow_run(Options *opts, int what)
 		{
 			rc = EXIT_INTERRUPTED;
 		}
-		else if (!recv_ok || f.sh.receiver_failed)
+		else if (!recv_ok || atomic_load(&f.sh.receiver_failed))
 		{
 			rc = EXIT_SOURCE;
 		}
-		else if (!ok || f.sh.applier_failed)
+		else if (!ok || atomic_load(&f.sh.applier_failed))
 		{
 			rc = EXIT_TARGET;
 		}
@@ -322,14 +322,13 @@ follow_run(Options *opts, int what)
 	else
 	{
 		/* receive only: until the end position or an interrupt */
-		while (f.running && !signals_interrupted() &&
-			   !__atomic_load_n(&f.sh.receiver_done, __ATOMIC_ACQUIRE))
+		while (f.running && !signals_interrupted() && !atomic_load(&f.sh.receiver_done))
 		{
 			Lsn s, e, w, fl, r;
 			bool apply;
 			if (sentinel_get(state, &s, &e, &apply, &w, &fl, &r) && e != LSN_INVALID)
 			{
-				__atomic_store_n(&f.sh.endpos, e, __ATOMIC_RELEASE);
+				atomic_store(&f.sh.endpos, e);
 			}
 			usleep(200000);
 		}
