@@ -306,9 +306,21 @@ for my $plugin (grep { $_ ne 'pgoutput' } test_plugins($source))
 {
 	subtest "follow without --plugin after a $plugin setup" => sub {
 		my $name = "noplugin_$plugin";
-		my $db = fresh_dbs($source);
+		# parent and child: a TRUNCATE of both must reach the target as one
+		# statement (wal2json sends one message per table)
+		my $fk = q{
+CREATE TABLE public.parent (id int PRIMARY KEY);
+CREATE TABLE public.child (id int PRIMARY KEY, parent int REFERENCES public.parent);
+};
+		my $db = fresh_dbs($source, $fk . q{
+INSERT INTO public.parent VALUES (1), (2);
+INSERT INTO public.child VALUES (1, 1), (2, 2);
+});
+		psql_do($target, $db, $fk
+			  . 'INSERT INTO public.parent VALUES (1), (2); INSERT INTO public.child VALUES (1, 1), (2, 2);');
 		my $dir = work_dir($name);
 		setup_stream($db, $dir, $name, '--plugin', $plugin);
+		psql_do($source, $db, q{TRUNCATE public.parent, public.child});
 		psql_do($source, $db, q{INSERT INTO public.keyed VALUES (2000, 'after setup')});
 		psql_do($source, $db, q{UPDATE public.keyed SET v = 'changed' WHERE id = 2000});
 		psql_do($source, $db, q{INSERT INTO public.keyed VALUES (2001, 'deleted')});
@@ -321,6 +333,9 @@ for my $plugin (grep { $_ ne 'pgoutput' } test_plugins($source))
 				FROM public.keyed WHERE id >= 2000}),
 				'2000=changed', "$name: the changes were applied");
 			like($err, qr/\($plugin\)/, "$name: the receiver streamed with $plugin");
+			is(query_value($target, $db,
+					q{SELECT (SELECT count(*) FROM public.parent) + (SELECT count(*) FROM public.child)}),
+				0, "$name: parent and child truncated together");
 		}
 		else
 		{
