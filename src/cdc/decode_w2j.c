@@ -619,7 +619,8 @@ decode_wal2json(CdcDecoder *d, const char *data, uint32_t len, CdcMessage *m)
 			  action.len == 1 && w2j_action(d, j, action.data[0], m);
 	if (!ok)
 	{
-		log_error("malformed or unexpected wal2json message: %.120s", data);
+		log_error("malformed or unexpected wal2json message: %.*s", len < 120 ? (int) len : 120,
+				  data);
 		if (m->kind == CDC_NONE || m->kind == CDC_SKIP)
 		{
 			log_hint(LOG_LEVEL_ERROR, "The slot must stream wal2json's format version 2.");

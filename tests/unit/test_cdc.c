@@ -526,7 +526,15 @@ test_wal2json(void **state)
 	assert_int_equal(msg.commit_lsn, 0x15B8718);
 	assert_int_equal(msg.end_lsn, 0x15B8748);
 
-	/* malformed */
+	/* malformed: cut anywhere (every 13th length), never read past the end (an
+	 * empty message is skipped, as for every plugin) */
+	for (size_t n = 1; n < strlen(ins); n += 13)
+	{
+		char *cut = malloc(n + 1);
+		memcpy(cut, ins, n);
+		assert_false(decoder_decode(&d, cut, (uint32_t) n, 0x100, &msg));
+		free(cut);
+	}
 	assert_false(w2j(&d, "{\"action\":\"I\",\"schema\":\"public\"", &msg));
 	assert_false(w2j(&d, "{\"action\":\"Z\"}", &msg));
 	assert_false(w2j(&d, "[1,2]", &msg));
