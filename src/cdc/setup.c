@@ -112,60 +112,58 @@ cdc_check_source(const CdcOptions *co, PgConn *src, bool *slot_exists)
 		return EXIT_PRECONDITION;
 	}
 	free(free_slots);
+	/*
+	 * Without replica identity, UPDATE/DELETE cannot be applied (and, on a
+	 * table in pgoutput's publication, they fail ON THE SOURCE)
+	 */
+	PGresult *res = pg_query(
+		src,
+		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), n.nspname, c.relname "
+		"FROM pg_catalog.pg_class c "
+		"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		"WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+		"AND n.nspname !~ '^pg_toast' AND c.relpersistence = 'p' "
+		"AND (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM "
+		"pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary))) "
+		"AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = "
+		"'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1",
+		0, NULL);
+	if (res == NULL)
 	{
-		/*
-		 * Without replica identity, UPDATE/DELETE cannot be applied (and, on a
-		 * table in pgoutput's publication, they fail ON THE SOURCE)
-		 */
-		PGresult *res = pg_query(
-			src,
-			"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), n.nspname, c.relname "
-			"FROM pg_catalog.pg_class c "
-			"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-			"WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-			"AND n.nspname !~ '^pg_toast' AND c.relpersistence = 'p' "
-			"AND (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM "
-			"pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary))) "
-			"AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = "
-			"'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1",
-			0, NULL);
-		if (res == NULL)
+		return EXIT_SOURCE;
+	}
+	int nbad = 0;
+	StrBuf names;
+	sb_init(&names);
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		/* with --filters, only the tables published matter */
+		char *q = pg_qualname(PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+		bool published = co->tables == NULL || strlist_contains(co->tables, q);
+		free(q);
+		if (!published)
 		{
-			return EXIT_SOURCE;
+			continue;
 		}
-		int nbad = 0;
-		StrBuf names;
-		sb_init(&names);
-		for (int i = 0; i < PQntuples(res); i++)
+		if (nbad < 10)
 		{
-			/* with --filters, only the tables published matter */
-			char *q = pg_qualname(PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
-			bool published = co->tables == NULL || strlist_contains(co->tables, q);
-			free(q);
-			if (!published)
-			{
-				continue;
-			}
-			if (nbad < 10)
-			{
-				sb_printf(&names, "%s%s", nbad ? ", " : "", PQgetvalue(res, i, 0));
-			}
-			nbad++;
+			sb_printf(&names, "%s%s", nbad ? ", " : "", PQgetvalue(res, i, 0));
 		}
-		if (nbad > 0)
-		{
-			log_error("source: %d table(s) have no replica identity, so their UPDATEs and DELETEs "
-					  "cannot be replayed: %s%s",
-					  nbad, names.data, nbad > 10 ? ", ..." : "");
-			log_hint(LOG_LEVEL_ERROR, "Add a primary key, or run ALTER TABLE ... REPLICA "
-									  "IDENTITY FULL on each of them, then run again.");
-			sb_free(&names);
-			PQclear(res);
-			return EXIT_PRECONDITION;
-		}
+		nbad++;
+	}
+	if (nbad > 0)
+	{
+		log_error("source: %d table(s) have no replica identity, so their UPDATEs and DELETEs "
+				  "cannot be replayed: %s%s",
+				  nbad, names.data, nbad > 10 ? ", ..." : "");
+		log_hint(LOG_LEVEL_ERROR, "Add a primary key, or run ALTER TABLE ... REPLICA "
+								  "IDENTITY FULL on each of them, then run again.");
 		sb_free(&names);
 		PQclear(res);
+		return EXIT_PRECONDITION;
 	}
+	sb_free(&names);
+	PQclear(res);
 	return EXIT_OK;
 }
 
