@@ -23,6 +23,7 @@ PACKAGES=(
 	postgresql-15
 	postgresql-server-dev-15
 	postgresql-client-15
+	postgresql-15-wal2json
 	libipc-run-perl
 	cppcheck
 	clang-format

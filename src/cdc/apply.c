@@ -12,9 +12,15 @@
  *
  * The applier stops at the first commit at or past the end position
  * (--endpos or the sentinel), before applying it, never inside a transaction.
+ *
+ * The three plugins differ only in what cdc_plugin_*() says: whether the
+ * key columns come from the messages (pgoutput) or from the target, whether
+ * --filters is applied here (no publication), whether a BEGIN tells where
+ * its transaction commits (test_decoding's does not: journal_peek_commit).
  */
 #include "catalog/catalog.h"
 #include "cdc/cdc.h"
+#include "cdc/cdc_int.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -69,6 +75,38 @@ typedef struct Applier
 	int valscap;
 	char *mask; /* statement shape of one change, reused */
 	int maskcap;
+	/* the journal, read and decoded */
+	JournalReader jr;
+	CdcDecoder dec;
+	CdcMessage m;
+	bool in_txn;
+	bool skipping; /* a transaction the target has already */
+	bool done;     /* the end position is reached */
+	bool past_progress;
+	double last_sentinel;
+	uint32_t pruned_before;
+	int idle_rounds;
+	/*
+	 * test_decoding: a BEGIN put back until its COMMIT is in the journal. The
+	 * round after goes through the idle path (results, receiver state), and
+	 * reading that BEGIN again is not progress.
+	 */
+	enum
+	{
+		READ,      /* read the next frame */
+		IDLE_ONCE, /* a BEGIN was put back: one round on the idle path first */
+		REREAD     /* the next frame is that BEGIN again */
+	} next;
+	/*
+	 * TRUNCATE messages of one statement, joined into one TRUNCATE (wal2json
+	 * sends one message per table: tables linked by foreign keys must go
+	 * together).
+	 */
+	CdcRelation **trunc;
+	int ntrunc;
+	int trunc_cap;
+	uint8_t trunc_flags;
+	Lsn trunc_lsn;
 } Applier;
 
 static void
@@ -153,8 +191,8 @@ pump(Applier *a, bool block)
 					{
 						a->applied = p->commit_end;
 						a->txns++;
-						__atomic_store_n(&a->sh->applied_lsn, a->applied, __ATOMIC_RELEASE);
-						__atomic_store_n(&a->sh->applied_txns, a->txns, __ATOMIC_RELEASE);
+						atomic_store(&a->sh->applied_lsn, a->applied);
+						atomic_store(&a->sh->applied_txns, a->txns);
 						a->confirmed_segno = p->segno;
 					}
 					q_pop(a);
@@ -266,7 +304,6 @@ send_query(Applier *a, const char *sql, int n, const char *const *vals, Lsn lsn,
 	return after_send(a);
 }
 
-/* test_decoding does not say which columns are the key, or generated: ask the target. */
 /* The connection for catalog look-ups, outside the pipeline. */
 static bool
 meta_connect(Applier *a)
@@ -274,6 +311,10 @@ meta_connect(Applier *a)
 	return a->meta.conn != NULL || pg_connect(&a->meta, a->co->target, "target", "apply-meta", 30);
 }
 
+/*
+ * test_decoding and wal2json do not say which columns are the key, or
+ * generated: ask the target.
+ */
 static bool
 lookup_keys(Applier *a, CdcRelation *r)
 {
@@ -337,11 +378,6 @@ lookup_keys(Applier *a, CdcRelation *r)
 }
 
 /*
- * test_decoding decodes every table of the database: with --filters, only
- * the changes of the tables the filters keep are applied (pgoutput's
- * publication already holds only those).
- */
-/*
  * A table the list made at the start does not hold: one created since (a new
  * partition, say), or one the filters leave out. Kept when the target has it
  * and either its partition root is kept or, with no parent, the filters keep
@@ -392,10 +428,15 @@ later_table_kept(Applier *a, const CdcRelation *r)
 	return kept;
 }
 
+/*
+ * test_decoding and wal2json decode every table of the database: with
+ * --filters, only the changes of the tables the filters keep are applied
+ * (pgoutput's publication already holds only those).
+ */
 static bool
 rel_kept(Applier *a, CdcRelation *r)
 {
-	if (a->co->plugin[0] != 't' || a->co->applied_tables == NULL)
+	if (cdc_plugin_uses_publication(a->co->plugin) || a->co->applied_tables == NULL)
 	{
 		return true;
 	}
@@ -422,7 +463,7 @@ rel_kept(Applier *a, CdcRelation *r)
 	return r->kept > 0;
 }
 
-/* test_decoding: a table's columns as the target has them, in attribute order. */
+/* test_decoding, wal2json: a table's columns as the target has them, in attribute order. */
 static bool
 target_columns(void *arg, CdcRelation *r, StrList *names)
 {
@@ -457,13 +498,11 @@ target_columns(void *arg, CdcRelation *r, StrList *names)
 static bool
 col_skipped(const Applier *a, const CdcRelation *r, int i)
 {
-	return a->co->plugin[0] == 't' && r->cols[i].typoid == 1;
+	return !cdc_plugin_describes_keys(a->co->plugin) && r->cols[i].typoid == 1;
 }
 
 /*
- * Finds or prepares the statement for this change. mask: per column,
- * 's' set/insert value, '-' absent; for the WHERE part, 'k' key from the old
- * tuple, 'n' key from the new tuple.
+ * Finds or prepares the statement for this change (its SQL: apply_sql.c).
  */
 static Stmt *
 get_stmt(Applier *a, CdcRelation *r, char kind, const char *mask, Lsn lsn)
@@ -481,97 +520,9 @@ get_stmt(Applier *a, CdcRelation *r, char kind, const char *mask, Lsn lsn)
 	s->version = r->version;
 	s->name = xasprintf("pgshift_%d", ++a->nstmts);
 	s->map = xcalloc((size_t) (2 * r->ncols + 1), sizeof(int));
-	bool full = r->replident == 'f';
 	StrBuf sql;
 	sb_init(&sql);
-	int np = 0;
-	if (kind == 'I')
-	{
-		sb_printf(&sql, "INSERT INTO %s (", r->qname);
-		int k = 0;
-		for (int i = 0; i < r->ncols; i++)
-		{
-			if (mask[i] == 's')
-			{
-				sb_append(&sql, k++ ? ", " : "");
-				sb_append_ident(&sql, r->cols[i].name);
-			}
-		}
-		/* identity columns GENERATED ALWAYS take the source's values too */
-		sb_append(&sql, ") OVERRIDING SYSTEM VALUE VALUES (");
-		for (int i = 0; i < r->ncols; i++)
-		{
-			if (mask[i] == 's')
-			{
-				s->map[np] = i;
-				sb_printf(&sql, "%s$%d", np ? ", " : "", np + 1);
-				np++;
-			}
-		}
-		sb_append(&sql, ")");
-	}
-	else
-	{
-		if (kind == 'U')
-		{
-			sb_printf(&sql, "UPDATE %s SET ", r->qname);
-			for (int i = 0; i < r->ncols; i++)
-			{
-				if (mask[i] == 's' || mask[i] == 'S')
-				{
-					sb_append(&sql, np ? ", " : "");
-					sb_append_ident(&sql, r->cols[i].name);
-					s->map[np] = i;
-					sb_printf(&sql, " = $%d", np + 1);
-					np++;
-				}
-			}
-		}
-		else
-		{
-			sb_printf(&sql, "DELETE FROM %s", r->qname);
-		}
-		/* WHERE: second half of the mask */
-		StrBuf cond;
-		sb_init(&cond);
-		int nc = 0;
-		for (int i = 0; i < r->ncols; i++)
-		{
-			char w = mask[r->ncols + i];
-			if (w != 'k' && w != 'n' && w != 'z')
-			{
-				continue;
-			}
-			sb_append(&cond, nc++ ? " AND " : "");
-			sb_append_ident(&cond, r->cols[i].name);
-			if (w == 'z')
-			{
-				sb_append(&cond, " IS NULL");
-				continue;
-			}
-			if (full)
-			{
-				sb_printf(&cond, "::text IS NOT DISTINCT FROM $%d", np + 1);
-			}
-			else
-			{
-				sb_printf(&cond, " = $%d", np + 1);
-			}
-			s->map[np] = w == 'k' ? r->ncols + i : i;
-			np++;
-		}
-		if (full)
-		{
-			sb_printf(&sql, " WHERE ctid = (SELECT ctid FROM %s WHERE %s LIMIT 1)", r->qname,
-					  nc ? cond.data : "true");
-		}
-		else
-		{
-			sb_printf(&sql, " WHERE %s", nc ? cond.data : "false");
-		}
-		sb_free(&cond);
-	}
-	s->nparams = np;
+	s->nparams = apply_sql_build(r, kind, mask, &sql, s->map);
 	if (!PQsendPrepare(a->c.conn, s->name, sql.data, 0, NULL))
 	{
 		pg_set_error(&a->c, NULL, sql.data);
@@ -595,7 +546,7 @@ apply_change(Applier *a, CdcMessage *m, Lsn lsn)
 	{
 		return !a->failed;
 	}
-	if (a->co->plugin[0] == 't' && !lookup_keys(a, r))
+	if (!cdc_plugin_describes_keys(a->co->plugin) && !lookup_keys(a, r))
 	{
 		return false;
 	}
@@ -698,36 +649,63 @@ apply_change(Applier *a, CdcMessage *m, Lsn lsn)
 	return after_send(a);
 }
 
+/* Sends the TRUNCATE gathered (the kept tables among them), if any. */
 static bool
-apply_truncate(Applier *a, CdcMessage *m, Lsn lsn)
+truncate_flush(Applier *a)
 {
+	if (a->ntrunc == 0)
+	{
+		return true;
+	}
 	StrBuf sql;
 	sb_init(&sql);
 	sb_append(&sql, "TRUNCATE ONLY ");
 	int n = 0;
-	for (int i = 0; i < m->ntrunc; i++)
+	for (int i = 0; i < a->ntrunc; i++)
 	{
-		if (rel_kept(a, m->trunc_rels[i]))
+		if (rel_kept(a, a->trunc[i]))
 		{
-			sb_printf(&sql, "%s%s", n++ ? ", " : "", m->trunc_rels[i]->qname);
+			sb_printf(&sql, "%s%s", n++ ? ", " : "", a->trunc[i]->qname);
 		}
 	}
+	a->ntrunc = 0;
 	if (n == 0 || a->failed)
 	{
 		sb_free(&sql);
 		return !a->failed;
 	}
-	if (m->trunc_flags & 2)
+	if (a->trunc_flags & 2)
 	{
 		sb_append(&sql, " RESTART IDENTITY");
 	}
-	if (m->trunc_flags & 1)
+	if (a->trunc_flags & 1)
 	{
 		sb_append(&sql, " CASCADE");
 	}
-	bool ok = send_query(a, sql.data, 0, NULL, lsn, true);
+	bool ok = send_query(a, sql.data, 0, NULL, a->trunc_lsn, true);
 	sb_free(&sql);
 	return ok;
+}
+
+/* Gathers a TRUNCATE message: with the previous one if of the same statement. */
+static bool
+apply_truncate(Applier *a, const CdcMessage *m, Lsn lsn)
+{
+	if (a->ntrunc > 0 && (lsn != a->trunc_lsn || m->trunc_flags != a->trunc_flags) &&
+		!truncate_flush(a))
+	{
+		return false;
+	}
+	if (a->ntrunc + m->ntrunc > a->trunc_cap)
+	{
+		a->trunc_cap = 2 * (a->ntrunc + m->ntrunc);
+		a->trunc = xrealloc(a->trunc, sizeof(CdcRelation *) * (size_t) a->trunc_cap);
+	}
+	memcpy(a->trunc + a->ntrunc, m->trunc_rels, sizeof(CdcRelation *) * (size_t) m->ntrunc);
+	a->ntrunc += m->ntrunc;
+	a->trunc_flags = m->trunc_flags;
+	a->trunc_lsn = lsn;
+	return true;
 }
 
 static void
@@ -781,14 +759,332 @@ poll_sentinel(Applier *a, double *last)
 	Lsn startpos, endpos, w, f, r;
 	bool apply;
 	if (sentinel_get(a->co->state, &startpos, &endpos, &apply, &w, &f, &r) &&
-		endpos != LSN_INVALID && endpos != a->sh->endpos)
+		endpos != LSN_INVALID && endpos != atomic_load(&a->sh->endpos))
 	{
 		char b[32];
 		lsn_format(endpos, b, sizeof(b));
 		log_info("end position set to %s", b);
-		__atomic_store_n(&a->sh->endpos, endpos, __ATOMIC_RELEASE);
+		atomic_store(&a->sh->endpos, endpos);
 	}
 	sentinel_update_positions(a->co->state, LSN_INVALID, LSN_INVALID, a->applied);
+}
+
+/* Target session: origin, replica role, progress, pipeline mode. */
+static bool
+apply_open(Applier *a)
+{
+	const CdcOptions *co = a->co;
+	if (!pg_connect(&a->c, co->target, "target", "apply", 30))
+	{
+		return false;
+	}
+	const char *p[] = { co->origin };
+	if (!pg_exec_params(&a->c, "SELECT pg_catalog.pg_replication_origin_session_setup($1)", 1, p))
+	{
+		log_hint(LOG_LEVEL_ERROR, "Run \"pgshift stream setup\" first (it creates the origin), "
+								  "and connect to the target as a superuser.");
+		return false;
+	}
+	pg_exec(&a->c, "SET session_replication_role TO replica");
+	a->progress = origin_progress(a);
+	a->applied = a->progress;
+	char pb[32];
+	lsn_format(a->progress, pb, sizeof(pb));
+	log_info("applying changes on the target from origin \"%s\" progress %s", co->origin, pb);
+	atomic_store(&a->sh->applied_lsn, a->applied);
+	if (!PQenterPipelineMode(a->c.conn) || PQsetnonblocking(a->c.conn, 1) != 0)
+	{
+		pg_set_error(&a->c, NULL, "while entering pipeline mode");
+		return false;
+	}
+	journal_reader_open(&a->jr, co->journal_dir);
+	decoder_init(&a->dec, co->plugin);
+	a->dec.columns = target_columns;
+	a->dec.columns_arg = a;
+	return true;
+}
+
+/*
+ * Nothing to read for now: results, the end position, the receiver.
+ * false: leave the loop (a->done set when it is the end).
+ */
+static bool
+apply_idle(Applier *a)
+{
+	CdcShared *sh = a->sh;
+	if (!pump(a, false))
+	{
+		return false;
+	}
+	Lsn endpos = atomic_load(&sh->endpos);
+	if (!a->in_txn && a->qlen == 0 && endpos != LSN_INVALID && a->applied >= endpos)
+	{
+		a->done = true;
+		return false;
+	}
+	if (atomic_load(&sh->receiver_failed))
+	{
+		log_error("the receiver stopped on an error: stopping the applier");
+		return false;
+	}
+	if (atomic_load(&sh->receiver_done) && ++a->idle_rounds > 3)
+	{
+		/* the receiver stopped and everything it wrote is read */
+		a->done = !atomic_load(&sh->receiver_failed) && endpos != LSN_INVALID;
+		return false;
+	}
+	usleep(10000);
+	return true;
+}
+
+/*
+ * test_decoding's BEGIN does not say where the transaction commits: look
+ * ahead in the journal. Transactions come in commit order, so once one
+ * commits past the origin's progress, all the next ones do too. false: the
+ * BEGIN was put back (its COMMIT is not in the journal yet), or damage.
+ */
+static bool
+begin_find_commit(Applier *a)
+{
+	Lsn commit_end = LSN_INVALID;
+	int pk = journal_peek_commit(&a->jr, &commit_end);
+	if (pk < 0)
+	{
+		a->failed = true;
+		return false;
+	}
+	if (pk == 0)
+	{
+		/* read this BEGIN again later */
+		journal_unread(&a->jr);
+		a->in_txn = false;
+		a->next = IDLE_ONCE;
+		return false;
+	}
+	a->skipping = commit_end <= a->progress;
+	a->past_progress = !a->skipping;
+	return true;
+}
+
+static void
+apply_begin(Applier *a, Lsn lsn)
+{
+	const CdcMessage *m = &a->m;
+	if (a->in_txn && !a->skipping)
+	{
+		/* a transaction cut short in the journal, sent again: drop the partial one */
+		send_query(a, "ROLLBACK", 0, NULL, lsn, false);
+	}
+	a->in_txn = true;
+	a->skipping =
+		m->final_lsn != LSN_INVALID && a->progress != LSN_INVALID && m->final_lsn < a->progress;
+	if (!cdc_plugin_begin_knows_commit(a->co->plugin) && a->progress != LSN_INVALID &&
+		!a->past_progress && !begin_find_commit(a))
+	{
+		return;
+	}
+	Lsn endpos = atomic_load(&a->sh->endpos);
+	if (!a->skipping && m->final_lsn != LSN_INVALID && endpos != LSN_INVALID &&
+		m->final_lsn >= endpos)
+	{
+		a->done = true;
+		a->in_txn = false;
+		return;
+	}
+	if (!a->skipping)
+	{
+		send_query(a, "BEGIN", 0, NULL, lsn, false);
+	}
+}
+
+static void
+apply_commit(Applier *a, Lsn lsn)
+{
+	const CdcMessage *m = &a->m;
+	if (!a->in_txn)
+	{
+		return;
+	}
+	a->in_txn = false;
+	if (a->skipping)
+	{
+		return;
+	}
+	/* test_decoding: the commit LSN is only known now */
+	bool already = a->progress != LSN_INVALID && m->end_lsn <= a->progress;
+	/*
+	 * pgoutput and wal2json give the commit record's start; test_decoding's
+	 * COMMIT message comes at its end: a commit ending at the end position
+	 * was made before it.
+	 */
+	Lsn endpos = atomic_load(&a->sh->endpos);
+	bool past_end = endpos != LSN_INVALID &&
+					(cdc_plugin_commit_lsn_is_end(a->co->plugin) ? m->commit_lsn > endpos
+																 : m->commit_lsn >= endpos);
+	if (already || past_end)
+	{
+		send_query(a, "ROLLBACK", 0, NULL, lsn, false);
+		a->done = a->done || past_end;
+		return;
+	}
+	char lsnbuf[32], ts[64];
+	lsn_format(m->end_lsn, lsnbuf, sizeof(lsnbuf));
+	if (m->commit_ts != 0)
+	{
+		snprintf(ts, sizeof(ts), "%lld", (long long) m->commit_ts + PG_EPOCH_OFFSET_US);
+	}
+	const char *pv[] = { lsnbuf, m->commit_ts != 0 ? ts : NULL };
+	send_query(a,
+			   "SELECT pg_catalog.pg_replication_origin_xact_setup($1::pg_lsn, "
+			   "coalesce(pg_catalog.to_timestamp($2::float8 / 1e6), now()))",
+			   2, pv, lsn, false);
+	send_query(a, "COMMIT", 0, NULL, lsn, false);
+	if (!a->failed)
+	{
+		PQpipelineSync(a->c.conn);
+		q_push(a, 's', lsn, m->end_lsn, a->jr.segno, NULL, NULL, NULL);
+		after_send(a);
+	}
+	if (m->commit_ts != 0)
+	{
+		double lag = (double) (time_wall_us() - (m->commit_ts + PG_EPOCH_OFFSET_US)) / 1e6;
+		atomic_store(&a->sh->last_commit_ts_lag, lag);
+	}
+}
+
+/* One frame of the journal: decoded, then applied (or skipped). */
+static void
+apply_frame(Applier *a, const JournalFrame *f)
+{
+	if (f->kind == JF_KEEPALIVE)
+	{
+		Lsn endpos = atomic_load(&a->sh->endpos);
+		if (!a->in_txn && endpos != LSN_INVALID && f->lsn >= endpos)
+		{
+			a->done = true;
+		}
+		return;
+	}
+	if (!decoder_decode(&a->dec, f->data, f->len, f->lsn, &a->m))
+	{
+		a->failed = true;
+		return;
+	}
+	if (a->m.kind != CDC_TRUNCATE && !truncate_flush(a))
+	{
+		return;
+	}
+	bool applying = a->in_txn && !a->skipping;
+	switch (a->m.kind)
+	{
+		case CDC_BEGIN:
+			apply_begin(a, f->lsn);
+			break;
+		case CDC_COMMIT:
+			apply_commit(a, f->lsn);
+			break;
+		case CDC_INSERT:
+		case CDC_UPDATE:
+		case CDC_DELETE:
+			if (applying)
+			{
+				apply_change(a, &a->m, f->lsn);
+			}
+			break;
+		case CDC_TRUNCATE:
+			if (applying)
+			{
+				apply_truncate(a, &a->m, f->lsn);
+			}
+			break;
+		default:
+			break;
+	}
+	atomic_store(&a->sh->applied_rows, a->rows);
+}
+
+/* Reads and applies the journal until the end position, a failure or a stop. */
+static void
+apply_loop(Applier *a)
+{
+	while (!a->failed && !a->done && !signals_interrupted() && !atomic_load(&a->sh->stop))
+	{
+		poll_sentinel(a, &a->last_sentinel);
+		if (a->confirmed_segno > a->pruned_before + 1)
+		{
+			/* segments whose every transaction is on the target (busy or not) */
+			journal_prune(a->co->journal_dir, a->confirmed_segno);
+			a->pruned_before = a->confirmed_segno - 1;
+		}
+		JournalFrame f;
+		int rc = a->next == IDLE_ONCE ? 0 : journal_read(&a->jr, &f);
+		bool reread = a->next == REREAD && rc == 1;
+		a->next = a->next == IDLE_ONCE || (a->next == REREAD && rc != 1) ? REREAD : READ;
+		if (rc < 0)
+		{
+			a->failed = true;
+			break;
+		}
+		if (rc == 0)
+		{
+			if (!apply_idle(a))
+			{
+				break;
+			}
+			continue;
+		}
+		if (!reread)
+		{
+			a->idle_rounds = 0;
+		}
+		apply_frame(a, &f);
+	}
+}
+
+/* Rolls back an open transaction, waits for the results, reports and frees. */
+static void
+apply_close(Applier *a)
+{
+	if (a->in_txn && !a->skipping && !a->failed)
+	{
+		send_query(a, "ROLLBACK", 0, NULL, LSN_INVALID, false);
+		PQpipelineSync(a->c.conn);
+		q_push(a, 's', LSN_INVALID, LSN_INVALID, a->jr.segno, NULL, NULL, NULL);
+	}
+	if (!a->failed && a->c.conn != NULL)
+	{
+		PQflush(a->c.conn);
+		pump(a, true);
+	}
+	if (a->confirmed_segno > 1 && !a->failed)
+	{
+		journal_prune(a->co->journal_dir, a->confirmed_segno);
+	}
+	if (a->co->state != NULL)
+	{
+		sentinel_update_positions(a->co->state, LSN_INVALID, LSN_INVALID, a->applied);
+	}
+	char ab[32];
+	lsn_format(a->applied, ab, sizeof(ab));
+	log_info("applier stopped at %s: %lld transactions, %lld changes applied%s", ab,
+			 (long long) a->txns, (long long) a->rows, a->done ? " (end position reached)" : "");
+	while (a->qlen > 0)
+	{
+		q_pop(a);
+	}
+	free(a->q);
+	free(a->vals);
+	free(a->mask);
+	free(a->trunc);
+	free_stmts(&a->dec);
+	message_free(&a->m);
+	decoder_free(&a->dec);
+	journal_reader_close(&a->jr);
+	pg_disconnect(&a->c);
+	if (a->meta.conn != NULL)
+	{
+		pg_disconnect(&a->meta);
+	}
 }
 
 bool
@@ -798,298 +1094,20 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 	memset(&a, 0, sizeof(a));
 	a.co = co;
 	a.sh = sh;
-	if (!pg_connect(&a.c, co->target, "target", "apply", 30))
+	a.jr.fd = -1;
+	if (!apply_open(&a))
 	{
-		sh->applier_failed = 1;
-		return false;
-	}
-	const char *p[] = { co->origin };
-	if (!pg_exec_params(&a.c, "SELECT pg_catalog.pg_replication_origin_session_setup($1)", 1, p))
-	{
-		log_hint(LOG_LEVEL_ERROR, "Run \"pgshift stream setup\" first (it creates the origin), "
-								  "and connect to the target as a superuser.");
+		journal_reader_close(&a.jr);
+		decoder_free(&a.dec);
 		pg_disconnect(&a.c);
-		sh->applier_failed = 1;
+		atomic_store(&sh->applier_failed, 1);
 		return false;
 	}
-	pg_exec(&a.c, "SET session_replication_role TO replica");
-	a.progress = origin_progress(&a);
-	a.applied = a.progress;
-	char pb[32];
-	lsn_format(a.progress, pb, sizeof(pb));
-	log_info("applying changes on the target from origin \"%s\" progress %s", co->origin, pb);
-	__atomic_store_n(&sh->applied_lsn, a.applied, __ATOMIC_RELEASE);
-
-	if (!PQenterPipelineMode(a.c.conn) || PQsetnonblocking(a.c.conn, 1) != 0)
-	{
-		pg_set_error(&a.c, NULL, "while entering pipeline mode");
-		pg_disconnect(&a.c);
-		sh->applier_failed = 1;
-		return false;
-	}
-
-	JournalReader jr;
-	journal_reader_open(&jr, co->journal_dir);
-	CdcDecoder dec;
-	decoder_init(&dec, strcmp(co->plugin, "test_decoding") == 0);
-	dec.columns = target_columns;
-	dec.columns_arg = &a;
-	CdcMessage m;
-	memset(&m, 0, sizeof(m));
-
-	bool in_txn = false, skipping = false, done = false, past_progress = false;
-	Lsn txn_first_lsn = LSN_INVALID;
-	double last_sentinel = 0;
-	uint32_t pruned_before = 0;
-	int idle_rounds = 0;
-	/*
-	 * test_decoding: a BEGIN put back until its COMMIT is in the journal. The
-	 * round after goes through the idle path (results, receiver state), and
-	 * reading that BEGIN again is not progress.
-	 */
-	enum
-	{
-		READ,      /* read the next frame */
-		IDLE_ONCE, /* a BEGIN was put back: one round on the idle path first */
-		REREAD     /* the next frame is that BEGIN again */
-	} next = READ;
-
-	while (!a.failed && !done)
-	{
-		if (signals_interrupted() || sh->stop)
-		{
-			break;
-		}
-		poll_sentinel(&a, &last_sentinel);
-		if (a.confirmed_segno > pruned_before + 1)
-		{
-			/* segments whose every transaction is on the target (busy or not) */
-			journal_prune(co->journal_dir, a.confirmed_segno);
-			pruned_before = a.confirmed_segno - 1;
-		}
-		JournalFrame f;
-		int rc = next == IDLE_ONCE ? 0 : journal_read(&jr, &f);
-		bool reread = next == REREAD && rc == 1;
-		next = next == IDLE_ONCE || (next == REREAD && rc != 1) ? REREAD : READ;
-		if (rc < 0)
-		{
-			a.failed = true;
-			break;
-		}
-		if (rc == 0)
-		{
-			if (!pump(&a, false))
-			{
-				break;
-			}
-			if (!in_txn && a.qlen == 0 && sh->endpos != LSN_INVALID && a.applied >= sh->endpos)
-			{
-				done = true;
-				break;
-			}
-			if (__atomic_load_n(&sh->receiver_failed, __ATOMIC_ACQUIRE))
-			{
-				log_error("the receiver stopped on an error: stopping the applier");
-				break;
-			}
-			if (__atomic_load_n(&sh->receiver_done, __ATOMIC_ACQUIRE) && ++idle_rounds > 3)
-			{
-				/* the receiver stopped and everything it wrote is read */
-				if (!__atomic_load_n(&sh->receiver_failed, __ATOMIC_ACQUIRE) &&
-					sh->endpos != LSN_INVALID)
-				{
-					done = true;
-				}
-				break;
-			}
-			usleep(10000);
-			continue;
-		}
-		if (!reread)
-		{
-			idle_rounds = 0;
-		}
-		if (f.kind == JF_KEEPALIVE)
-		{
-			if (!in_txn && sh->endpos != LSN_INVALID && f.lsn >= sh->endpos)
-			{
-				done = true;
-			}
-			continue;
-		}
-		if (!decoder_decode(&dec, f.data, f.len, f.lsn, &m))
-		{
-			a.failed = true;
-			break;
-		}
-		switch (m.kind)
-		{
-			case CDC_BEGIN:
-				if (in_txn && !skipping)
-				{
-					/* a transaction cut short in the journal, sent again: drop the partial one */
-					send_query(&a, "ROLLBACK", 0, NULL, f.lsn, false);
-				}
-				in_txn = true;
-				txn_first_lsn = f.lsn;
-				skipping = m.final_lsn != LSN_INVALID && a.progress != LSN_INVALID &&
-						   m.final_lsn < a.progress;
-				if (dec.test_decoding && a.progress != LSN_INVALID && !past_progress)
-				{
-					/*
-					 * test_decoding's BEGIN does not say where the transaction
-					 * commits: look ahead in the journal. Transactions come in
-					 * commit order, so once one commits past the origin's
-					 * progress, all the next ones do too.
-					 */
-					Lsn commit_end = LSN_INVALID;
-					int pk = journal_peek_commit(&jr, true, &commit_end);
-					if (pk < 0)
-					{
-						a.failed = true;
-						break;
-					}
-					if (pk == 0)
-					{
-						/* its COMMIT is not in the journal yet: read this BEGIN again later */
-						journal_unread(&jr);
-						in_txn = false;
-						next = IDLE_ONCE;
-						break;
-					}
-					skipping = commit_end <= a.progress;
-					past_progress = !skipping;
-				}
-				if (!skipping && m.final_lsn != LSN_INVALID && sh->endpos != LSN_INVALID &&
-					m.final_lsn >= sh->endpos)
-				{
-					done = true;
-					in_txn = false;
-					break;
-				}
-				if (!skipping)
-				{
-					send_query(&a, "BEGIN", 0, NULL, f.lsn, false);
-				}
-				break;
-			case CDC_COMMIT:
-			{
-				if (!in_txn)
-				{
-					break;
-				}
-				in_txn = false;
-				if (skipping)
-				{
-					break;
-				}
-				/* test_decoding: the commit LSN is only known now */
-				bool already = a.progress != LSN_INVALID && m.end_lsn <= a.progress;
-				/*
-				 * pgoutput gives the commit record's start; test_decoding's COMMIT
-				 * message comes at its end: a commit ending at the end position
-				 * was made before it.
-				 */
-				bool past_end =
-					sh->endpos != LSN_INVALID &&
-					(dec.test_decoding ? m.commit_lsn > sh->endpos : m.commit_lsn >= sh->endpos);
-				if (already || past_end)
-				{
-					send_query(&a, "ROLLBACK", 0, NULL, f.lsn, false);
-					if (past_end)
-					{
-						done = true;
-					}
-					break;
-				}
-				char lsn[32], ts[64];
-				lsn_format(m.end_lsn, lsn, sizeof(lsn));
-				if (m.commit_ts != 0)
-				{
-					snprintf(ts, sizeof(ts), "%lld", (long long) m.commit_ts + PG_EPOCH_OFFSET_US);
-				}
-				const char *pv[] = { lsn, m.commit_ts != 0 ? ts : NULL };
-				send_query(&a,
-						   "SELECT pg_catalog.pg_replication_origin_xact_setup($1::pg_lsn, "
-						   "coalesce(pg_catalog.to_timestamp($2::float8 / 1e6), now()))",
-						   2, pv, f.lsn, false);
-				send_query(&a, "COMMIT", 0, NULL, f.lsn, false);
-				if (!a.failed)
-				{
-					PQpipelineSync(a.c.conn);
-					q_push(&a, 's', f.lsn, m.end_lsn, jr.segno, NULL, NULL, NULL);
-					after_send(&a);
-				}
-				if (m.commit_ts != 0)
-				{
-					double lag =
-						(double) (time_wall_us() - (m.commit_ts + PG_EPOCH_OFFSET_US)) / 1e6;
-					sh->last_commit_ts_lag = lag;
-				}
-				break;
-			}
-			case CDC_INSERT:
-			case CDC_UPDATE:
-			case CDC_DELETE:
-				if (in_txn && !skipping)
-				{
-					apply_change(&a, &m, f.lsn);
-				}
-				break;
-			case CDC_TRUNCATE:
-				if (in_txn && !skipping)
-				{
-					apply_truncate(&a, &m, f.lsn);
-				}
-				break;
-			default:
-				break;
-		}
-		(void) txn_first_lsn;
-		__atomic_store_n(&sh->applied_rows, a.rows, __ATOMIC_RELEASE);
-	}
-	if (in_txn && !skipping && !a.failed)
-	{
-		send_query(&a, "ROLLBACK", 0, NULL, LSN_INVALID, false);
-		PQpipelineSync(a.c.conn);
-		q_push(&a, 's', LSN_INVALID, LSN_INVALID, jr.segno, NULL, NULL, NULL);
-	}
-	if (!a.failed)
-	{
-		PQflush(a.c.conn);
-		pump(&a, true);
-	}
-	if (a.confirmed_segno > 1 && !a.failed)
-	{
-		journal_prune(co->journal_dir, a.confirmed_segno);
-	}
-	if (co->state != NULL)
-	{
-		sentinel_update_positions(co->state, LSN_INVALID, LSN_INVALID, a.applied);
-	}
-	char ab[32];
-	lsn_format(a.applied, ab, sizeof(ab));
-	log_info("applier stopped at %s: %lld transactions, %lld changes applied%s", ab,
-			 (long long) a.txns, (long long) a.rows, done ? " (end position reached)" : "");
-	while (a.qlen > 0)
-	{
-		q_pop(&a);
-	}
-	free(a.q);
-	free(a.vals);
-	free(a.mask);
-	free_stmts(&dec);
-	message_free(&m);
-	decoder_free(&dec);
-	journal_reader_close(&jr);
-	pg_disconnect(&a.c);
-	if (a.meta.conn != NULL)
-	{
-		pg_disconnect(&a.meta);
-	}
+	apply_loop(&a);
+	apply_close(&a);
 	if (a.failed)
 	{
-		sh->applier_failed = 1;
+		atomic_store(&sh->applier_failed, 1);
 	}
-	return !a.failed && (done || sh->endpos == LSN_INVALID);
+	return !a.failed && (a.done || atomic_load(&sh->endpos) == LSN_INVALID);
 }

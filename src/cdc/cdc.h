@@ -1,8 +1,9 @@
 /*
  * src/cdc/cdc.h — change data capture: slot, journal, receiver, decoder, applier.
  *
- *   source ──START_REPLICATION (pgoutput | test_decoding)──► receiver thread
+ *   source ──START_REPLICATION (pgoutput | test_decoding | wal2json)──► receiver thread
  *     receiver ──frames (LSN, kind, payload, CRC)──► cdc/NNNNNNNNNN.journal, fsync'd
+ *     (the receiver marks the frame that ends each transaction: JF_COMMIT)
  *     flush position reported to the source = end of the last commit on disk
  *   journal ──► decoder ──► applier ──pipelined prepared statements──► target
  *     each source transaction = one target transaction under
@@ -15,6 +16,7 @@
 #ifndef PGSHIFT_CDC_H
 #define PGSHIFT_CDC_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,16 +32,66 @@ typedef uint64_t Lsn;
 bool lsn_parse(const char *s, Lsn *out);
 void lsn_format(Lsn lsn, char *buf, size_t size);
 
+/* ---- plugins ---- */
+typedef enum CdcPlugin
+{
+	CDC_PLUGIN_PGOUTPUT,
+	CDC_PLUGIN_TEST_DECODING,
+	CDC_PLUGIN_WAL2JSON
+} CdcPlugin;
+
+/* What one plugin message is to the receiver. */
+typedef enum CdcFrameRole
+{
+	CDC_ROLE_CHANGE,  /* anything inside a transaction */
+	CDC_ROLE_BEGIN,   /* opens a transaction */
+	CDC_ROLE_COMMIT,  /* ends one: *end_lsn and *commit_lsn set */
+	CDC_ROLE_RELATION /* pgoutput Relation message: repeated at each segment's start */
+} CdcFrameRole;
+
+/* "pgoutput", "test_decoding", "wal2json"; false (logged, naming the three) otherwise. */
+bool cdc_plugin_parse(const char *name, CdcPlugin *out);
+const char *cdc_plugin_name(CdcPlugin p);
+/* pgoutput: reads a publication, which lists the tables (and --filters). */
+bool cdc_plugin_uses_publication(CdcPlugin p);
+/*
+ * pgoutput: its messages say which columns are the key and leave generated
+ * columns out. The others: the applier asks the target.
+ */
+bool cdc_plugin_describes_keys(CdcPlugin p);
+/* false for test_decoding: its BEGIN does not say where the transaction commits. */
+bool cdc_plugin_begin_knows_commit(CdcPlugin p);
+/*
+ * true for test_decoding: the commit LSN it gives is the commit record's end,
+ * not its start (so a commit "at" the end position is past it only if later).
+ */
+bool cdc_plugin_commit_lsn_is_end(CdcPlugin p);
+/* BEGIN, COMMIT (with its LSNs), Relation, or another message. */
+CdcFrameRole cdc_plugin_frame_role(CdcPlugin p, const char *msg, uint32_t len, Lsn wal_start,
+								   Lsn *commit_lsn, Lsn *end_lsn);
+/*
+ * START_REPLICATION SLOT slot LOGICAL start (the plugin's options) on a
+ * replication connection; true once in COPY BOTH mode (logged otherwise).
+ */
+bool cdc_plugin_start(PgConn *c, CdcPlugin p, const char *slot, Lsn start, const char *publication);
+
 /* ---- journal ---- */
 typedef enum JournalKind
 {
-	JF_DATA = 'w',     /* one plugin message (XLogData payload) */
-	JF_KEEPALIVE = 'k' /* no transaction open and the stream is at this LSN */
+	JF_DATA = 'w',      /* one plugin message (XLogData payload) */
+	JF_COMMIT = 'c',    /* the plugin message that ends a transaction */
+	JF_KEEPALIVE = 'k', /* no transaction open and the stream is at this LSN */
+	JF_HEADER = 'h'     /* first frame of every segment: the format version */
 } JournalKind;
 
 typedef struct JournalFrame
 {
-	Lsn lsn;      /* wal_start of the message, or the keepalive's position */
+	/*
+	 * JF_DATA: wal_start of the message. JF_COMMIT and JF_KEEPALIVE: the
+	 * position everything before is in the journal up to (end of the commit
+	 * record; the keepalive's position): where streaming resumes.
+	 */
+	Lsn lsn;
 	char kind;    /* JournalKind */
 	uint32_t len; /* payload length */
 	char *data;   /* payload (owned by the reader's buffer) */
@@ -88,11 +140,11 @@ bool journal_reader_open(JournalReader *r, const char *dir);
  */
 int journal_read(JournalReader *r, JournalFrame *f);
 /*
- * Looks ahead, without moving the reader, for the COMMIT that ends the
- * transaction just read: 1 found (*commit_end set), 0 not in the journal yet,
- * -1 damage.
+ * Looks ahead, without moving the reader, for the JF_COMMIT frame that ends
+ * the transaction just read: 1 found (*commit_end set), 0 not in the journal
+ * yet, -1 damage.
  */
-int journal_peek_commit(JournalReader *r, bool test_decoding, Lsn *commit_end);
+int journal_peek_commit(JournalReader *r, Lsn *commit_end);
 /* Steps back over the frame just read (to read it again). */
 void journal_unread(JournalReader *r);
 /* Removes every segment numbered below before. */
@@ -133,8 +185,8 @@ typedef struct CdcRelation
 	CdcColumn *cols;
 	int version;         /* bumped when the definition changes */
 	void *stmts;         /* applier's prepared statement cache */
-	bool keys_looked_up; /* test_decoding: key columns taken from the target */
-	signed char kept;    /* test_decoding with --filters: 1 applied, -1 left out, 0 unknown */
+	bool keys_looked_up; /* test_decoding, wal2json: key columns taken from the target */
+	signed char kept;    /* no publication, --filters: 1 applied, -1 left out, 0 unknown */
 } CdcRelation;
 
 typedef struct CdcTuple
@@ -169,21 +221,22 @@ typedef struct CdcMessage
 
 typedef struct CdcDecoder
 {
-	bool test_decoding;
-	CdcRelation **rels; /* relid cache (pgoutput) or name cache (test_decoding) */
+	CdcPlugin plugin;
+	CdcRelation **rels; /* relid cache (pgoutput) or name cache (the others) */
 	int nrels;
 	int caprels;
-	char *scratch; /* test_decoding values */
-	size_t scratch_cap;
+	void *json; /* wal2json: the parser's token array, reused */
 	/*
-	 * test_decoding: the column names of a relation first seen in a DELETE,
-	 * in attribute order (false on error, logged). May be NULL.
+	 * test_decoding, wal2json: the column names of a relation whose messages
+	 * do not name them all (first seen in a DELETE; wal2json leaves unchanged
+	 * TOAST columns out), in attribute order (false on error, logged). May be
+	 * NULL.
 	 */
 	bool (*columns)(void *arg, CdcRelation *r, StrList *names);
 	void *columns_arg;
 } CdcDecoder;
 
-void decoder_init(CdcDecoder *d, bool test_decoding);
+void decoder_init(CdcDecoder *d, CdcPlugin plugin);
 void decoder_free(CdcDecoder *d);
 void message_free(CdcMessage *m);
 /* Decodes one plugin message; false on a malformed message (logged). */
@@ -197,7 +250,7 @@ typedef struct CdcOptions
 	const char *slot;
 	const char *origin;
 	const char *publication;
-	const char *plugin; /* "pgoutput" or "test_decoding" */
+	CdcPlugin plugin;
 	const char *journal_dir;
 	StateDb *state;
 	const StrList *tables; /* --filters: the tables to publish ("nsp"."rel"), else NULL */
@@ -217,7 +270,8 @@ typedef struct CdcOptions
 struct Filters;
 bool cdc_filtered_tables(const Options *o, const struct Filters *f, StrList *out, StrList *applied);
 
-void cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const char *journal_dir);
+/* false (logged) when the plugin named is not one of ours */
+bool cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const char *journal_dir);
 
 typedef struct CdcSlot
 {
@@ -231,20 +285,23 @@ bool cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_
 bool cdc_cleanup(const CdcOptions *co);
 void cdc_slot_close(CdcSlot *slot);
 
-/* Shared between the receiver and applier threads of one process. */
+/*
+ * Shared between the receiver and applier threads of one process: every
+ * field is atomic, read with atomic_load() and written with atomic_store().
+ */
 typedef struct CdcShared
 {
-	volatile int stop;          /* ask both to stop */
-	volatile int receiver_done; /* the receiver exited (endpos reached or error) */
-	volatile int receiver_failed;
-	volatile int applier_failed;
-	Lsn endpos;       /* 0: none (sentinel may set it) */
-	Lsn received_lsn; /* receiver: stream position */
-	Lsn flushed_lsn;
-	Lsn applied_lsn;
-	double last_commit_ts_lag; /* seconds, applier */
-	int64_t applied_txns;
-	int64_t applied_rows;
+	atomic_int stop;          /* ask both to stop */
+	atomic_int receiver_done; /* the receiver exited (endpos reached or error) */
+	atomic_int receiver_failed;
+	atomic_int applier_failed;
+	_Atomic Lsn endpos;       /* 0: none (sentinel may set it) */
+	_Atomic Lsn received_lsn; /* receiver: stream position */
+	_Atomic Lsn flushed_lsn;
+	_Atomic Lsn applied_lsn;
+	_Atomic double last_commit_ts_lag; /* seconds, applier */
+	_Atomic int64_t applied_txns;
+	_Atomic int64_t applied_rows;
 } CdcShared;
 
 /*

@@ -7,21 +7,35 @@
  * The writer appends and fsyncs; on open it cuts a torn tail (an incomplete
  * frame or a bad checksum at the end of the last segment) so a crash never
  * leaves garbage for the reader. The reader follows the files as they grow.
+ *
+ * The journal stores plugin messages but never reads them: the receiver
+ * marks the frame that ends a transaction (JF_COMMIT, whose LSN is the end
+ * of the commit), and a keepalive (JF_KEEPALIVE) is a boundary too. Those
+ * two kinds alone decide where the torn tail is cut on open, how far the
+ * journal goes (last_commit_end) and where journal_peek_commit stops.
+ *
+ * Every segment starts with a JF_HEADER frame holding the format version
+ * ("pgshift-journal 2"). Segments written by earlier versions (no header,
+ * no JF_COMMIT marks: their commits can only be found by parsing payloads)
+ * are refused with an error saying so, by the writer and by the reader,
+ * rather than read wrongly.
  */
 #include "cdc/cdc.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FRAME_HEAD  13
-#define FRAME_TAIL  4
-#define SEGMENT_MAX (64LL * 1024 * 1024)
+#define FRAME_HEAD     13
+#define FRAME_TAIL     4
+#define SEGMENT_MAX    (64LL * 1024 * 1024)
+#define JOURNAL_HEADER "pgshift-journal 2"
 
 /*
  * Size at which the writer moves to a new segment: 64 MB, or
@@ -48,12 +62,12 @@ segment_max(void)
 #define MAX_FRAME (1U << 30)
 
 static uint32_t g_crc_table[8][256];
-static int g_crc_ready = 0;
+static atomic_int g_crc_ready = 0;
 
 static void
 crc_init(void)
 {
-	if (__atomic_load_n(&g_crc_ready, __ATOMIC_ACQUIRE))
+	if (atomic_load(&g_crc_ready))
 	{
 		return;
 	}
@@ -74,7 +88,7 @@ crc_init(void)
 				(g_crc_table[t - 1][i] >> 8) ^ g_crc_table[0][g_crc_table[t - 1][i] & 0xFF];
 		}
 	}
-	__atomic_store_n(&g_crc_ready, 1, __ATOMIC_RELEASE);
+	atomic_store(&g_crc_ready, 1);
 }
 
 static uint32_t
@@ -175,10 +189,26 @@ read_full(int fd, void *buf, size_t len, int64_t off)
 	return true;
 }
 
-/* Scans a segment; returns the offset after its last valid frame. */
+/* A segment that does not start with our header: written by an earlier version. */
+static void
+legacy_segment_error(const char *dir, uint32_t segno)
+{
+	log_error("journal segment %s/%010u.journal was written by an earlier version of pgshift", dir,
+			  segno);
+	log_detail(LOG_LEVEL_ERROR, "Its frames do not mark where transactions end, which this "
+								"version needs to read it.");
+	log_hint(LOG_LEVEL_ERROR,
+			 "Apply it with the version that wrote it (follow --resume with --endpos), or "
+			 "start over with a new slot (stream cleanup, then clone --follow).");
+}
+
+/*
+ * Scans a segment; returns the offset after its last valid frame, -1 for a
+ * segment of an earlier version. *boundary: the offset after the last
+ * transaction boundary (header, commit, keepalive).
+ */
 static int64_t
-segment_scan(int fd, Lsn *last_lsn, Lsn *last_commit_end, bool *pgoutput_commit_seen,
-			 int64_t *boundary)
+segment_scan(int fd, Lsn *last_lsn, Lsn *last_commit_end, int64_t *boundary)
 {
 	int64_t off = 0;
 	*boundary = 0;
@@ -212,33 +242,71 @@ segment_scan(int fd, Lsn *last_lsn, Lsn *last_commit_end, bool *pgoutput_commit_
 		}
 		Lsn lsn = (Lsn) get32(head + 4) << 32 | get32(head + 8);
 		char kind = (char) head[12];
-		*last_lsn = lsn;
-		if (kind == JF_DATA && len >= 26 && buf[0] == 'C')
+		if (off == 0 && kind != JF_HEADER)
 		{
-			/* pgoutput Commit: flags(1) commit_lsn(8) end_lsn(8) ts(8) */
-			const unsigned char *b = (unsigned char *) buf + 10;
-			*last_commit_end = (Lsn) get32(b) << 32 | get32(b + 4);
-			*pgoutput_commit_seen = true;
-		}
-		else if (kind == JF_DATA && len >= 7 && strncmp(buf, "COMMIT", 6) == 0)
-		{
-			*last_commit_end = lsn; /* test_decoding: the commit's LSN */
-		}
-		else if (kind == JF_KEEPALIVE)
-		{
-			*last_commit_end = lsn > *last_commit_end ? lsn : *last_commit_end;
+			free(buf);
+			return -1;
 		}
 		off += FRAME_HEAD + len + FRAME_TAIL;
-		bool is_commit = kind == JF_KEEPALIVE ||
-						 (kind == JF_DATA && ((len >= 26 && buf[0] == 'C') ||
-											  (len >= 6 && strncmp(buf, "COMMIT", 6) == 0)));
-		if (is_commit)
+		if (kind == JF_HEADER)
 		{
+			*boundary = off;
+			continue;
+		}
+		*last_lsn = lsn;
+		if (kind == JF_COMMIT || kind == JF_KEEPALIVE)
+		{
+			*last_commit_end = lsn > *last_commit_end ? lsn : *last_commit_end;
 			*boundary = off;
 		}
 	}
 	free(buf);
 	return off;
+}
+
+/* Writes the header frame of a new (empty) segment. */
+static bool
+write_header(JournalWriter *w)
+{
+	if (!journal_write(w, JF_HEADER, LSN_INVALID, JOURNAL_HEADER, sizeof(JOURNAL_HEADER) - 1))
+	{
+		return false;
+	}
+	w->seg_header = w->seg_bytes;
+	return true;
+}
+
+/*
+ * Opens the last segment for appending after its last complete transaction
+ * (a partial one is sent again by the source: cut off).
+ */
+static bool
+writer_open_last(JournalWriter *w, const char *path, int fd, int64_t boundary)
+{
+	struct stat st;
+	fstat(fd, &st);
+	int64_t good = boundary;
+	if (st.st_size > good)
+	{
+		log_warn("journal segment \"%s\": cutting %lld bytes after offset %lld (a "
+				 "transaction not completely received when the previous run stopped); "
+				 "it will be received again",
+				 path, (long long) (st.st_size - good), (long long) good);
+		if (ftruncate(fd, good) != 0)
+		{
+			log_error("could not truncate \"%s\": %s", path, strerror(errno));
+			return false;
+		}
+		fsync(fd);
+	}
+	if (lseek(fd, good, SEEK_SET) < 0)
+	{
+		log_error("could not seek in \"%s\": %s", path, strerror(errno));
+		return false;
+	}
+	w->fd = fd;
+	w->seg_bytes = good;
+	return good > 0 || write_header(w);
 }
 
 bool
@@ -258,7 +326,6 @@ journal_writer_open(JournalWriter *w, const char *dir, Lsn *last_lsn, Lsn *last_
 	segment_range(dir, &lo, &hi);
 	w->segno = hi ? hi : 1;
 	/* positions: scan every segment (cheap: applied ones are pruned) */
-	bool seen = false;
 	for (uint32_t s = lo ? lo : 1; s <= w->segno; s++)
 	{
 		char *path = segment_path(dir, s);
@@ -270,49 +337,28 @@ journal_writer_open(JournalWriter *w, const char *dir, Lsn *last_lsn, Lsn *last_
 			return false;
 		}
 		int64_t boundary = 0;
-		int64_t good = segment_scan(fd, last_lsn, last_commit_end, &seen, &boundary);
-		struct stat st;
-		fstat(fd, &st);
-		if (s == w->segno)
+		bool ok = segment_scan(fd, last_lsn, last_commit_end, &boundary) >= 0;
+		if (!ok)
 		{
-			/* keep whole transactions only: a partial one is sent again by the source */
-			(void) good;
-			good = boundary;
-			if (st.st_size > good)
-			{
-				log_warn("journal segment \"%s\": cutting %lld bytes after offset %lld (a "
-						 "transaction not completely received when the previous run stopped); "
-						 "it will be received again",
-						 path, (long long) (st.st_size - good), (long long) good);
-				if (ftruncate(fd, good) != 0)
-				{
-					log_error("could not truncate \"%s\": %s", path, strerror(errno));
-					close(fd);
-					free(path);
-					return false;
-				}
-				fsync(fd);
-			}
-			if (lseek(fd, good, SEEK_SET) < 0)
-			{
-				log_error("could not seek in \"%s\": %s", path, strerror(errno));
-				close(fd);
-				free(path);
-				return false;
-			}
-			w->fd = fd;
-			w->seg_bytes = good;
+			legacy_segment_error(dir, s);
 		}
-		else
+		else if (s == w->segno)
+		{
+			ok = writer_open_last(w, path, fd, boundary);
+		}
+		if (w->fd != fd)
 		{
 			close(fd);
 		}
 		free(path);
+		if (!ok)
+		{
+			return false;
+		}
 	}
 	w->last_sync = time_now();
 	return true;
 }
-
 bool
 journal_write(JournalWriter *w, char kind, Lsn lsn, const char *data, uint32_t len)
 {
@@ -405,7 +451,7 @@ journal_rotate(JournalWriter *w)
 	w->seg_bytes = 0;
 	w->seg_header = 0;
 	file_fsync_dir(w->dir);
-	return true;
+	return write_header(w);
 }
 
 void
@@ -484,13 +530,23 @@ journal_read(JournalReader *r, JournalFrame *f)
 						  (long long) r->offset);
 				return -1;
 			}
+			char kind = (char) head[12];
+			if (r->offset == 0 && kind != JF_HEADER)
+			{
+				legacy_segment_error(r->dir, r->segno);
+				return -1;
+			}
 			r->last_offset = r->offset;
+			r->offset += FRAME_HEAD + len + FRAME_TAIL;
+			if (kind == JF_HEADER)
+			{
+				continue;
+			}
 			f->len = len;
 			f->lsn = (Lsn) get32(head + 4) << 32 | get32(head + 8);
-			f->kind = (char) head[12];
+			f->kind = kind;
 			f->data = r->buf;
 			r->buf[len] = '\0';
-			r->offset += FRAME_HEAD + len + FRAME_TAIL;
 			return 1;
 		}
 		/* end of this segment: move on only if a next one exists */
@@ -534,7 +590,7 @@ journal_unread(JournalReader *r)
 }
 
 int
-journal_peek_commit(JournalReader *r, bool test_decoding, Lsn *commit_end)
+journal_peek_commit(JournalReader *r, Lsn *commit_end)
 {
 	JournalReader p;
 	memset(&p, 0, sizeof(p));
@@ -559,19 +615,9 @@ journal_peek_commit(JournalReader *r, bool test_decoding, Lsn *commit_end)
 	JournalFrame f;
 	while ((rc = journal_read(&p, &f)) == 1)
 	{
-		if (f.kind != JF_DATA)
-		{
-			continue;
-		}
-		if (test_decoding && f.len >= 6 && strncmp(f.data, "COMMIT", 6) == 0)
+		if (f.kind == JF_COMMIT)
 		{
 			*commit_end = f.lsn;
-			break;
-		}
-		if (!test_decoding && f.len >= 26 && f.data[0] == 'C')
-		{
-			const unsigned char *b = (const unsigned char *) f.data + 10;
-			*commit_end = (Lsn) get32(b) << 32 | get32(b + 4);
 			break;
 		}
 	}

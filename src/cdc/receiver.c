@@ -9,6 +9,11 @@
  * lose. Keepalives seen outside a transaction go to the journal too, so the
  * applier knows how far the stream has gone when the source is idle.
  *
+ * What a message is (BEGIN, COMMIT, Relation, other) is the plugin module's
+ * answer (cdc_plugin_frame_role); the COMMIT goes into the journal as a
+ * JF_COMMIT frame whose LSN is the commit's end, so that nothing after the
+ * receiver reads payloads to find transaction boundaries.
+ *
  * pgoutput describes a relation (a Relation message) once per session, before
  * its first change. Each new segment starts with the last Relation message of
  * every relation seen in this session, so that a segment never depends on one
@@ -62,34 +67,6 @@ send_status(PgConn *c, Lsn write, Lsn flush, Lsn apply, bool reply)
 		return false;
 	}
 	return true;
-}
-
-static bool
-is_begin(bool td, const char *p, uint32_t len)
-{
-	return td ? (len >= 5 && strncmp(p, "BEGIN", 5) == 0) : (len >= 1 && p[0] == 'B');
-}
-
-static bool
-is_commit(bool td, const char *p, uint32_t len, Lsn wal_start, Lsn *end_lsn, Lsn *commit_lsn)
-{
-	if (td)
-	{
-		if (len >= 6 && strncmp(p, "COMMIT", 6) == 0)
-		{
-			*end_lsn = wal_start;
-			*commit_lsn = wal_start;
-			return true;
-		}
-		return false;
-	}
-	if (len >= 26 && p[0] == 'C')
-	{
-		*commit_lsn = get64(p + 2);
-		*end_lsn = get64(p + 10);
-		return true;
-	}
-	return false;
 }
 
 /* The last Relation message of each relation (pgoutput). */
@@ -155,8 +132,305 @@ cdc_receive_open(const CdcOptions *co, JournalWriter *jw, Lsn *last_commit_end)
 	return journal_writer_open(jw, co->journal_dir, &last_lsn, last_commit_end);
 }
 
-static bool cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos, JournalWriter *jw,
-							 Lsn last_commit_end);
+/* One receive loop's state. */
+typedef struct Receiver
+{
+	const CdcOptions *co;
+	CdcShared *sh;
+	PgConn c;
+	JournalWriter jw;
+	RelMsgs relmsgs;
+	/*
+	 * false once a write or fsync of the journal failed: nothing more may be
+	 * reported as flushed (the source would then never send it again).
+	 */
+	bool journal_ok;
+	bool in_txn;
+	Lsn written_commit; /* end of the last complete transaction written */
+	Lsn flushed;        /* ... and fsync'd */
+	Lsn stream_pos;
+	double last_status;
+	bool want_reply;
+	bool reached_end;
+	bool stream_ended; /* the source ended the COPY */
+} Receiver;
+
+static bool
+journal_failed(Receiver *rv)
+{
+	rv->journal_ok = false;
+	return false;
+}
+
+/* fsync at least every 200ms, then let the source (and the sentinel) know. */
+static bool
+recv_report(Receiver *rv)
+{
+	double now = time_now();
+	if (rv->jw.unsynced > 0 && (now - rv->jw.last_sync > 0.2 || rv->want_reply))
+	{
+		Lsn boundary = rv->written_commit;
+		if (!journal_sync(&rv->jw))
+		{
+			return journal_failed(rv);
+		}
+		rv->flushed = boundary;
+		atomic_store(&rv->sh->flushed_lsn, rv->flushed);
+	}
+	if (rv->want_reply || now - rv->last_status >= 1.0)
+	{
+		Lsn applied = atomic_load(&rv->sh->applied_lsn);
+		Lsn write = rv->stream_pos > rv->flushed ? rv->stream_pos : rv->flushed;
+		if (!send_status(&rv->c, write, rv->flushed, applied ? applied : rv->flushed, false))
+		{
+			return false;
+		}
+		if (rv->co->state != NULL)
+		{
+			sentinel_update_positions(rv->co->state, rv->stream_pos, rv->flushed, LSN_INVALID);
+		}
+		rv->last_status = now;
+		rv->want_reply = false;
+	}
+	return true;
+}
+
+/* Nothing to read: wait up to 100ms for the socket. */
+static bool
+recv_wait(Receiver *rv)
+{
+	fd_set rfds;
+	FD_ZERO(&rfds);
+	int sock = PQsocket(rv->c.conn);
+	FD_SET(sock, &rfds);
+	struct timeval tv = { 0, 100000 };
+	if (select(sock + 1, &rfds, NULL, NULL, &tv) < 0 && errno != EINTR)
+	{
+		log_error("source: select() failed: %s", strerror(errno));
+		return false;
+	}
+	if (!PQconsumeInput(rv->c.conn))
+	{
+		pg_set_error(&rv->c, NULL, "while receiving changes");
+		return false;
+	}
+	return true;
+}
+
+static void
+check_endpos(Receiver *rv, Lsn pos)
+{
+	Lsn endpos = atomic_load(&rv->sh->endpos);
+	if (endpos != LSN_INVALID && pos >= endpos)
+	{
+		rv->reached_end = true;
+		rv->want_reply = true;
+	}
+}
+
+/* Primary keepalive: outside a transaction, the stream's position goes to the journal. */
+static bool
+recv_keepalive(Receiver *rv, const char *buf)
+{
+	Lsn walend = get64(buf + 1);
+	if (buf[17])
+	{
+		rv->want_reply = true;
+	}
+	if (!rv->in_txn && walend > rv->stream_pos)
+	{
+		rv->stream_pos = walend;
+		if (walend > rv->written_commit)
+		{
+			if (!journal_write(&rv->jw, JF_KEEPALIVE, walend, "", 0))
+			{
+				return journal_failed(rv);
+			}
+			rv->written_commit = walend;
+		}
+	}
+	if (!rv->in_txn)
+	{
+		check_endpos(rv, rv->stream_pos);
+	}
+	return true;
+}
+
+/* After a commit: a new segment when due, starting with the relations' descriptions. */
+static bool
+recv_rotate(Receiver *rv)
+{
+	uint32_t segno = rv->jw.segno;
+	if (!journal_rotate(&rv->jw))
+	{
+		return journal_failed(rv);
+	}
+	if (rv->jw.segno == segno)
+	{
+		return true;
+	}
+	for (int i = 0; i < rv->relmsgs.n; i++)
+	{
+		if (!journal_write(&rv->jw, JF_DATA, rv->written_commit, rv->relmsgs.data[i],
+						   rv->relmsgs.lens[i]))
+		{
+			return journal_failed(rv);
+		}
+	}
+	/* those do not count towards the next rotation */
+	rv->jw.seg_header = rv->jw.seg_bytes;
+	return true;
+}
+
+/* XLogData: one plugin message into the journal, its commit marked. */
+static bool
+recv_data(Receiver *rv, const char *buf, int n)
+{
+	Lsn wal_start = get64(buf + 1);
+	const char *payload = buf + 25;
+	uint32_t plen = (uint32_t) (n - 25);
+	Lsn end_lsn = LSN_INVALID, commit_lsn = LSN_INVALID;
+	CdcFrameRole role =
+		cdc_plugin_frame_role(rv->co->plugin, payload, plen, wal_start, &commit_lsn, &end_lsn);
+	bool commit = role == CDC_ROLE_COMMIT;
+	if (!journal_write(&rv->jw, commit ? JF_COMMIT : JF_DATA, commit ? end_lsn : wal_start, payload,
+					   plen))
+	{
+		return journal_failed(rv);
+	}
+	if (role == CDC_ROLE_RELATION)
+	{
+		relmsgs_keep(&rv->relmsgs, payload, plen);
+	}
+	else if (role == CDC_ROLE_BEGIN)
+	{
+		rv->in_txn = true;
+	}
+	else if (commit)
+	{
+		rv->in_txn = false;
+		rv->written_commit = end_lsn;
+		if (end_lsn > rv->stream_pos)
+		{
+			rv->stream_pos = end_lsn;
+		}
+		if (!recv_rotate(rv))
+		{
+			return false;
+		}
+		check_endpos(rv, commit_lsn);
+	}
+	atomic_store(&rv->sh->received_lsn, rv->stream_pos);
+	return true;
+}
+
+/* Reads what the stream has; false on an error or the end of the stream. */
+static bool
+recv_step(Receiver *rv)
+{
+	char *buf = NULL;
+	int n = PQgetCopyData(rv->c.conn, &buf, 1);
+	if (n == 0)
+	{
+		return recv_wait(rv);
+	}
+	if (n == -1)
+	{
+		PGresult *r = PQgetResult(rv->c.conn);
+		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+		{
+			pg_set_error(&rv->c, r, "the replication stream ended");
+		}
+		PQclear(r);
+		rv->stream_ended = true;
+		return ok;
+	}
+	if (n < 0)
+	{
+		pg_set_error(&rv->c, NULL, "while receiving changes");
+		return false;
+	}
+	bool ok = true;
+	if (buf[0] == 'k' && n >= 18)
+	{
+		ok = recv_keepalive(rv, buf);
+	}
+	else if (buf[0] == 'w' && n >= 25)
+	{
+		ok = recv_data(rv, buf, n);
+	}
+	PQfreemem(buf);
+	return ok;
+}
+
+/* Last words: what is on disk (unless the journal failed: then nothing more). */
+static void
+recv_finish(Receiver *rv)
+{
+	if (rv->journal_ok && rv->jw.fd >= 0 && journal_sync(&rv->jw))
+	{
+		rv->flushed = rv->written_commit;
+		atomic_store(&rv->sh->flushed_lsn, rv->flushed);
+		if (rv->c.conn != NULL && PQstatus(rv->c.conn) == CONNECTION_OK)
+		{
+			send_status(&rv->c, rv->flushed, rv->flushed, rv->flushed, false);
+		}
+		if (rv->co->state != NULL)
+		{
+			sentinel_update_positions(rv->co->state, rv->stream_pos, rv->flushed, LSN_INVALID);
+		}
+	}
+	if (rv->c.conn != NULL && PQstatus(rv->c.conn) == CONNECTION_OK)
+	{
+		PQputCopyEnd(rv->c.conn, NULL);
+		PQflush(rv->c.conn);
+	}
+	char fb[32];
+	lsn_format(rv->flushed, fb, sizeof(fb));
+	log_info("receiver stopped at %s%s", fb, rv->reached_end ? " (end position reached)" : "");
+}
+
+static bool
+cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos, JournalWriter *jwp,
+				 Lsn last_commit_end)
+{
+	Receiver rv = { .co = co, .sh = sh, .jw = *jwp, .journal_ok = true };
+	Lsn start = last_commit_end > startpos ? last_commit_end : startpos;
+	rv.written_commit = rv.flushed = last_commit_end;
+	rv.stream_pos = start;
+	if (!pg_connect_replication(&rv.c, co->source, "source", "receive"))
+	{
+		*jwp = rv.jw;
+		return false;
+	}
+	if (!cdc_plugin_start(&rv.c, co->plugin, co->slot, start, co->publication))
+	{
+		pg_disconnect(&rv.c);
+		*jwp = rv.jw;
+		return false;
+	}
+	char startbuf[32];
+	lsn_format(start, startbuf, sizeof(startbuf));
+	log_info("receiving changes from slot \"%s\" (%s) from %s into \"%s\"", co->slot,
+			 cdc_plugin_name(co->plugin), startbuf, co->journal_dir);
+
+	bool ok = true;
+	while (ok && !rv.stream_ended && !atomic_load(&sh->stop) && !signals_interrupted())
+	{
+		ok = recv_report(&rv);
+		if (!ok || rv.reached_end)
+		{
+			break;
+		}
+		ok = recv_step(&rv);
+	}
+	recv_finish(&rv);
+	pg_disconnect(&rv.c);
+	relmsgs_free(&rv.relmsgs);
+	*jwp = rv.jw;
+	return ok;
+}
 
 bool
 cdc_receive(const CdcOptions *co, CdcShared *sh, Lsn startpos, JournalWriter *jw,
@@ -167,270 +441,8 @@ cdc_receive(const CdcOptions *co, CdcShared *sh, Lsn startpos, JournalWriter *jw
 	/* whatever the way out, the applier must know the receiver is gone */
 	if (!ok)
 	{
-		__atomic_store_n(&sh->receiver_failed, 1, __ATOMIC_RELEASE);
+		atomic_store(&sh->receiver_failed, 1);
 	}
-	__atomic_store_n(&sh->receiver_done, 1, __ATOMIC_RELEASE);
-	return ok;
-}
-
-static bool
-cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos, JournalWriter *jwp,
-				 Lsn last_commit_end)
-{
-	bool td = strcmp(co->plugin, "test_decoding") == 0;
-	JournalWriter jw = *jwp; /* handed back below */
-	RelMsgs relmsgs = { 0 };
-	Lsn start = last_commit_end > startpos ? last_commit_end : startpos;
-
-	PgConn c;
-	if (!pg_connect_replication(&c, co->source, "source", "receive"))
-	{
-		*jwp = jw;
-		return false;
-	}
-	char startbuf[32];
-	lsn_format(start, startbuf, sizeof(startbuf));
-	StrBuf sql;
-	sb_init(&sql);
-	sb_append(&sql, "START_REPLICATION SLOT ");
-	sb_append_ident(&sql, co->slot);
-	sb_printf(&sql, " LOGICAL %s ", startbuf);
-	if (td)
-	{
-		sb_append(&sql, "(\"include-xids\" '1', \"skip-empty-xacts\" '1')");
-	}
-	else
-	{
-		char *qpub = pg_quote_ident(co->publication);
-		char *lit = pg_quote_literal(qpub);
-		sb_printf(&sql, "(proto_version '1', publication_names %s)", lit);
-		free(qpub);
-		free(lit);
-	}
-	PGresult *res = PQexec(c.conn, sql.data);
-	if (PQresultStatus(res) != PGRES_COPY_BOTH)
-	{
-		pg_set_error(&c, res, sql.data);
-		PQclear(res);
-		sb_free(&sql);
-		pg_disconnect(&c);
-		*jwp = jw;
-		return false;
-	}
-	PQclear(res);
-	log_info("receiving changes from slot \"%s\" (%s) from %s into \"%s\"", co->slot, co->plugin,
-			 startbuf, co->journal_dir);
-	sb_free(&sql);
-
-	bool ok = true;
-	/*
-	 * false once a write or fsync of the journal failed: nothing more may be
-	 * reported as flushed (the source would then never send it again).
-	 */
-	bool journal_ok = true;
-	bool in_txn = false;
-	Lsn written_commit = last_commit_end; /* end of the last complete txn written */
-	Lsn flushed = last_commit_end;        /* ... and fsync'd */
-	Lsn stream_pos = start;
-	double last_status = 0;
-	bool want_reply = false;
-	bool reached_end = false;
-
-	while (ok && !sh->stop && !signals_interrupted())
-	{
-		double now = time_now();
-		/* fsync at least every 200ms, then let the source know */
-		if (jw.unsynced > 0 && (now - jw.last_sync > 0.2 || want_reply))
-		{
-			Lsn boundary = written_commit;
-			if (!journal_sync(&jw))
-			{
-				ok = journal_ok = false;
-				break;
-			}
-			flushed = boundary;
-			__atomic_store_n(&sh->flushed_lsn, flushed, __ATOMIC_RELEASE);
-		}
-		if (want_reply || now - last_status >= 1.0)
-		{
-			Lsn applied = __atomic_load_n(&sh->applied_lsn, __ATOMIC_ACQUIRE);
-			if (!send_status(&c, stream_pos > flushed ? stream_pos : flushed, flushed,
-							 applied ? applied : flushed, false))
-			{
-				ok = false;
-				break;
-			}
-			if (co->state != NULL)
-			{
-				sentinel_update_positions(co->state, stream_pos, flushed, LSN_INVALID);
-			}
-			last_status = now;
-			want_reply = false;
-		}
-		if (reached_end)
-		{
-			break;
-		}
-
-		char *buf = NULL;
-		int n = PQgetCopyData(c.conn, &buf, 1);
-		if (n == 0)
-		{
-			fd_set rfds;
-			FD_ZERO(&rfds);
-			int sock = PQsocket(c.conn);
-			FD_SET(sock, &rfds);
-			struct timeval tv = { 0, 100000 };
-			if (select(sock + 1, &rfds, NULL, NULL, &tv) < 0 && errno != EINTR)
-			{
-				log_error("source: select() failed: %s", strerror(errno));
-				ok = false;
-				break;
-			}
-			if (!PQconsumeInput(c.conn))
-			{
-				pg_set_error(&c, NULL, "while receiving changes");
-				ok = false;
-			}
-			continue;
-		}
-		if (n == -1)
-		{
-			PGresult *r = PQgetResult(c.conn);
-			if (PQresultStatus(r) != PGRES_COMMAND_OK)
-			{
-				pg_set_error(&c, r, "the replication stream ended");
-				ok = false;
-			}
-			PQclear(r);
-			break;
-		}
-		if (n < 0)
-		{
-			pg_set_error(&c, NULL, "while receiving changes");
-			ok = false;
-			break;
-		}
-		if (buf[0] == 'k' && n >= 18)
-		{
-			Lsn walend = get64(buf + 1);
-			if (buf[17])
-			{
-				want_reply = true;
-			}
-			if (!in_txn && walend > stream_pos)
-			{
-				stream_pos = walend;
-				if (walend > written_commit)
-				{
-					if (!journal_write(&jw, JF_KEEPALIVE, walend, "", 0))
-					{
-						ok = journal_ok = false;
-						PQfreemem(buf);
-						break;
-					}
-					written_commit = walend;
-				}
-			}
-			if (!in_txn && sh->endpos != LSN_INVALID && stream_pos >= sh->endpos)
-			{
-				reached_end = true;
-				want_reply = true;
-			}
-		}
-		else if (buf[0] == 'w' && n >= 25)
-		{
-			Lsn wal_start = get64(buf + 1);
-			const char *payload = buf + 25;
-			uint32_t plen = (uint32_t) (n - 25);
-			if (!journal_write(&jw, JF_DATA, wal_start, payload, plen))
-			{
-				ok = journal_ok = false;
-				PQfreemem(buf);
-				break;
-			}
-			Lsn end_lsn, commit_lsn;
-			if (!td && plen >= 1 && payload[0] == 'R')
-			{
-				relmsgs_keep(&relmsgs, payload, plen);
-			}
-			if (is_begin(td, payload, plen))
-			{
-				in_txn = true;
-			}
-			else if (is_commit(td, payload, plen, wal_start, &end_lsn, &commit_lsn))
-			{
-				in_txn = false;
-				written_commit = end_lsn;
-				if (end_lsn > stream_pos)
-				{
-					stream_pos = end_lsn;
-				}
-				uint32_t segno = jw.segno;
-				if (!journal_rotate(&jw))
-				{
-					ok = journal_ok = false;
-					PQfreemem(buf);
-					break;
-				}
-				/* a new segment: describe the relations again at its start */
-				for (int i = 0; jw.segno != segno && i < relmsgs.n; i++)
-				{
-					if (!journal_write(&jw, JF_DATA, written_commit, relmsgs.data[i],
-									   relmsgs.lens[i]))
-					{
-						ok = journal_ok = false;
-						break;
-					}
-				}
-				if (!journal_ok)
-				{
-					PQfreemem(buf);
-					break;
-				}
-				if (jw.segno != segno)
-				{
-					/* those do not count towards the next rotation */
-					jw.seg_header = jw.seg_bytes;
-				}
-				if (sh->endpos != LSN_INVALID && commit_lsn >= sh->endpos)
-				{
-					reached_end = true;
-					want_reply = true;
-				}
-			}
-			__atomic_store_n(&sh->received_lsn, stream_pos, __ATOMIC_RELEASE);
-		}
-		PQfreemem(buf);
-	}
-
-	/* last words: what is on disk (unless the journal failed: then nothing more) */
-	if (journal_ok && jw.fd >= 0)
-	{
-		if (journal_sync(&jw))
-		{
-			flushed = written_commit;
-			__atomic_store_n(&sh->flushed_lsn, flushed, __ATOMIC_RELEASE);
-			if (c.conn != NULL && PQstatus(c.conn) == CONNECTION_OK)
-			{
-				send_status(&c, flushed, flushed, flushed, false);
-			}
-			if (co->state != NULL)
-			{
-				sentinel_update_positions(co->state, stream_pos, flushed, LSN_INVALID);
-			}
-		}
-	}
-	if (c.conn != NULL && PQstatus(c.conn) == CONNECTION_OK)
-	{
-		PQputCopyEnd(c.conn, NULL);
-		PQflush(c.conn);
-	}
-	char fb[32];
-	lsn_format(flushed, fb, sizeof(fb));
-	log_info("receiver stopped at %s%s", fb, reached_end ? " (end position reached)" : "");
-	pg_disconnect(&c);
-	relmsgs_free(&relmsgs);
-	*jwp = jw;
+	atomic_store(&sh->receiver_done, 1);
 	return ok;
 }

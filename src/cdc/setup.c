@@ -18,7 +18,7 @@
 #include "cli/cli.h"
 #include "state/internal.h" /* TEMPORARY (h-state): raw SQLite until this file's owner converts it */
 
-void
+bool
 cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const char *journal_dir)
 {
 	memset(co, 0, sizeof(*co));
@@ -27,21 +27,15 @@ cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const char *j
 	co->slot = o->slot_name ? o->slot_name : "pgshift";
 	co->origin = o->origin ? o->origin : "pgshift";
 	co->publication = o->publication ? o->publication : "pgshift";
-	co->plugin = o->plugin ? o->plugin : "pgoutput";
 	co->journal_dir = journal_dir;
 	co->state = state;
 	/* a directory set up earlier remembers its plugin and slot */
-	static char saved_plugin[64], saved_slot[128];
-	if (state != NULL && o->plugin == NULL)
-	{
-		char *p = state_get_meta(state, "cdc_plugin");
-		if (p != NULL)
-		{
-			snprintf(saved_plugin, sizeof(saved_plugin), "%s", p);
-			co->plugin = saved_plugin;
-			free(p);
-		}
-	}
+	static char saved_slot[128];
+	char *saved_plugin =
+		state != NULL && o->plugin == NULL ? state_get_meta(state, "cdc_plugin") : NULL;
+	const char *plugin = o->plugin ? o->plugin : (saved_plugin ? saved_plugin : "pgoutput");
+	bool ok = cdc_plugin_parse(plugin, &co->plugin);
+	free(saved_plugin);
 	if (state != NULL && o->slot_name == NULL)
 	{
 		char *p = state_get_meta(state, "cdc_slot");
@@ -52,6 +46,7 @@ cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const char *j
 			free(p);
 		}
 	}
+	return ok;
 }
 
 static char *
@@ -118,58 +113,58 @@ cdc_check_source(const CdcOptions *co, PgConn *src, bool *slot_exists)
 		return EXIT_PRECONDITION;
 	}
 	free(free_slots);
-	if (strcmp(co->plugin, "pgoutput") == 0 || strcmp(co->plugin, "test_decoding") == 0)
+	/*
+	 * Without replica identity, UPDATE/DELETE cannot be applied (and, on a
+	 * table in pgoutput's publication, they fail ON THE SOURCE)
+	 */
+	PGresult *res = pg_query(
+		src,
+		"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), n.nspname, c.relname "
+		"FROM pg_catalog.pg_class c "
+		"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		"WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+		"AND n.nspname !~ '^pg_toast' AND c.relpersistence = 'p' "
+		"AND (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM "
+		"pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary))) "
+		"AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = "
+		"'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1",
+		0, NULL);
+	if (res == NULL)
 	{
-		/* UPDATE/DELETE on a published table without replica identity fail ON THE SOURCE */
-		PGresult *res = pg_query(
-			src,
-			"SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), n.nspname, c.relname "
-			"FROM pg_catalog.pg_class c "
-			"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-			"WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-			"AND n.nspname !~ '^pg_toast' AND c.relpersistence = 'p' "
-			"AND (c.relreplident = 'n' OR (c.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM "
-			"pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary))) "
-			"AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = "
-			"'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1",
-			0, NULL);
-		if (res == NULL)
+		return EXIT_SOURCE;
+	}
+	int nbad = 0;
+	StrBuf names;
+	sb_init(&names);
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		/* with --filters, only the tables published matter */
+		char *q = pg_qualname(PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+		bool published = co->tables == NULL || strlist_contains(co->tables, q);
+		free(q);
+		if (!published)
 		{
-			return EXIT_SOURCE;
+			continue;
 		}
-		int nbad = 0;
-		StrBuf names;
-		sb_init(&names);
-		for (int i = 0; i < PQntuples(res); i++)
+		if (nbad < 10)
 		{
-			/* with --filters, only the tables published matter */
-			char *q = pg_qualname(PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
-			bool published = co->tables == NULL || strlist_contains(co->tables, q);
-			free(q);
-			if (!published)
-			{
-				continue;
-			}
-			if (nbad < 10)
-			{
-				sb_printf(&names, "%s%s", nbad ? ", " : "", PQgetvalue(res, i, 0));
-			}
-			nbad++;
+			sb_printf(&names, "%s%s", nbad ? ", " : "", PQgetvalue(res, i, 0));
 		}
-		if (nbad > 0)
-		{
-			log_error("source: %d table(s) have no replica identity, so their UPDATEs and DELETEs "
-					  "cannot be replayed: %s%s",
-					  nbad, names.data, nbad > 10 ? ", ..." : "");
-			log_hint(LOG_LEVEL_ERROR, "Add a primary key, or run ALTER TABLE ... REPLICA "
-									  "IDENTITY FULL on each of them, then run again.");
-			sb_free(&names);
-			PQclear(res);
-			return EXIT_PRECONDITION;
-		}
+		nbad++;
+	}
+	if (nbad > 0)
+	{
+		log_error("source: %d table(s) have no replica identity, so their UPDATEs and DELETEs "
+				  "cannot be replayed: %s%s",
+				  nbad, names.data, nbad > 10 ? ", ..." : "");
+		log_hint(LOG_LEVEL_ERROR, "Add a primary key, or run ALTER TABLE ... REPLICA "
+								  "IDENTITY FULL on each of them, then run again.");
 		sb_free(&names);
 		PQclear(res);
+		return EXIT_PRECONDITION;
 	}
+	sb_free(&names);
+	PQclear(res);
 	return EXIT_OK;
 }
 
@@ -192,12 +187,6 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 {
 	memset(slot, 0, sizeof(*slot));
 	*exit_code = EXIT_OK;
-	if (strcmp(co->plugin, "pgoutput") != 0 && strcmp(co->plugin, "test_decoding") != 0)
-	{
-		log_error("unknown plugin \"%s\": use pgoutput or test_decoding", co->plugin);
-		*exit_code = EXIT_USAGE;
-		return false;
-	}
 	PgConn src, tgt;
 	if (!pg_connect(&src, co->source, "source", "setup", 0))
 	{
@@ -269,7 +258,7 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 	pg_disconnect(&tgt);
 
 	bool made_publication = false;
-	if (strcmp(co->plugin, "pgoutput") == 0)
+	if (cdc_plugin_uses_publication(co->plugin))
 	{
 		if (!pg_connect(&src, co->source, "source", "setup", 0))
 		{
@@ -341,7 +330,7 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 	sb_init(&sql);
 	sb_append(&sql, "CREATE_REPLICATION_SLOT ");
 	sb_append_ident(&sql, co->slot);
-	sb_printf(&sql, " LOGICAL %s EXPORT_SNAPSHOT", co->plugin);
+	sb_printf(&sql, " LOGICAL %s EXPORT_SNAPSHOT", cdc_plugin_name(co->plugin));
 	PGresult *res = PQexec(slot->repl.conn, sql.data);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 	{
@@ -366,11 +355,11 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 	lsn_parse(PQgetvalue(res, 0, 1), &slot->consistent_lsn);
 	slot->snapshot = xstrdup(PQgetvalue(res, 0, 2));
 	log_info("created replication slot \"%s\" (%s) at %s with snapshot \"%s\"", co->slot,
-			 co->plugin, PQgetvalue(res, 0, 1), slot->snapshot);
+			 cdc_plugin_name(co->plugin), PQgetvalue(res, 0, 1), slot->snapshot);
 	if (co->state != NULL)
 	{
 		state_set_meta(co->state, "cdc_slot", co->slot);
-		state_set_meta(co->state, "cdc_plugin", co->plugin);
+		state_set_meta(co->state, "cdc_plugin", cdc_plugin_name(co->plugin));
 		state_set_meta(co->state, "cdc_snapshot", slot->snapshot);
 		sentinel_set(co->state, "startpos", PQgetvalue(res, 0, 1));
 	}

@@ -61,7 +61,7 @@ follower_stop(Follower *f)
 	{
 		return true;
 	}
-	__atomic_store_n(&f->sh.stop, 1, __ATOMIC_RELEASE);
+	atomic_store(&f->sh.stop, 1);
 	pthread_join(f->thread, NULL);
 	f->running = false;
 	return f->ok;
@@ -192,7 +192,12 @@ follow_run(Options *opts, int what)
 	}
 	Follower f;
 	memset(&f, 0, sizeof(f));
-	cdc_options_from(&f.co, opts, state, wd.cdc_dir);
+	if (!cdc_options_from(&f.co, opts, state, wd.cdc_dir))
+	{
+		state_close(state);
+		workdir_close(&wd);
+		return EXIT_USAGE;
+	}
 	int rc = EXIT_OK;
 	Kept kept;
 	if (!publish_filtered(opts, &f.co, &kept))
@@ -206,7 +211,7 @@ follow_run(Options *opts, int what)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	f.sh.endpos = endpos;
+	atomic_store(&f.sh.endpos, endpos);
 
 	char *had_slot = state_get_meta(state, "cdc_slot");
 	CdcSlot slot;
@@ -293,7 +298,7 @@ follow_run(Options *opts, int what)
 		if (!(what & FOLLOW_RECEIVE) && !(what & FOLLOW_COPY))
 		{
 			/* apply only: no receiver in this process */
-			f.sh.receiver_done = 0;
+			atomic_store(&f.sh.receiver_done, 0);
 		}
 		bool ok = cdc_apply(&f.co, &f.sh);
 		bool recv_ok = follower_stop(&f);
@@ -301,11 +306,11 @@ follow_run(Options *opts, int what)
 		{
 			rc = EXIT_INTERRUPTED;
 		}
-		else if (!recv_ok || f.sh.receiver_failed)
+		else if (!recv_ok || atomic_load(&f.sh.receiver_failed))
 		{
 			rc = EXIT_SOURCE;
 		}
-		else if (!ok || f.sh.applier_failed)
+		else if (!ok || atomic_load(&f.sh.applier_failed))
 		{
 			rc = EXIT_TARGET;
 		}
@@ -317,14 +322,13 @@ follow_run(Options *opts, int what)
 	else
 	{
 		/* receive only: until the end position or an interrupt */
-		while (f.running && !signals_interrupted() &&
-			   !__atomic_load_n(&f.sh.receiver_done, __ATOMIC_ACQUIRE))
+		while (f.running && !signals_interrupted() && !atomic_load(&f.sh.receiver_done))
 		{
 			Lsn s, e, w, fl, r;
 			bool apply;
 			if (sentinel_get(state, &s, &e, &apply, &w, &fl, &r) && e != LSN_INVALID)
 			{
-				__atomic_store_n(&f.sh.endpos, e, __ATOMIC_RELEASE);
+				atomic_store(&f.sh.endpos, e);
 			}
 			usleep(200000);
 		}
@@ -408,7 +412,12 @@ cmd_stream_setup(Options *opts)
 		return rc;
 	}
 	CdcOptions co;
-	cdc_options_from(&co, opts, state, wd.cdc_dir);
+	if (!cdc_options_from(&co, opts, state, wd.cdc_dir))
+	{
+		state_close(state);
+		workdir_close(&wd);
+		return EXIT_USAGE;
+	}
 	CdcSlot slot;
 	int code = EXIT_OK;
 	Kept kept;
@@ -447,7 +456,12 @@ cmd_stream_cleanup(Options *opts)
 		return rc;
 	}
 	CdcOptions co;
-	cdc_options_from(&co, opts, state, wd.cdc_dir);
+	if (!cdc_options_from(&co, opts, state, wd.cdc_dir))
+	{
+		state_close(state);
+		workdir_close(&wd);
+		return EXIT_USAGE;
+	}
 	rc = cdc_cleanup(&co) ? EXIT_OK : EXIT_SOURCE;
 	state_exec(state, "DELETE FROM meta WHERE key LIKE 'cdc_%'", 0, NULL);
 	state_close(state);
@@ -699,10 +713,14 @@ cmd_snapshot(Options *opts)
 	if (opts->follow)
 	{
 		CdcOptions co;
-		cdc_options_from(&co, opts, state, wd.cdc_dir);
+		bool plugin_ok = cdc_options_from(&co, opts, state, wd.cdc_dir);
 		co.target = opts->target;
 		int code;
-		if (opts->target == NULL)
+		if (!plugin_ok)
+		{
+			rc = EXIT_USAGE;
+		}
+		else if (opts->target == NULL)
 		{
 			log_error("snapshot --follow needs --target too (for the replication origin)");
 			rc = EXIT_USAGE;

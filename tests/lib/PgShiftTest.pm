@@ -29,6 +29,7 @@ our @EXPORT = qw(
   table_list compare_tables compare_table_data compare_indexes
   compare_constraints compare_sequences compare_large_objects
   compare_objects compare_all gate_close gate_open
+  test_plugins
   $TEST_USER $TEST_PASSWORD
 );
 
@@ -1354,6 +1355,45 @@ sub compare_all
 		compare_large_objects($src, $tgt, $db);
 		compare_objects($src, $tgt, $db);
 	};
+}
+
+=pod
+
+=head2 test_plugins($source) -> list
+
+The logical decoding plugins a CDC test runs with: pgoutput, test_decoding
+and, when its library is installed (postgresql-15-wal2json), wal2json.
+Servers that only let approved plugins stream (an output_plugin_libraries
+setting, as some builds have) get wal2json added to it.  Without the
+library, a note says wal2json is skipped.
+
+=cut
+
+sub test_plugins
+{
+	my ($source) = @_;
+	my @plugins = qw(pgoutput test_decoding);
+	my $libdir = $source->config_data('--pkglibdir');
+	if (!-f "$libdir/wal2json.so")
+	{
+		note("wal2json skipped: $libdir/wal2json.so is not installed "
+			  . '(apt-get install postgresql-15-wal2json)');
+		return @plugins;
+	}
+	my $approved = query_value($source, 'postgres',
+		q{SELECT setting FROM pg_settings WHERE name = 'output_plugin_libraries'});
+	if (defined $approved && $approved ne '' && $approved !~ /\bwal2json\b/)
+	{
+		psql_do($source, 'postgres',
+			"ALTER SYSTEM SET output_plugin_libraries = $approved, wal2json");
+		psql_do($source, 'postgres', 'SELECT pg_reload_conf()');
+		for (1 .. 50)
+		{
+			last if query_value($source, 'postgres', 'SHOW output_plugin_libraries') =~ /wal2json/;
+			Time::HiRes::sleep(0.1);
+		}
+	}
+	return (@plugins, 'wal2json');
 }
 
 1;

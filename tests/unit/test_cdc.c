@@ -3,7 +3,8 @@
  *
  * pgoutput messages are built byte by byte from the protocol documentation
  * ("Logical Replication Message Formats"); test_decoding lines are written as
- * the plugin prints them.
+ * the plugin prints them; wal2json messages are real ones, captured from the
+ * plugin (2.5, format version 2) on PostgreSQL 15.
  */
 #include <fcntl.h>
 #include <setjmp.h>
@@ -119,7 +120,7 @@ test_pgoutput(void **state)
 {
 	(void) state;
 	CdcDecoder d;
-	decoder_init(&d, false);
+	decoder_init(&d, CDC_PLUGIN_PGOUTPUT);
 	CdcMessage msg;
 	memset(&msg, 0, sizeof(msg));
 
@@ -273,7 +274,7 @@ test_test_decoding(void **state)
 {
 	(void) state;
 	CdcDecoder d;
-	decoder_init(&d, true);
+	decoder_init(&d, CDC_PLUGIN_TEST_DECODING);
 	CdcMessage msg;
 	memset(&msg, 0, sizeof(msg));
 	const char *ins = "table public.\"Odd \"\"Name\": INSERT: id[integer]:1 "
@@ -349,6 +350,272 @@ test_test_decoding(void **state)
 	decoder_free(&d);
 }
 
+/* A target with the table t2 (big is TOASTed; g is generated): column order as there. */
+static bool
+t2_columns(void *arg, CdcRelation *r, StrList *names)
+{
+	(void) arg;
+	if (strcmp(r->relname, "t2") != 0)
+	{
+		return true;
+	}
+	static const char *const cols[] = { "id", "big", "other", "g", "bd" };
+	for (int i = 0; i < 5; i++)
+	{
+		strlist_add(names, cols[i]);
+	}
+	return true;
+}
+
+static bool
+w2j(CdcDecoder *d, const char *json, CdcMessage *m)
+{
+	return decoder_decode(d, json, (uint32_t) strlen(json), 0x100, m);
+}
+
+/*
+ * wal2json 2.5, format-version 2, captured from pg_logical_slot_peek_changes
+ * on PostgreSQL 15 (long values shortened).
+ */
+static void
+test_wal2json(void **state)
+{
+	(void) state;
+	CdcDecoder d;
+	decoder_init(&d, CDC_PLUGIN_WAL2JSON);
+	CdcMessage msg;
+	memset(&msg, 0, sizeof(msg));
+
+	assert_true(w2j(&d,
+					"{\"action\":\"B\",\"xid\":777,\"timestamp\":\"2026-12-05 16:56:05.34452+00\","
+					"\"lsn\":\"0/15B8718\",\"nextlsn\":\"0/15B8748\"}",
+					&msg));
+	assert_int_equal(msg.kind, CDC_BEGIN);
+	assert_int_equal(msg.xid, 777);
+	assert_int_equal(msg.final_lsn, 0x15B8718);
+	/* 2026-12-05 16:56:05.34452 UTC, in microseconds since 2000-01-01 */
+	assert_int_equal(msg.commit_ts, (int64_t) (1796489765LL - 946684800LL) * 1000000 + 344520);
+
+	/* numeric keeps every digit, float its exponent; bytea gets its \x back */
+	const char *ins =
+		"{\"action\":\"I\",\"xid\":777,\"timestamp\":\"2026-12-05 16:56:05.34452+00\","
+		"\"lsn\":\"0/15B8120\",\"schema\":\"public\",\"table\":\"t\",\"columns\":["
+		"{\"name\":\"id\",\"typeoid\":23,\"value\":1},"
+		"{\"name\":\"n\",\"typeoid\":1700,\"value\":12345678901234567890.123456789},"
+		"{\"name\":\"b\",\"typeoid\":17,\"value\":\"00ff\"},"
+		"{\"name\":\"a\",\"typeoid\":1007,\"value\":\"{1,2,NULL}\"},"
+		"{\"name\":\"s\",\"typeoid\":25,\"value\":\"it's \\\"q\\\"\\nline2\\ttab\\\\\"},"
+		"{\"name\":\"f\",\"typeoid\":701,\"value\":1.5e+300},"
+		"{\"name\":\"j\",\"typeoid\":3802,\"value\":\"{\\\"a\\\": [1, 2.50]}\"},"
+		"{\"name\":\"bo\",\"typeoid\":16,\"value\":true},"
+		"{\"name\":\"u\",\"typeoid\":25,\"value\":\"caf\xc3\xa9 \\u0001 \\ud83d\\ude00\"},"
+		"{\"name\":\"ts\",\"typeoid\":1184,\"value\":null}],"
+		"\"pk\":[{\"name\":\"id\",\"typeoid\":23}]}";
+	assert_true(w2j(&d, ins, &msg));
+	assert_int_equal(msg.kind, CDC_INSERT);
+	assert_string_equal(msg.rel->qname, "\"public\".\"t\"");
+	assert_int_equal(msg.rel->ncols, 10);
+	assert_int_equal(msg.newtup.ncols, 10);
+	assert_string_equal(msg.newtup.values[0], "1");
+	assert_string_equal(msg.newtup.values[1], "12345678901234567890.123456789");
+	assert_string_equal(msg.newtup.values[2], "\\x00ff");
+	assert_string_equal(msg.newtup.values[3], "{1,2,NULL}");
+	assert_string_equal(msg.newtup.values[4], "it's \"q\"\nline2\ttab\\");
+	assert_string_equal(msg.newtup.values[5], "1.5e+300");
+	assert_string_equal(msg.newtup.values[6], "{\"a\": [1, 2.50]}");
+	assert_string_equal(msg.newtup.values[7], "true");
+	assert_string_equal(msg.newtup.values[8], "caf\xc3\xa9 \x01 \xf0\x9f\x98\x80");
+	assert_int_equal(msg.newtup.kinds[9], 'n');
+	assert_null(msg.newtup.values[9]);
+
+	/* UPDATE of the key: the old key in "identity" */
+	const char *upkey = "{\"action\":\"U\",\"xid\":780,\"lsn\":\"0/15B8D88\",\"schema\":\"public\","
+						"\"table\":\"t\",\"columns\":[{\"name\":\"id\",\"typeoid\":23,\"value\":3},"
+						"{\"name\":\"n\",\"typeoid\":1700,\"value\":null}],"
+						"\"identity\":[{\"name\":\"id\",\"typeoid\":23,\"value\":2}],"
+						"\"pk\":[{\"name\":\"id\",\"typeoid\":23}]}";
+	assert_true(w2j(&d, upkey, &msg));
+	assert_int_equal(msg.kind, CDC_UPDATE);
+	assert_int_equal(msg.old_kind, 'K');
+	assert_int_equal(msg.oldtup.ncols, 10);
+	assert_string_equal(msg.oldtup.values[0], "2");
+	assert_int_equal(msg.oldtup.kinds[1], 'u'); /* not part of the key */
+	assert_string_equal(msg.newtup.values[0], "3");
+	assert_int_equal(msg.newtup.kinds[1], 'n');
+	assert_int_equal(msg.newtup.kinds[2], 'u'); /* not in the message */
+
+	/* DELETE: the key only */
+	assert_true(w2j(&d,
+					"{\"action\":\"D\",\"xid\":781,\"lsn\":\"0/15B8E58\",\"schema\":\"public\","
+					"\"table\":\"t\",\"identity\":[{\"name\":\"id\",\"typeoid\":23,\"value\":3}],"
+					"\"pk\":[{\"name\":\"id\",\"typeoid\":23}]}",
+					&msg));
+	assert_int_equal(msg.kind, CDC_DELETE);
+	assert_int_equal(msg.old_kind, 'K');
+	assert_string_equal(msg.oldtup.values[0], "3");
+	assert_int_equal(msg.newtup.ncols, 0);
+
+	/* REPLICA IDENTITY FULL: the old row, NULLs included */
+	assert_true(
+		w2j(&d,
+			"{\"action\":\"U\",\"xid\":783,\"lsn\":\"0/15B8FC0\",\"schema\":\"public\","
+			"\"table\":\"full_t\",\"columns\":[{\"name\":\"x\",\"typeoid\":23,\"value\":2},"
+			"{\"name\":\"y\",\"typeoid\":25,\"value\":\"b\"}],\"identity\":[{\"name\":\"x\","
+			"\"typeoid\":23,\"value\":2},{\"name\":\"y\",\"typeoid\":25,\"value\":null}],"
+			"\"pk\":[]}",
+			&msg));
+	assert_int_equal(msg.rel->ncols, 2);
+	assert_int_equal(msg.old_kind, 'K');
+	assert_string_equal(msg.oldtup.values[0], "2");
+	assert_int_equal(msg.oldtup.kinds[1], 'n');
+	assert_string_equal(msg.newtup.values[1], "b");
+
+	/*
+	 * An unchanged TOAST column is left out of "columns": with the target's
+	 * column list it becomes 'u' (not set by the UPDATE)
+	 */
+	d.columns = t2_columns;
+	assert_true(
+		w2j(&d,
+			"{\"action\":\"U\",\"xid\":802,\"lsn\":\"0/1602C78\",\"schema\":\"public\","
+			"\"table\":\"t2\",\"columns\":[{\"name\":\"id\",\"typeoid\":23,\"value\":1},"
+			"{\"name\":\"other\",\"typeoid\":23,\"value\":2},{\"name\":\"g\",\"typeoid\":23,"
+			"\"value\":4},{\"name\":\"bd\",\"typeoid\":16534,\"value\":\"\\\\x01\"}],"
+			"\"identity\":[{\"name\":\"id\",\"typeoid\":23,\"value\":1}],\"pk\":[]}",
+			&msg));
+	assert_int_equal(msg.rel->ncols, 5);
+	assert_string_equal(msg.rel->cols[1].name, "big");
+	/* the key did not change: no old key, as with pgoutput */
+	assert_int_equal(msg.old_kind, 0);
+	assert_int_equal(msg.oldtup.ncols, 0);
+	assert_int_equal(msg.newtup.ncols, 5);
+	assert_string_equal(msg.newtup.values[0], "1");
+	assert_int_equal(msg.newtup.kinds[1], 'u');
+	assert_string_equal(msg.newtup.values[2], "2");
+	assert_string_equal(msg.newtup.values[4], "\\x01"); /* a domain over bytea: as printed */
+	d.columns = NULL;
+
+	/* partitions come as the leaf; TRUNCATE as one message per table */
+	assert_true(w2j(&d,
+					"{\"action\":\"T\",\"xid\":787,\"lsn\":\"0/15BAAD8\",\"schema\":\"public\","
+					"\"table\":\"p1\"}",
+					&msg));
+	assert_int_equal(msg.kind, CDC_TRUNCATE);
+	assert_int_equal(msg.ntrunc, 1);
+	assert_string_equal(msg.trunc_rels[0]->relname, "p1");
+
+	/* names with quotes and spaces */
+	assert_true(w2j(&d,
+					"{\"action\":\"I\",\"xid\":789,\"lsn\":\"0/15BBCD8\",\"schema\":\"public\","
+					"\"table\":\"Mixed Case\",\"columns\":[{\"name\":\"Sel ect\",\"typeoid\":23,"
+					"\"value\":1},{\"name\":\"q\\\"uote\",\"typeoid\":25,\"value\":\"x\"}]}",
+					&msg));
+	assert_string_equal(msg.rel->qname, "\"public\".\"Mixed Case\"");
+	assert_string_equal(msg.rel->cols[1].name, "q\"uote");
+
+	assert_true(w2j(&d,
+					"{\"action\":\"M\",\"xid\":790,\"lsn\":\"0/15BBE28\",\"transactional\":true,"
+					"\"prefix\":\"pfx\",\"content\":\"hello\"}",
+					&msg));
+	assert_int_equal(msg.kind, CDC_SKIP);
+
+	const char *commit = "{\"action\":\"C\",\"xid\":777,\"timestamp\":\"2026-12-05 "
+						 "16:56:05.34452+00\",\"lsn\":\"0/15B8718\",\"nextlsn\":\"0/15B8748\"}";
+	assert_true(w2j(&d, commit, &msg));
+	assert_int_equal(msg.kind, CDC_COMMIT);
+	assert_int_equal(msg.commit_lsn, 0x15B8718);
+	assert_int_equal(msg.end_lsn, 0x15B8748);
+
+	/* malformed: cut anywhere (every 13th length), never read past the end (an
+	 * empty message is skipped, as for every plugin) */
+	for (size_t n = 1; n < strlen(ins); n += 13)
+	{
+		char *cut = malloc(n + 1);
+		memcpy(cut, ins, n);
+		assert_false(decoder_decode(&d, cut, (uint32_t) n, 0x100, &msg));
+		free(cut);
+	}
+	assert_false(w2j(&d, "{\"action\":\"I\",\"schema\":\"public\"", &msg));
+	assert_false(w2j(&d, "{\"action\":\"Z\"}", &msg));
+	assert_false(w2j(&d, "[1,2]", &msg));
+	assert_false(w2j(&d, "{\"action\":\"D\",\"schema\":\"public\",\"table\":\"t\"}", &msg));
+
+	message_free(&msg);
+	decoder_free(&d);
+}
+
+/* The plugins by name, and their transaction boundaries (what the receiver marks). */
+static void
+test_plugin(void **state)
+{
+	(void) state;
+	CdcPlugin p;
+	assert_true(cdc_plugin_parse("wal2json", &p));
+	assert_int_equal(p, CDC_PLUGIN_WAL2JSON);
+	assert_string_equal(cdc_plugin_name(p), "wal2json");
+	assert_true(cdc_plugin_parse("test_decoding", &p));
+	assert_int_equal(p, CDC_PLUGIN_TEST_DECODING);
+	assert_true(cdc_plugin_parse("pgoutput", &p));
+	assert_int_equal(p, CDC_PLUGIN_PGOUTPUT);
+	assert_false(cdc_plugin_parse("decoderbufs", &p));
+	assert_false(cdc_plugin_parse(NULL, &p));
+
+	Lsn commit = 0, end = 0;
+	Msg c = { .len = 0 };
+	m8(&c, 'C');
+	m8(&c, 0);
+	m64(&c, 0x1000);
+	m64(&c, 0x1030);
+	m64(&c, 0);
+	assert_int_equal(
+		cdc_plugin_frame_role(CDC_PLUGIN_PGOUTPUT, c.buf, (uint32_t) c.len, 0x1, &commit, &end),
+		CDC_ROLE_COMMIT);
+	assert_int_equal(commit, 0x1000);
+	assert_int_equal(end, 0x1030);
+	assert_int_equal(cdc_plugin_frame_role(CDC_PLUGIN_PGOUTPUT, "B", 1, 0, &commit, &end),
+					 CDC_ROLE_BEGIN);
+	Msg r = relation_msg();
+	assert_int_equal(
+		cdc_plugin_frame_role(CDC_PLUGIN_PGOUTPUT, r.buf, (uint32_t) r.len, 0, &commit, &end),
+		CDC_ROLE_RELATION);
+
+	assert_int_equal(
+		cdc_plugin_frame_role(CDC_PLUGIN_TEST_DECODING, "COMMIT 12", 9, 0x2000, &commit, &end),
+		CDC_ROLE_COMMIT);
+	assert_int_equal(end, 0x2000);
+	assert_int_equal(
+		cdc_plugin_frame_role(CDC_PLUGIN_TEST_DECODING, "BEGIN 12", 8, 0x1f00, &commit, &end),
+		CDC_ROLE_BEGIN);
+	const char *td = "table public.t: INSERT: id[integer]:1";
+	assert_int_equal(cdc_plugin_frame_role(CDC_PLUGIN_TEST_DECODING, td, (uint32_t) strlen(td), 0,
+										   &commit, &end),
+					 CDC_ROLE_CHANGE);
+
+	const char *wc = "{\"action\":\"C\",\"xid\":777,\"timestamp\":\"2026-12-05 16:56:05.34452+00\","
+					 "\"lsn\":\"0/15B8718\",\"nextlsn\":\"0/15B8748\"}";
+	assert_int_equal(
+		cdc_plugin_frame_role(CDC_PLUGIN_WAL2JSON, wc, (uint32_t) strlen(wc), 0, &commit, &end),
+		CDC_ROLE_COMMIT);
+	assert_int_equal(commit, 0x15B8718);
+	assert_int_equal(end, 0x15B8748);
+	const char *wb = "{\"action\":\"B\",\"xid\":777}";
+	assert_int_equal(
+		cdc_plugin_frame_role(CDC_PLUGIN_WAL2JSON, wb, (uint32_t) strlen(wb), 0, &commit, &end),
+		CDC_ROLE_BEGIN);
+	/* a value that looks like a commit is not one */
+	const char *wi = "{\"action\":\"I\",\"columns\":[{\"name\":\"v\",\"value\":\"{\\\"action\\\":"
+					 "\\\"C\\\"}\"}]}";
+	assert_int_equal(
+		cdc_plugin_frame_role(CDC_PLUGIN_WAL2JSON, wi, (uint32_t) strlen(wi), 0, &commit, &end),
+		CDC_ROLE_CHANGE);
+
+	assert_true(cdc_plugin_uses_publication(CDC_PLUGIN_PGOUTPUT));
+	assert_false(cdc_plugin_uses_publication(CDC_PLUGIN_WAL2JSON));
+	assert_false(cdc_plugin_describes_keys(CDC_PLUGIN_WAL2JSON));
+	assert_true(cdc_plugin_begin_knows_commit(CDC_PLUGIN_WAL2JSON));
+	assert_false(cdc_plugin_begin_knows_commit(CDC_PLUGIN_TEST_DECODING));
+}
+
 static char *
 temp_dir(void)
 {
@@ -367,7 +634,7 @@ test_journal(void **state)
 	Lsn last, commit;
 	assert_true(journal_writer_open(&w, dir, &last, &commit));
 	assert_int_equal(commit, 0);
-	/* pgoutput-shaped frames: B ... C with end LSN 0x2000 */
+	/* pgoutput-shaped frames: B ... C with end LSN 0x2000 (marked by the receiver) */
 	Msg b = { .len = 0 };
 	m8(&b, 'B');
 	m64(&b, 0x1000);
@@ -381,7 +648,7 @@ test_journal(void **state)
 	m64(&c, 0);
 	assert_true(journal_write(&w, JF_DATA, 0x900, b.buf, (uint32_t) b.len));
 	assert_true(journal_write(&w, JF_DATA, 0x910, "payload", 7));
-	assert_true(journal_write(&w, JF_DATA, 0x1000, c.buf, (uint32_t) c.len));
+	assert_true(journal_write(&w, JF_COMMIT, 0x2000, c.buf, (uint32_t) c.len));
 	assert_true(journal_write(&w, JF_KEEPALIVE, 0x3000, "", 0));
 	/* a transaction cut short: BEGIN only */
 	assert_true(journal_write(&w, JF_DATA, 0x3100, b.buf, (uint32_t) b.len));
@@ -397,7 +664,13 @@ test_journal(void **state)
 	assert_int_equal(journal_read(&r, &f), 1);
 	assert_int_equal(f.len, 7);
 	assert_memory_equal(f.data, "payload", 7);
+	/* the journal looks ahead for the commit mark, not into payloads */
+	Lsn commit_end = 0;
+	assert_int_equal(journal_peek_commit(&r, &commit_end), 1);
+	assert_int_equal(commit_end, 0x2000);
 	assert_int_equal(journal_read(&r, &f), 1);
+	assert_int_equal(f.kind, JF_COMMIT);
+	assert_int_equal(f.lsn, 0x2000);
 	assert_int_equal(journal_read(&r, &f), 1);
 	assert_int_equal(f.kind, JF_KEEPALIVE);
 	assert_int_equal(f.lsn, 0x3000);
@@ -424,10 +697,37 @@ test_journal(void **state)
 	assert_int_equal(n, 4);
 	journal_reader_close(&r);
 
+	/* segments of an earlier version (no header frame) are refused, not misread */
+	char *seg2 = NULL;
+	assert_true(asprintf(&seg2, "%s/0000000002.journal", dir) > 0);
+	{
+		FILE *in = fopen(seg, "rb");
+		FILE *out = fopen(seg2, "wb");
+		assert_non_null(in);
+		assert_non_null(out);
+		char copy[4096];
+		fseek(in, 34, SEEK_SET); /* past the header frame */
+		size_t got = fread(copy, 1, sizeof(copy), in);
+		assert_int_equal(fwrite(copy, 1, got, out), got);
+		fclose(in);
+		fclose(out);
+	}
+	assert_false(journal_writer_open(&w, dir, &last, &commit));
+	journal_writer_close(&w);
+	assert_true(journal_reader_open(&r, dir));
+	while (journal_read(&r, &f) == 1)
+	{
+	}
+	assert_int_equal(journal_read(&r, &f), -1);
+	journal_reader_close(&r);
+	unlink(seg2);
+	free(seg2);
+
 	/* a flipped byte inside a complete frame is corruption */
 	fd = open(seg, O_RDWR);
 	assert_true(fd >= 0);
-	assert_int_equal(pwrite(fd, "X", 1, 42 + 13 + 2), 1); /* inside the 2nd frame */
+	/* header frame (13 + 17 + 4), B frame (13 + 21 + 4), then the 2nd data frame */
+	assert_int_equal(pwrite(fd, "X", 1, 34 + 38 + 13 + 2), 1);
 	close(fd);
 	assert_true(journal_reader_open(&r, dir));
 	assert_int_equal(journal_read(&r, &f), 1);
@@ -445,10 +745,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lsn),
-		cmocka_unit_test(test_pgoutput),
-		cmocka_unit_test(test_test_decoding),
-		cmocka_unit_test(test_journal),
+		cmocka_unit_test(test_lsn),           cmocka_unit_test(test_pgoutput),
+		cmocka_unit_test(test_test_decoding), cmocka_unit_test(test_wal2json),
+		cmocka_unit_test(test_plugin),        cmocka_unit_test(test_journal),
 	};
 	return cmocka_run_group_tests_name("cdc", tests, NULL, NULL);
 }

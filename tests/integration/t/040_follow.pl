@@ -28,8 +28,9 @@
 # checksum) and sequence equal.  Finally `stream cleanup` must drop the slot,
 # publication and origin.
 #
-# Done twice: --plugin pgoutput, then --plugin test_decoding (other
-# databases, slot, origin and work directory).  Then a TRUNCATE ... RESTART
+# Done with --plugin pgoutput, test_decoding and wal2json (other databases,
+# slot, origin and work directory each time; wal2json is skipped, with a
+# note, when its library is not installed).  Then a TRUNCATE ... RESTART
 # IDENTITY issued while the copy runs (see below).
 #
 # PGSHIFT_TEST_BIG_ROWS overrides the size of the large transaction.
@@ -327,7 +328,7 @@ INSERT INTO public.other SELECT g, 'o' || g FROM generate_series(1, 1000) g;
 	return;
 }
 
-for my $plugin (qw(pgoutput test_decoding))
+for my $plugin (test_plugins($source))
 {
 	subtest "clone --follow --plugin $plugin" => sub { scenario($plugin) };
 }

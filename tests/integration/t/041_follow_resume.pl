@@ -25,7 +25,8 @@
 # the tables' Relation messages of the first run's session are only in the
 # removed segments, unless each segment repeats them (it must).
 #
-# Done with --plugin pgoutput and --plugin test_decoding.
+# Done with --plugin pgoutput, test_decoding and wal2json (skipped, with a
+# note, when its library is not installed).
 use strict;
 use warnings;
 
@@ -185,7 +186,7 @@ sub scenario
 	return;
 }
 
-for my $plugin (qw(pgoutput test_decoding))
+for my $plugin (test_plugins($source))
 {
 	subtest "kill -9 mid-apply and follow --resume ($plugin)" => sub { scenario($plugin) };
 }

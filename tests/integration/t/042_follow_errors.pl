@@ -10,6 +10,10 @@
 #   - source role with REPLICATION but not superuser (publication FOR ALL TABLES)
 #   - an existing origin on the target carrying the progress of another
 #     source: must be refused, or reset; never used to skip changes
+#   - a plugin pgshift does not know (exit 1, naming the three it knows)
+#
+# Also: `follow` without --plugin after a test_decoding (and a wal2json)
+# setup streams with the plugin the work directory remembers.
 use strict;
 use warnings;
 
@@ -296,29 +300,68 @@ subtest 'follow while another process streams from the slot' => sub {
 };
 
 # The work directory knows the slot's plugin: `follow` without --plugin must
-# use it (or refuse, naming it), not stream with pgoutput's options.
-subtest 'follow without --plugin after a test_decoding setup' => sub {
+# use it (or refuse, naming it), not stream with pgoutput's options.  For
+# each plugin besides the default one.
+for my $plugin (grep { $_ ne 'pgoutput' } test_plugins($source))
+{
+	subtest "follow without --plugin after a $plugin setup" => sub {
+		my $name = "noplugin_$plugin";
+		# parent and child: a TRUNCATE of both must reach the target as one
+		# statement (wal2json sends one message per table)
+		my $fk = q{
+CREATE TABLE public.parent (id int PRIMARY KEY);
+CREATE TABLE public.child (id int PRIMARY KEY, parent int REFERENCES public.parent);
+};
+		my $db = fresh_dbs($source, $fk . q{
+INSERT INTO public.parent VALUES (1), (2);
+INSERT INTO public.child VALUES (1, 1), (2, 2);
+});
+		psql_do($target, $db, $fk
+			  . 'INSERT INTO public.parent VALUES (1), (2); INSERT INTO public.child VALUES (1, 1), (2, 2);');
+		my $dir = work_dir($name);
+		setup_stream($db, $dir, $name, '--plugin', $plugin);
+		psql_do($source, $db, q{TRUNCATE public.parent, public.child});
+		psql_do($source, $db, q{INSERT INTO public.keyed VALUES (2000, 'after setup')});
+		psql_do($source, $db, q{UPDATE public.keyed SET v = 'changed' WHERE id = 2000});
+		psql_do($source, $db, q{INSERT INTO public.keyed VALUES (2001, 'deleted')});
+		psql_do($source, $db, q{DELETE FROM public.keyed WHERE id = 2001});
+		my ($rc, $out, $err) = follow_no_hang($name, $db, $dir,
+			'--slot-name', $name, '--origin', $name);
+		if ($rc == 0)
+		{
+			is(query_value($target, $db, q{SELECT string_agg(id || '=' || v, ',' ORDER BY id)
+				FROM public.keyed WHERE id >= 2000}),
+				'2000=changed', "$name: the changes were applied");
+			like($err, qr/\($plugin\)/, "$name: the receiver streamed with $plugin");
+			is(query_value($target, $db,
+					q{SELECT (SELECT count(*) FROM public.parent) + (SELECT count(*) FROM public.child)}),
+				0, "$name: parent and child truncated together");
+		}
+		else
+		{
+			ok($rc == 1 || $rc == 6, "$name: refused with exit 1 or 6 (got $rc)");
+			like($err, qr/$plugin/, "$name: the message names the plugin");
+		}
+		is(query_value($source, $db, 'SELECT count(*) FROM pg_publication'), 0,
+			"$name: no publication created for a $plugin slot");
+		run_pgshift('stream', 'cleanup', '--source', uri($source, $db),
+			'--target', uri($target, $db), '--dir', $dir, '--plugin', $plugin,
+			'--slot-name', $name, '--origin', $name);
+	};
+}
+
+# A plugin pgshift does not know: refused before anything is created, the
+# message listing the plugins it knows.
+subtest 'unknown plugin' => sub {
 	my $db = fresh_dbs($source);
-	my $dir = work_dir('td_noplugin');
-	setup_stream($db, $dir, 'td_noplugin', '--plugin', 'test_decoding');
-	psql_do($source, $db, q{INSERT INTO public.keyed VALUES (2000, 'after setup')});
-	my ($rc, $out, $err) = follow_no_hang('td_noplugin', $db, $dir,
-		'--slot-name', 'td_noplugin', '--origin', 'td_noplugin');
-	if ($rc == 0)
-	{
-		is(query_value($target, $db, q{SELECT v FROM public.keyed WHERE id = 2000}),
-			'after setup', 'td_noplugin: the change was applied');
-	}
-	else
-	{
-		ok($rc == 1 || $rc == 6, "td_noplugin: refused with exit 1 or 6 (got $rc)");
-		like($err, qr/test_decoding/, 'td_noplugin: the message names the plugin');
-	}
-	is(query_value($source, $db, 'SELECT count(*) FROM pg_publication'), 0,
-		'td_noplugin: no publication created for a test_decoding slot');
-	run_pgshift('stream', 'cleanup', '--source', uri($source, $db),
-		'--target', uri($target, $db), '--dir', $dir, '--plugin', 'test_decoding',
-		'--slot-name', 'td_noplugin', '--origin', 'td_noplugin');
+	my $dir = work_dir('unknown_plugin');
+	my ($rc, $out, $err) = run_pgshift({ timeout => 60 }, 'clone', '--follow',
+		'--source', uri($source, $db), '--target', uri($target, $db), '--dir', $dir,
+		'--plugin', 'decoderbufs', '--slot-name', 'unknown_plugin', '--origin', 'unknown_plugin');
+	is($rc, 1, 'unknown plugin: exit 1 (usage)') or diag(tail_lines($err));
+	like($err, qr/unknown logical decoding plugin "decoderbufs"/, 'unknown plugin: named');
+	like($err, qr/pgoutput, test_decoding or wal2json/, 'unknown plugin: the three listed');
+	nothing_left('unknown plugin', $source, $db);
 };
 
 # ------------------------------------- origin left by an unrelated run
