@@ -11,7 +11,8 @@
  * stays flat whatever the transaction size.
  *
  * The applier stops at the first commit at or past the end position
- * (--endpos or the sentinel), before applying it, never inside a transaction.
+ * (CdcShared.endpos, published by the follower), before applying it, never
+ * inside a transaction.
  */
 #include "catalog/catalog.h"
 #include "cdc/cdc.h"
@@ -769,6 +770,7 @@ origin_progress(Applier *a)
 	return l;
 }
 
+/* Reports the replayed position (the end position comes from the follower). */
 static void
 poll_sentinel(Applier *a, double *last)
 {
@@ -778,16 +780,6 @@ poll_sentinel(Applier *a, double *last)
 		return;
 	}
 	*last = now;
-	Lsn startpos, endpos, w, f, r;
-	bool apply;
-	if (sentinel_get(a->co->state, &startpos, &endpos, &apply, &w, &f, &r) &&
-		endpos != LSN_INVALID && endpos != a->sh->endpos)
-	{
-		char b[32];
-		lsn_format(endpos, b, sizeof(b));
-		log_info("end position set to %s", b);
-		__atomic_store_n(&a->sh->endpos, endpos, __ATOMIC_RELEASE);
-	}
 	sentinel_update_positions(a->co->state, LSN_INVALID, LSN_INVALID, a->applied);
 }
 

@@ -108,7 +108,7 @@ static const Command sentinel_set_cmds[] = {
 
 static const Command sentinel_cmds[] = {
 	{ "setup", "create the sentinel", OPT_G_CONN | OPT_G_SENTINEL, cmd_sentinel_setup, NULL, NULL },
-	{ "get", "show the sentinel's positions", OPT_G_CONN | OPT_G_SENTINEL | OPT_G_JSON,
+	{ "get", "show the sentinel's positions", OPT_G_CONN | OPT_G_SENTINEL_GET | OPT_G_JSON,
 	  cmd_sentinel_get, NULL, NULL },
 	{ "set", "set a sentinel position", 0, NULL, sentinel_set_cmds, NULL },
 	{ NULL }
@@ -142,7 +142,7 @@ static const Command root_cmds[] = {
 	{ "follow", "replay the changes made on the source since the copy's snapshot", G_STREAM,
 	  cmd_follow, NULL, NULL },
 	{ "snapshot", "export a snapshot on the source and hold it until interrupted",
-	  OPT_G_SOURCE | OPT_G_DIR | OPT_G_CDC | OPT_G_FOLLOW, cmd_snapshot, NULL, NULL },
+	  OPT_G_CONN | OPT_G_CDC | OPT_G_FOLLOW, cmd_snapshot, NULL, NULL },
 	{ "compare", "compare source and target", 0, NULL, compare_cmds, NULL },
 	{ "copy", "run one step of a clone", 0, NULL, copy_cmds, NULL },
 	{ "dump", "dump the schema or roles of the source", 0, NULL, dump_cmds, NULL },

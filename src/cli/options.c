@@ -133,6 +133,20 @@ static const OptDef g_opts[] = {
 	{ "quiet", 'q', OK_BOOL, OPT_G_LOG, OFF(quiet), "QUIET", NULL, "errors only" },
 	{ "log-json", 0, OK_BOOL, OPT_G_LOG, OFF(log_json), "LOG_JSON", NULL,
 	  "log lines as JSON objects" },
+	/* h-flow */
+	{ "startpos", 0, OK_BOOL, OPT_G_SENTINEL_GET, OFF(sentinel_get_startpos), NULL, NULL,
+	  "print only the start position" },
+	{ "endpos", 0, OK_BOOL, OPT_G_SENTINEL_GET, OFF(sentinel_get_endpos), NULL, NULL,
+	  "print only the end position" },
+	{ "apply", 0, OK_BOOL, OPT_G_SENTINEL_GET, OFF(sentinel_get_apply), NULL, NULL,
+	  "print only the apply switch (enabled or disabled)" },
+	{ "write-lsn", 0, OK_BOOL, OPT_G_SENTINEL_GET, OFF(sentinel_get_write_lsn), NULL, NULL,
+	  "print only the position received" },
+	{ "flush-lsn", 0, OK_BOOL, OPT_G_SENTINEL_GET, OFF(sentinel_get_flush_lsn), NULL, NULL,
+	  "print only the position written to the journal" },
+	{ "replay-lsn", 0, OK_BOOL, OPT_G_SENTINEL_GET, OFF(sentinel_get_replay_lsn), NULL, NULL,
+	  "print only the position applied on the target" },
+	/* end h-flow */
 };
 
 #define N_OPTS ((int) (sizeof(g_opts) / sizeof(g_opts[0])))

@@ -83,6 +83,18 @@ typedef struct Options
 	/* positional arguments left after the options */
 	int nargs;
 	char **args;
+
+	/* h-flow */
+	/* stream sentinel get: the one field to print (startpos, endpos, apply, write_lsn, ...) */
+	char *sentinel_field;
+	/* stream sentinel get --startpos ... --replay-lsn (until the lead maps them to sentinel_field) */
+	bool sentinel_get_startpos;
+	bool sentinel_get_endpos;
+	bool sentinel_get_apply;
+	bool sentinel_get_write_lsn;
+	bool sentinel_get_flush_lsn;
+	bool sentinel_get_replay_lsn;
+	/* end h-flow */
 } Options;
 
 /* Option groups a command accepts (bit mask). */
@@ -105,6 +117,13 @@ enum
 	OPT_G_COMPARE = 1 << 14,
 	OPT_G_LOG = 1 << 15 /* always on */
 };
+
+/* h-flow */
+enum
+{
+	OPT_G_SENTINEL_GET = 1 << 16 /* stream sentinel get's field flags */
+};
+/* end h-flow */
 
 #define OPT_G_CONN (OPT_G_SOURCE | OPT_G_TARGET | OPT_G_DIR)
 
