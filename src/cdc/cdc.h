@@ -284,6 +284,7 @@ typedef struct FollowSpec
 	int what;           /* FOLLOW_* */
 	const char *endpos; /* --endpos (stored in the sentinel), or NULL: the sentinel's */
 	bool resume;        /* FOLLOW_COPY: go on with the slot this work directory made */
+	bool create_slot;   /* without FOLLOW_COPY: create the slot when missing (--create-slot) */
 	/*
 	 * FOLLOW_COPY: the base copy, done by the caller's layer. copy_check
 	 * refuses a target unfit for it before anything is created on the source;

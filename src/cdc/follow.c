@@ -258,16 +258,29 @@ follow_copy(Follower *f)
 	return EXIT_OK;
 }
 
-/* Without a copy: the origin (to apply), the start position, the receiver. */
+/*
+ * Without a copy: the origin (to apply), the slot with --create-slot (or the
+ * one this directory made), the start position, the receiver.
+ */
 static int
 follow_stream(Follower *f)
 {
 	int what = f->spec->what;
+	int steps = (what & FOLLOW_APPLY) ? CDC_SETUP_ORIGIN : 0;
+	if (f->spec->create_slot)
+	{
+		steps |= CDC_SETUP_SLOT | CDC_SETUP_ADOPT_SLOT;
+	}
 	CdcSlot slot;
 	int code;
-	if ((what & FOLLOW_APPLY) && !cdc_setup(&f->co, &slot, CDC_SETUP_ORIGIN, &code))
+	if (steps != 0 && !cdc_setup(&f->co, &slot, steps, &code))
 	{
 		return code;
+	}
+	if (steps != 0)
+	{
+		/* a new slot's snapshot is of no use without a copy */
+		cdc_slot_close(&slot);
 	}
 	f->startpos = sentinel_startpos(&f->co);
 	if (f->startpos == LSN_INVALID && (what & FOLLOW_RECEIVE) &&

@@ -390,8 +390,8 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, int steps, int *exit_code)
 	}
 	bool want_slot = (steps & CDC_SETUP_SLOT) != 0;
 	bool started = false;
-	bool adopt = want_slot && slot_exists && (steps & CDC_SETUP_ADOPT_SLOT) &&
-				 slot_made_here(co, &started);
+	bool adopt =
+		want_slot && slot_exists && (steps & CDC_SETUP_ADOPT_SLOT) && slot_made_here(co, &started);
 	if (want_slot && slot_exists && !adopt)
 	{
 		log_error("source: replication slot \"%s\" already exists", co->slot);

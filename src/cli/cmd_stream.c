@@ -203,6 +203,7 @@ stream_follow(Options *opts, int what)
 		.what = what,
 		.endpos = opts->endpos,
 		.resume = opts->resume,
+		.create_slot = opts->create_slot,
 		.copy_check = clone_copy_check,
 		.copy_run = clone_copy_run,
 		.copy_arg = &copy,
@@ -363,7 +364,7 @@ static bool
 sentinel_field(const Options *opts, const char **field)
 {
 	static const char *const names[] = { "startpos",  "endpos",    "apply",
-										  "write_lsn", "flush_lsn", "replay_lsn" };
+										 "write_lsn", "flush_lsn", "replay_lsn" };
 	const bool flags[] = { opts->sentinel_get_startpos,  opts->sentinel_get_endpos,
 						   opts->sentinel_get_apply,     opts->sentinel_get_write_lsn,
 						   opts->sentinel_get_flush_lsn, opts->sentinel_get_replay_lsn };
@@ -420,9 +421,9 @@ sentinel_print(const Sentinel *sen, const char *field, bool json)
 	}
 	else
 	{
-		printf("%-10s %s\n%-10s %s\n%-10s %s\n%-10s %s\n%-10s %s\n%-10s %s\n", "startpos",
-			   text[0], "endpos", text[1], "apply", apply, "write_lsn", text[2], "flush_lsn",
-			   text[3], "replay_lsn", text[4]);
+		printf("%-10s %s\n%-10s %s\n%-10s %s\n%-10s %s\n%-10s %s\n%-10s %s\n", "startpos", text[0],
+			   "endpos", text[1], "apply", apply, "write_lsn", text[2], "flush_lsn", text[3],
+			   "replay_lsn", text[4]);
 	}
 }
 

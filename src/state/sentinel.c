@@ -84,8 +84,7 @@ sentinel_get(StateDb *db, Sentinel *out)
 static bool
 sentinel_set_column(StateDb *db, const char *column, const char *value)
 {
-	if (!state_exec(db, "INSERT INTO sentinel(id) VALUES (1) ON CONFLICT(id) DO NOTHING", 0,
-					NULL))
+	if (!state_exec(db, "INSERT INTO sentinel(id) VALUES (1) ON CONFLICT(id) DO NOTHING", 0, NULL))
 	{
 		return false;
 	}
@@ -120,8 +119,7 @@ sentinel_set_apply(StateDb *db, bool apply)
 }
 
 bool
-sentinel_update_positions(StateDb *db, uint64_t write_lsn, uint64_t flush_lsn,
-						  uint64_t replay_lsn)
+sentinel_update_positions(StateDb *db, uint64_t write_lsn, uint64_t flush_lsn, uint64_t replay_lsn)
 {
 	char w[LSN_TEXT_MAX], f[LSN_TEXT_MAX], r[LSN_TEXT_MAX];
 	lsn_text(write_lsn, w, sizeof(w));
