@@ -214,6 +214,34 @@ sub scenario
 	return;
 }
 
+# `follow --create-slot` on a directory nothing was set up in: it makes the
+# slot (and the origin) itself, and stops at the end position.
+sub follow_create_slot
+{
+	my $db  = 'flow_create_slot';
+	my $dir = work_dir('flow_create_slot');
+	psql_do($source, 'postgres', qq{CREATE DATABASE "$db"});
+	psql_do($target, 'postgres', qq{CREATE DATABASE "$db"});
+	my %env = (
+		PGCOPYDB_SOURCE_PGURI => uri($source, $db),
+		PGCOPYDB_TARGET_PGURI => uri($target, $db),
+		PGCOPYDB_DIR          => $dir);
+	my $endpos = query_value($source, $db, 'SELECT pg_current_wal_lsn()');
+	my ($rc, $out, $err) = run_pgshift({ env => \%env, timeout => 120 },
+		'follow', '--create-slot', '--endpos', $endpos);
+	is($rc, 0, 'follow --create-slot --endpos exits 0') or diag(tail_lines($err));
+	like($err, qr/created replication slot "pgshift"/, 'it created the slot');
+	is(query_value($source, 'postgres',
+			q{SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pgshift'}),
+		1, 'the slot is on the source');
+	($rc, $out, $err) = run_pgshift({ env => \%env }, 'stream', 'cleanup');
+	is($rc, 0, 'stream cleanup exits 0') or diag($err);
+	is(query_value($source, 'postgres',
+			q{SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pgshift'}),
+		0, 'cleanup dropped it');
+	return;
+}
+
 for my $plugin (@PLUGINS)
 {
 	subtest "pgcopydb's step-by-step flow, $plugin" => sub {
@@ -221,5 +249,6 @@ for my $plugin (@PLUGINS)
 		scenario($plugin);
 	};
 }
+subtest 'follow --create-slot' => \&follow_create_slot;
 
 done_testing();
