@@ -214,6 +214,53 @@ sub scenario
 	return;
 }
 
+# pgcopydb's other documented flow: `snapshot --follow &`, `stream setup`,
+# then `clone --follow` in the same directory, which uses the slot made
+# there and its held snapshot instead of refusing the slot as taken.
+sub clone_follow_after_setup
+{
+	my $db  = 'flow_clone_follow';
+	my $dir = work_dir('flow_clone_follow');
+	psql_do($source, 'postgres', qq{CREATE DATABASE "$db"});
+	psql_do($target, 'postgres', qq{CREATE DATABASE "$db"});
+	psql_do($source, $db, $SCHEMA);
+	my %env = (
+		PGCOPYDB_SOURCE_PGURI => uri($source, $db),
+		PGCOPYDB_TARGET_PGURI => uri($target, $db),
+		PGCOPYDB_DIR          => $dir);
+	my $snap_h = start_pgshift({ env => \%env, timeout => 600 }, 'snapshot', '--follow');
+	ok(wait_output($snap_h, qr/^\S+\n/, 120), 'snapshot --follow holds a snapshot')
+	  or do { kill 'TERM', $snap_h->{pid}; finish_pgshift($snap_h); return };
+	my ($snapshot) = ${ $snap_h->{out} } =~ /^(\S+)\n/;
+	my ($rc, $out, $err) = run_pgshift({ env => \%env }, 'stream', 'setup');
+	is($rc, 0, 'stream setup exits 0') or diag($err);
+	writes($db, 'before clone');
+
+	my $h = start_pgshift({ env => \%env, timeout => 600 }, 'clone', '--follow');
+	ok(wait_output($h, qr/base copy done/, 300), 'clone --follow copied')
+	  or diag(tail_lines(${ $h->{err} }));
+	like(${ $h->{err} }, qr/using snapshot "\Q$snapshot\E"/,
+		'clone --follow used the snapshot snapshot --follow holds');
+	writes($db, 'after copy');
+	($rc, $out, $err) =
+	  run_pgshift({ env => \%env }, 'stream', 'sentinel', 'set', 'endpos', '--current');
+	is($rc, 0, 'stream sentinel set endpos --current exits 0') or diag($err);
+	my $deadline = time + $FOLLOW_TIMEOUT;
+	sleep 0.2 while time < $deadline && pgshift_running($h);
+	kill 'TERM', $h->{pid} if pgshift_running($h);
+	($rc, $out, $err) = finish_pgshift($h);
+	is($rc, 0, 'clone --follow exits 0 at the end position') or diag(tail_lines($err));
+	compare_table_data($source, $target, $db);
+	compare_sequences($source, $target, $db);
+
+	($rc, $out, $err) = run_pgshift({ env => \%env }, 'stream', 'cleanup');
+	is($rc, 0, 'stream cleanup exits 0') or diag($err);
+	kill 'TERM', $snap_h->{pid};
+	($rc) = finish_pgshift($snap_h);
+	is($rc, 0, 'snapshot --follow exits 0 on SIGTERM');
+	return;
+}
+
 # `follow --create-slot` on a directory nothing was set up in: it makes the
 # slot (and the origin) itself, and stops at the end position.
 sub follow_create_slot
@@ -249,6 +296,7 @@ for my $plugin (@PLUGINS)
 		scenario($plugin);
 	};
 }
+subtest 'snapshot --follow, stream setup, clone --follow' => \&clone_follow_after_setup;
 subtest 'follow --create-slot' => \&follow_create_slot;
 
 done_testing();
