@@ -6,9 +6,10 @@
  * cdc/follow.c, the sentinel state/sentinel.c.
  *
  * pgcopydb's step-by-step flow works with one --dir for every step:
- * `snapshot [--follow]` holds its snapshot (and, with --follow, creates the
- * slot) without taking the work directory's lock, so that `stream setup`,
- * `clone --snapshot`, `follow` and `stream sentinel ...` can run meanwhile.
+ * `snapshot --follow` creates the slot and holds its snapshot without taking
+ * the work directory's lock (it has one of its own, snapshot.pid), so that
+ * `stream setup`, `clone --snapshot`, `follow` and `stream sentinel ...` can
+ * run meanwhile. (Plain `snapshot` still takes the directory's lock.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -628,14 +629,15 @@ cmd_snapshot(Options *opts)
 	{
 		return EXIT_USAGE;
 	}
+	/* --follow: beside the steps of pgcopydb's flow, which need the directory's lock */
 	Stream s;
-	int rc = stream_open(&s, opts, false, false);
+	int rc = stream_open(&s, opts, !opts->follow, false);
 	if (rc != EXIT_OK)
 	{
 		return rc;
 	}
-	int lock = snapshot_lock(s.wd.path);
-	if (lock < 0 || !log_open_file(s.wd.log_file))
+	int lock = opts->follow ? snapshot_lock(s.wd.path) : -1;
+	if (opts->follow && (lock < 0 || !log_open_file(s.wd.log_file)))
 	{
 		snapshot_unlock(s.wd.path, lock);
 		stream_close(&s);
