@@ -87,8 +87,7 @@ typedef struct Options
 	/* h-flow */
 	/* stream sentinel get: the one field to print (startpos, endpos, apply, write_lsn, ...) */
 	char *sentinel_field;
-	/* stream sentinel get --startpos ... --replay-lsn (until the lead maps them to sentinel_field)
-	 */
+	/* stream sentinel get --startpos ... --replay-lsn (for now; then sentinel_field) */
 	bool sentinel_get_startpos;
 	bool sentinel_get_endpos;
 	bool sentinel_get_apply;
