@@ -13,8 +13,12 @@
  * copies can disagree for longer than one watcher round, and no other code
  * keeps them in step.
  *
- * The copy itself (FOLLOW_COPY) belongs to clone/, above which this layer
- * must not reach for options: the caller passes it as two callbacks.
+ * The watcher runs from the start, the base copy included, so an end
+ * position set while the copy runs already bounds the receiver.
+ *
+ * The base copy (FOLLOW_COPY) is clone/'s, which still takes the command
+ * line's options: the caller passes it as two callbacks, so this file never
+ * sees them.
  */
 #include "cdc/cdc.h"
 
