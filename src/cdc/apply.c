@@ -11,7 +11,8 @@
  * stays flat whatever the transaction size.
  *
  * The applier stops at the first commit at or past the end position
- * (--endpos or the sentinel), before applying it, never inside a transaction.
+ * (CdcShared.endpos, published by the follower), before applying it, never
+ * inside a transaction.
  *
  * The three plugins differ only in what cdc_plugin_*() says: whether the
  * key columns come from the messages (pgoutput) or from the target, whether
@@ -747,6 +748,7 @@ origin_progress(Applier *a)
 	return l;
 }
 
+/* Reports the replayed position (the end position comes from the follower). */
 static void
 poll_sentinel(Applier *a, double *last)
 {
@@ -756,16 +758,6 @@ poll_sentinel(Applier *a, double *last)
 		return;
 	}
 	*last = now;
-	Lsn startpos, endpos, w, f, r;
-	bool apply;
-	if (sentinel_get(a->co->state, &startpos, &endpos, &apply, &w, &f, &r) &&
-		endpos != LSN_INVALID && endpos != atomic_load(&a->sh->endpos))
-	{
-		char b[32];
-		lsn_format(endpos, b, sizeof(b));
-		log_info("end position set to %s", b);
-		atomic_store(&a->sh->endpos, endpos);
-	}
 	sentinel_update_positions(a->co->state, LSN_INVALID, LSN_INVALID, a->applied);
 }
 

@@ -9,9 +9,9 @@
  *     each source transaction = one target transaction under
  *     pg_replication_origin_xact_setup(end_lsn): exactly once across crashes
  *
- * Positions live in state.db's sentinel row (startpos, endpos, apply,
- * write/flush/replay LSN), which `stream sentinel` reads and writes from
- * another shell while the follower runs.
+ * Positions live in state.db's sentinel row (state/sentinel.c: startpos,
+ * endpos, apply, write/flush/replay LSN), which `stream sentinel` reads and
+ * writes from another shell while the follower (cdc/follow.c) runs.
  */
 #ifndef PGSHIFT_CDC_H
 #define PGSHIFT_CDC_H
@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cli/options.h"
+#include "core/core.h"
 #include "pg/pg.h"
 #include "state/state.h"
 
@@ -265,23 +265,34 @@ typedef struct CdcOptions
 /*
  * With --filters: the tables the filters f keep, for the publication (out:
  * partitions through their parent) and for the applier (applied: partitions
- * too); false on error.
+ * too), read from the source; false on error.
  */
 struct Filters;
-bool cdc_filtered_tables(const Options *o, const struct Filters *f, StrList *out, StrList *applied);
-
-/* false (logged) when the plugin named is not one of ours */
-bool cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const char *journal_dir);
+bool cdc_filtered_tables(const char *source, const struct Filters *f, StrList *out,
+						 StrList *applied);
 
 typedef struct CdcSlot
 {
 	PgConn repl; /* replication connection holding the exported snapshot */
 	char *snapshot;
 	Lsn consistent_lsn;
+	bool adopted; /* made earlier in this work directory: another process holds the snapshot */
 } CdcSlot;
 
-/* Publication + slot (EXPORT_SNAPSHOT) on the source, origin on the target. */
-bool cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code);
+/* What cdc_setup creates besides the publication (pgoutput), made when missing. */
+enum
+{
+	CDC_SETUP_ORIGIN = 1 << 0,    /* the replication origin on the target */
+	CDC_SETUP_SLOT = 1 << 1,      /* the slot (EXPORT_SNAPSHOT): refused if it exists ... */
+	CDC_SETUP_ADOPT_SLOT = 1 << 2 /* ... unless this work directory made it: then used */
+};
+
+/*
+ * Checks the source, then creates what steps asks for: the origin on the
+ * target first, then the publication, then the slot (*slot: its snapshot and
+ * consistent point). On failure, what this call created is dropped again.
+ */
+bool cdc_setup(const CdcOptions *co, CdcSlot *slot, int steps, int *exit_code);
 bool cdc_cleanup(const CdcOptions *co);
 void cdc_slot_close(CdcSlot *slot);
 
@@ -295,7 +306,7 @@ typedef struct CdcShared
 	atomic_int receiver_done; /* the receiver exited (endpos reached or error) */
 	atomic_int receiver_failed;
 	atomic_int applier_failed;
-	_Atomic Lsn endpos;       /* 0: none (sentinel may set it) */
+	_Atomic Lsn endpos;       /* 0: none; written by the follower only (cdc/follow.c) */
 	_Atomic Lsn received_lsn; /* receiver: stream position */
 	_Atomic Lsn flushed_lsn;
 	_Atomic Lsn applied_lsn;
@@ -315,11 +326,33 @@ bool cdc_receive(const CdcOptions *co, CdcShared *sh, Lsn startpos, JournalWrite
 /* Applies the journal until endpos; waits for more while the receiver runs. */
 bool cdc_apply(const CdcOptions *co, CdcShared *sh);
 
-/* sentinel (state.db) */
-bool sentinel_get(StateDb *db, Lsn *startpos, Lsn *endpos, bool *apply, Lsn *write_lsn,
-				  Lsn *flush_lsn, Lsn *replay_lsn);
-bool sentinel_set(StateDb *db, const char *column, const char *value);
-bool sentinel_update_positions(StateDb *db, Lsn write_lsn, Lsn flush_lsn, Lsn replay_lsn);
+/* ---- the follower (cdc/follow.c) ---- */
+enum
+{
+	FOLLOW_COPY = 1 << 0,    /* the base copy first, under the new slot's snapshot */
+	FOLLOW_RECEIVE = 1 << 1, /* source -> journal (a thread) */
+	FOLLOW_APPLY = 1 << 2    /* journal -> target */
+};
+
+typedef struct FollowSpec
+{
+	CdcOptions co;      /* state and journal_dir included */
+	int what;           /* FOLLOW_* */
+	const char *endpos; /* --endpos (stored in the sentinel), or NULL: the sentinel's */
+	bool resume;        /* FOLLOW_COPY: go on with the slot this work directory made */
+	bool create_slot;   /* without FOLLOW_COPY: create the slot when missing (--create-slot) */
+	/*
+	 * FOLLOW_COPY: the base copy, done by the caller's layer. copy_check
+	 * refuses a target unfit for it before anything is created on the source;
+	 * copy_run copies under the given snapshot. Both return an ExitCode.
+	 */
+	int (*copy_check)(void *arg);
+	int (*copy_run)(void *arg, const char *snapshot);
+	void *copy_arg;
+} FollowSpec;
+
+/* Runs the follower until the end position or an interrupt: an ExitCode. */
+int follow_run(const FollowSpec *spec);
 
 /* Sets every sequence of the source (current values) on the target. */
 bool cdc_sync_sequences(const CdcOptions *co);

@@ -1,5 +1,5 @@
 /*
- * src/cdc/setup.c — publication, slot and origin; cleanup; sentinel; sequences.
+ * src/cdc/setup.c — publication, slot and origin; cleanup; sequences.
  *
  * The slot is created on a replication connection with EXPORT_SNAPSHOT, and
  * that connection stays open and idle while the copy runs: its snapshot is
@@ -7,6 +7,12 @@
  * before the slot's consistent point, and the stream exactly those after.
  * The publication must exist before the slot (pgoutput reads it with the
  * historic snapshot of each decoded transaction).
+ *
+ * pgcopydb's step-by-step flow splits the work: `snapshot --follow` (source
+ * only) creates the publication and the slot and holds the slot's snapshot;
+ * `stream setup` then creates the origin and uses that slot as it is (the
+ * work directory records that it made it); `follow` uses the slot and the
+ * origin it finds.
  */
 #include "cdc/cdc.h"
 
@@ -15,39 +21,6 @@
 #include <string.h>
 
 #include "catalog/catalog.h"
-#include "cli/cli.h"
-#include "state/internal.h" /* TEMPORARY (h-state): raw SQLite until this file's owner converts it */
-
-bool
-cdc_options_from(CdcOptions *co, const Options *o, StateDb *state, const char *journal_dir)
-{
-	memset(co, 0, sizeof(*co));
-	co->source = o->source;
-	co->target = o->target;
-	co->slot = o->slot_name ? o->slot_name : "pgshift";
-	co->origin = o->origin ? o->origin : "pgshift";
-	co->publication = o->publication ? o->publication : "pgshift";
-	co->journal_dir = journal_dir;
-	co->state = state;
-	/* a directory set up earlier remembers its plugin and slot */
-	static char saved_slot[128];
-	char *saved_plugin =
-		state != NULL && o->plugin == NULL ? state_get_meta(state, "cdc_plugin") : NULL;
-	const char *plugin = o->plugin ? o->plugin : (saved_plugin ? saved_plugin : "pgoutput");
-	bool ok = cdc_plugin_parse(plugin, &co->plugin);
-	free(saved_plugin);
-	if (state != NULL && o->slot_name == NULL)
-	{
-		char *p = state_get_meta(state, "cdc_slot");
-		if (p != NULL)
-		{
-			snprintf(saved_slot, sizeof(saved_slot), "%s", p);
-			co->slot = saved_slot;
-			free(p);
-		}
-	}
-	return ok;
-}
 
 static char *
 query1(PgConn *c, const char *sql, int n, const char *const *p)
@@ -182,37 +155,14 @@ drop_new_origin(const CdcOptions *co, bool made_origin)
 	pg_disconnect(&tgt);
 }
 
-bool
-cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
+/*
+ * The origin on the target, created when missing. fresh_stream: a new slot
+ * starts a new stream, so an origin with progress belongs to another one.
+ */
+static bool
+setup_origin(const CdcOptions *co, bool fresh_stream, bool *made_origin, int *exit_code)
 {
-	memset(slot, 0, sizeof(*slot));
-	*exit_code = EXIT_OK;
-	PgConn src, tgt;
-	if (!pg_connect(&src, co->source, "source", "setup", 0))
-	{
-		*exit_code = EXIT_SOURCE;
-		return false;
-	}
-	bool slot_exists = false;
-	int rc = cdc_check_source(co, &src, &slot_exists);
-	if (rc != EXIT_OK)
-	{
-		pg_disconnect(&src);
-		*exit_code = rc;
-		return false;
-	}
-	if (slot_exists && create_slot)
-	{
-		log_error("source: replication slot \"%s\" already exists", co->slot);
-		log_hint(LOG_LEVEL_ERROR, "Use another --slot-name, resume the run that created it "
-								  "(--resume), or drop it with \"pgshift stream cleanup\".");
-		pg_disconnect(&src);
-		*exit_code = EXIT_PRECONDITION;
-		return false;
-	}
-	pg_disconnect(&src);
-
-	/* the target's origin first: nothing is created on the source if it fails */
+	PgConn tgt;
 	if (!pg_connect(&tgt, co->target, "target", "setup", 0))
 	{
 		*exit_code = EXIT_TARGET;
@@ -225,9 +175,8 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 			   "JOIN pg_catalog.pg_replication_origin_status s ON s.local_id = o.roident "
 			   "WHERE o.roname = $1), '')",
 			   1, op);
-	if (progress != NULL && create_slot && progress[0] != '\0' && strcmp(progress, "0/0") != 0)
+	if (progress != NULL && fresh_stream && progress[0] != '\0' && strcmp(progress, "0/0") != 0)
 	{
-		/* a new slot starts a new stream: an origin with progress belongs to another one */
 		log_error("target: replication origin \"%s\" exists already, at %s", co->origin, progress);
 		log_hint(LOG_LEVEL_ERROR,
 				 "It tracks another migration into this target: use another "
@@ -241,7 +190,7 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 	}
 	char *existed = query1(
 		&tgt, "SELECT count(*) FROM pg_catalog.pg_replication_origin WHERE roname = $1", 1, op);
-	bool made_origin = existed != NULL && strcmp(existed, "0") == 0;
+	*made_origin = existed != NULL && strcmp(existed, "0") == 0;
 	free(existed);
 	free(progress);
 	if (!pg_exec_params(
@@ -252,77 +201,99 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 	{
 		log_hint(LOG_LEVEL_ERROR, "Replication origins need a superuser on the target.");
 		pg_disconnect(&tgt);
+		*made_origin = false;
 		*exit_code = EXIT_PRECONDITION;
 		return false;
 	}
 	pg_disconnect(&tgt);
+	return true;
+}
 
-	bool made_publication = false;
-	if (cdc_plugin_uses_publication(co->plugin))
-	{
-		if (!pg_connect(&src, co->source, "source", "setup", 0))
-		{
-			drop_new_origin(co, made_origin);
-			*exit_code = EXIT_SOURCE;
-			return false;
-		}
-		const char *p[] = { co->publication };
-		char *has =
-			query1(&src, "SELECT count(*) FROM pg_catalog.pg_publication WHERE pubname = $1", 1, p);
-		if (has != NULL && strcmp(has, "0") == 0)
-		{
-			char *qp = pg_quote_ident(co->publication);
-			StrBuf sql;
-			sb_init(&sql);
-			sb_printf(&sql, "CREATE PUBLICATION %s ", qp);
-			if (co->tables == NULL)
-			{
-				sb_append(&sql, "FOR ALL TABLES");
-			}
-			else if (co->tables->n > 0)
-			{
-				/* (the filters may keep no table: an empty publication) */
-				sb_append(&sql, "FOR TABLE ");
-				for (int i = 0; i < co->tables->n; i++)
-				{
-					sb_printf(&sql, "%s%s", i ? ", " : "", co->tables->items[i]);
-				}
-			}
-			bool ok = pg_exec(&src, sql.data);
-			sb_free(&sql);
-			free(qp);
-			if (!ok)
-			{
-				log_hint(LOG_LEVEL_ERROR, "Creating a publication FOR ALL TABLES needs a superuser "
-										  "on the source.");
-				free(has);
-				pg_disconnect(&src);
-				drop_new_origin(co, made_origin);
-				*exit_code = EXIT_PRECONDITION;
-				return false;
-			}
-			made_publication = true;
-			if (co->tables == NULL)
-			{
-				log_info("created publication \"%s\" for all tables", co->publication);
-			}
-			else
-			{
-				log_info("created publication \"%s\" for the %d tables the filters keep",
-						 co->publication, co->tables->n);
-			}
-		}
-		free(has);
-		pg_disconnect(&src);
-	}
-
-	if (!create_slot)
+/* pgoutput: the publication, created when missing (before the slot). */
+static bool
+setup_publication(const CdcOptions *co, bool *made_publication, int *exit_code)
+{
+	*made_publication = false;
+	if (!cdc_plugin_uses_publication(co->plugin))
 	{
 		return true;
 	}
+	PgConn src;
+	if (!pg_connect(&src, co->source, "source", "setup", 0))
+	{
+		*exit_code = EXIT_SOURCE;
+		return false;
+	}
+	const char *p[] = { co->publication };
+	char *has =
+		query1(&src, "SELECT count(*) FROM pg_catalog.pg_publication WHERE pubname = $1", 1, p);
+	bool ok = true;
+	if (has != NULL && strcmp(has, "0") == 0)
+	{
+		char *qp = pg_quote_ident(co->publication);
+		StrBuf sql;
+		sb_init(&sql);
+		sb_printf(&sql, "CREATE PUBLICATION %s ", qp);
+		if (co->tables == NULL)
+		{
+			sb_append(&sql, "FOR ALL TABLES");
+		}
+		else if (co->tables->n > 0)
+		{
+			/* (the filters may keep no table: an empty publication) */
+			sb_append(&sql, "FOR TABLE ");
+			for (int i = 0; i < co->tables->n; i++)
+			{
+				sb_printf(&sql, "%s%s", i ? ", " : "", co->tables->items[i]);
+			}
+		}
+		ok = pg_exec(&src, sql.data);
+		sb_free(&sql);
+		free(qp);
+		if (!ok)
+		{
+			log_hint(LOG_LEVEL_ERROR, "Creating a publication FOR ALL TABLES needs a superuser "
+									  "on the source.");
+			*exit_code = EXIT_PRECONDITION;
+		}
+		else if (co->tables == NULL)
+		{
+			log_info("created publication \"%s\" for all tables", co->publication);
+		}
+		else
+		{
+			log_info("created publication \"%s\" for the %d tables the filters keep",
+					 co->publication, co->tables->n);
+		}
+		*made_publication = ok;
+	}
+	free(has);
+	pg_disconnect(&src);
+	return ok;
+}
+
+static void
+drop_new_publication(const CdcOptions *co, bool made_publication)
+{
+	PgConn src;
+	if (!made_publication || !pg_connect(&src, co->source, "source", "setup", 0))
+	{
+		return;
+	}
+	char *qp = pg_quote_ident(co->publication);
+	char *drop = xasprintf("DROP PUBLICATION IF EXISTS %s", qp);
+	pg_exec(&src, drop);
+	free(drop);
+	free(qp);
+	pg_disconnect(&src);
+}
+
+/* The slot, on a replication connection left open: it holds the snapshot. */
+static bool
+setup_slot(const CdcOptions *co, CdcSlot *slot, int *exit_code)
+{
 	if (!pg_connect_replication(&slot->repl, co->source, "source", "slot"))
 	{
-		drop_new_origin(co, made_origin);
 		*exit_code = EXIT_SOURCE;
 		return false;
 	}
@@ -338,16 +309,6 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 		PQclear(res);
 		sb_free(&sql);
 		pg_disconnect(&slot->repl);
-		if (made_publication && pg_connect(&src, co->source, "source", "setup", 0))
-		{
-			char *qp = pg_quote_ident(co->publication);
-			char *drop = xasprintf("DROP PUBLICATION IF EXISTS %s", qp);
-			pg_exec(&src, drop);
-			free(drop);
-			free(qp);
-			pg_disconnect(&src);
-		}
-		drop_new_origin(co, made_origin);
 		*exit_code = EXIT_PRECONDITION;
 		return false;
 	}
@@ -356,14 +317,112 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, bool create_slot, int *exit_code)
 	slot->snapshot = xstrdup(PQgetvalue(res, 0, 2));
 	log_info("created replication slot \"%s\" (%s) at %s with snapshot \"%s\"", co->slot,
 			 cdc_plugin_name(co->plugin), PQgetvalue(res, 0, 1), slot->snapshot);
+	PQclear(res);
 	if (co->state != NULL)
 	{
 		state_set_meta(co->state, "cdc_slot", co->slot);
 		state_set_meta(co->state, "cdc_plugin", cdc_plugin_name(co->plugin));
 		state_set_meta(co->state, "cdc_snapshot", slot->snapshot);
-		sentinel_set(co->state, "startpos", PQgetvalue(res, 0, 1));
+		sentinel_set_startpos(co->state, slot->consistent_lsn);
 	}
-	PQclear(res);
+	return true;
+}
+
+/*
+ * An existing slot this work directory created (`snapshot --follow`, whose
+ * process holds its snapshot): used as it is, like pgcopydb's stream setup.
+ * *started: changes of its stream were applied already.
+ */
+static bool
+slot_made_here(const CdcOptions *co, bool *started)
+{
+	*started = false;
+	if (co->state == NULL)
+	{
+		return false;
+	}
+	char *saved = state_get_meta(co->state, "cdc_slot");
+	bool ours = saved != NULL && strcmp(saved, co->slot) == 0;
+	free(saved);
+	Sentinel s;
+	*started = ours && sentinel_get(co->state, &s) && s.replay_lsn != LSN_INVALID;
+	return ours;
+}
+
+static void
+adopt_slot(const CdcOptions *co, CdcSlot *slot)
+{
+	Sentinel s;
+	sentinel_get(co->state, &s);
+	slot->consistent_lsn = s.startpos;
+	slot->snapshot = state_get_meta(co->state, "cdc_snapshot");
+	slot->adopted = true;
+	char b[32];
+	lsn_format(s.startpos, b, sizeof(b));
+	log_info("using replication slot \"%s\" created in this work directory (start position %s)",
+			 co->slot, b);
+}
+
+bool
+cdc_setup(const CdcOptions *co, CdcSlot *slot, int steps, int *exit_code)
+{
+	memset(slot, 0, sizeof(*slot));
+	*exit_code = EXIT_OK;
+	PgConn src;
+	if (!pg_connect(&src, co->source, "source", "setup", 0))
+	{
+		*exit_code = EXIT_SOURCE;
+		return false;
+	}
+	bool slot_exists = false;
+	int rc = cdc_check_source(co, &src, &slot_exists);
+	pg_disconnect(&src);
+	if (rc != EXIT_OK)
+	{
+		*exit_code = rc;
+		return false;
+	}
+	bool want_slot = (steps & CDC_SETUP_SLOT) != 0;
+	bool started = false;
+	bool adopt =
+		want_slot && slot_exists && (steps & CDC_SETUP_ADOPT_SLOT) && slot_made_here(co, &started);
+	if (want_slot && slot_exists && !adopt)
+	{
+		log_error("source: replication slot \"%s\" already exists", co->slot);
+		log_hint(LOG_LEVEL_ERROR, "Use another --slot-name, resume the run that created it "
+								  "(--resume), or drop it with \"pgshift stream cleanup\".");
+		*exit_code = EXIT_PRECONDITION;
+		return false;
+	}
+
+	/* the target's origin first: nothing is created on the source if it fails */
+	bool made_origin = false;
+	if ((steps & CDC_SETUP_ORIGIN) &&
+		!setup_origin(co, want_slot && !started, &made_origin, exit_code))
+	{
+		return false;
+	}
+	bool made_publication = false;
+	if (!setup_publication(co, &made_publication, exit_code))
+	{
+		drop_new_origin(co, made_origin);
+		return false;
+	}
+	if (!want_slot)
+	{
+		return true;
+	}
+	if (adopt)
+	{
+		adopt_slot(co, slot);
+		return true;
+	}
+	if (!setup_slot(co, slot, exit_code))
+	{
+		drop_new_publication(co, made_publication);
+		drop_new_origin(co, made_origin);
+		return false;
+	}
 	return true;
 }
 
@@ -415,7 +474,7 @@ cdc_cleanup(const CdcOptions *co)
 	journal_remove_all(co->journal_dir);
 	if (co->state != NULL)
 	{
-		state_exec(co->state, "DELETE FROM sentinel", 0, NULL);
+		sentinel_clear(co->state);
 	}
 	if (ok)
 	{
@@ -423,90 +482,6 @@ cdc_cleanup(const CdcOptions *co)
 				 co->publication, co->origin);
 	}
 	return ok;
-}
-
-/* ---- sentinel ---- */
-
-static Lsn
-col_lsn(sqlite3_stmt *st, int i)
-{
-	Lsn l = LSN_INVALID;
-	const unsigned char *t = sqlite3_column_text(st, i);
-	if (t != NULL)
-	{
-		lsn_parse((const char *) t, &l);
-	}
-	return l;
-}
-
-bool
-sentinel_get(StateDb *db, Lsn *startpos, Lsn *endpos, bool *apply, Lsn *write_lsn, Lsn *flush_lsn,
-			 Lsn *replay_lsn)
-{
-	sqlite3 *s = state_lock(db);
-	sqlite3_stmt *st;
-	bool found = false;
-	*startpos = *endpos = *write_lsn = *flush_lsn = *replay_lsn = LSN_INVALID;
-	*apply = false;
-	if (sqlite3_prepare_v2(
-			s,
-			"SELECT startpos, endpos, apply, write_lsn, flush_lsn, replay_lsn FROM sentinel "
-			"WHERE id = 1",
-			-1, &st, NULL) == SQLITE_OK)
-	{
-		if (sqlite3_step(st) == SQLITE_ROW)
-		{
-			found = true;
-			*startpos = col_lsn(st, 0);
-			*endpos = col_lsn(st, 1);
-			*apply = sqlite3_column_int(st, 2) != 0;
-			*write_lsn = col_lsn(st, 3);
-			*flush_lsn = col_lsn(st, 4);
-			*replay_lsn = col_lsn(st, 5);
-		}
-		sqlite3_finalize(st);
-	}
-	state_unlock(db);
-	return found;
-}
-
-bool
-sentinel_set(StateDb *db, const char *column, const char *value)
-{
-	static const char *const allowed[] = { "startpos", "endpos", "apply", NULL };
-	bool ok = false;
-	for (int i = 0; allowed[i] != NULL; i++)
-	{
-		ok = ok || strcmp(column, allowed[i]) == 0;
-	}
-	if (!ok)
-	{
-		return false;
-	}
-	state_exec(db, "INSERT INTO sentinel(id) VALUES (1) ON CONFLICT(id) DO NOTHING", 0, NULL);
-	char *sql = xasprintf("UPDATE sentinel SET %s = ?1, updated_at = ?2 WHERE id = 1", column);
-	char now[32];
-	snprintf(now, sizeof(now), "%lld", (long long) time_wall_us());
-	const char *p[] = { value, now };
-	ok = state_exec(db, sql, 2, p);
-	free(sql);
-	return ok;
-}
-
-bool
-sentinel_update_positions(StateDb *db, Lsn write_lsn, Lsn flush_lsn, Lsn replay_lsn)
-{
-	char w[32], f[32], r[32];
-	lsn_format(write_lsn, w, sizeof(w));
-	lsn_format(flush_lsn, f, sizeof(f));
-	lsn_format(replay_lsn, r, sizeof(r));
-	const char *p[] = { write_lsn ? w : NULL, flush_lsn ? f : NULL, replay_lsn ? r : NULL };
-	state_exec(db, "INSERT INTO sentinel(id) VALUES (1) ON CONFLICT(id) DO NOTHING", 0, NULL);
-	return state_exec(
-		db,
-		"UPDATE sentinel SET write_lsn = coalesce(?1, write_lsn), flush_lsn = coalesce(?2, "
-		"flush_lsn), replay_lsn = coalesce(?3, replay_lsn) WHERE id = 1",
-		3, p);
 }
 
 bool
@@ -547,12 +522,12 @@ cdc_sync_sequences(const CdcOptions *co)
 }
 
 bool
-cdc_filtered_tables(const Options *o, const Filters *f, StrList *out, StrList *applied)
+cdc_filtered_tables(const char *source, const Filters *f, StrList *out, StrList *applied)
 {
 	memset(out, 0, sizeof(*out));
 	memset(applied, 0, sizeof(*applied));
 	PgConn src;
-	if (!pg_connect(&src, o->source, "source", "filters", 10))
+	if (!pg_connect(&src, source, "source", "filters", 10))
 	{
 		return false;
 	}

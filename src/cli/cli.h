@@ -62,6 +62,8 @@ CloneSpec clone_spec_from_options(const Options *opts);
  * its own: clone_precheck and clone_main_in on the options.
  */
 int cli_clone_precheck(const Options *opts);
+/* clone --follow: the copy under the slot's snapshot, then the follow (cmd_stream.c). */
+int cli_clone_follow(Options *opts);
 int cli_clone_main_in(const Options *opts, int steps, WorkDir *wd, StateDb *state);
 
 #endif /* PGSHIFT_CLI_H */

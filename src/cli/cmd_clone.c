@@ -67,6 +67,17 @@ cmd_copy_steps(Options *opts, int steps)
 	return clone_main(&spec, steps);
 }
 
+/* clone, fork, copy db: the whole copy, then the follow with --follow */
+int
+cmd_clone(Options *opts)
+{
+	if (opts->follow)
+	{
+		return cli_clone_follow(opts);
+	}
+	return cmd_copy_steps(opts, STEP_ALL);
+}
+
 int
 cli_clone_precheck(const Options *opts)
 {

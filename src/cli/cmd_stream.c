@@ -1,120 +1,30 @@
 /*
  * src/cli/cmd_stream.c — clone --follow, follow, snapshot, and `stream ...`.
  *
- * A follower is a receiver thread (source -> journal) and the applier
- * (journal -> target) in the main thread; the sentinel in state.db carries
- * the end position set from another shell.
+ * Each handler turns the command line into cdc/'s specs (CdcOptions,
+ * FollowSpec) and maps the result to an exit code; the follower itself is
+ * cdc/follow.c, the sentinel state/sentinel.c.
+ *
+ * pgcopydb's step-by-step flow works with one --dir for every step:
+ * `snapshot --follow` creates the slot and holds its snapshot without taking
+ * the work directory's lock (it has one of its own, snapshot.pid), so that
+ * `stream setup`, `clone --snapshot`, `follow` and `stream sentinel ...` can
+ * run meanwhile. (Plain `snapshot` still takes the directory's lock.)
  */
-#include <pthread.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include "catalog/catalog.h"
 #include "cdc/cdc.h"
 #include "cli/cli.h"
 #include "clone/clone.h"
 
-typedef struct Follower
-{
-	CdcOptions co;
-	CdcShared sh;
-	Lsn startpos;
-	JournalWriter jw;
-	Lsn last_commit_end;
-	pthread_t thread;
-	bool running;
-	bool ok;
-} Follower;
-
-static void *
-receiver_main(void *arg)
-{
-	Follower *f = arg;
-	log_set_role("cdc-receive");
-	f->ok = cdc_receive(&f->co, &f->sh, f->startpos, &f->jw, f->last_commit_end);
-	return NULL;
-}
-
-/*
- * Starts the receiver thread. The journal is opened here, before the applier
- * can read it: opening cuts what an earlier run left of an incomplete
- * transaction, which a reader must not have seen.
- */
-static bool
-follower_start(Follower *f)
-{
-	if (!cdc_receive_open(&f->co, &f->jw, &f->last_commit_end))
-	{
-		journal_writer_close(&f->jw);
-		return false;
-	}
-	pthread_create(&f->thread, NULL, receiver_main, f);
-	f->running = true;
-	return true;
-}
-
-static bool
-follower_stop(Follower *f)
-{
-	if (!f->running)
-	{
-		return true;
-	}
-	atomic_store(&f->sh.stop, 1);
-	pthread_join(f->thread, NULL);
-	f->running = false;
-	return f->ok;
-}
-
-/* The end position: --endpos wins, else what the sentinel holds. */
-static bool
-follow_endpos(const Options *opts, StateDb *state, Lsn *endpos)
-{
-	*endpos = LSN_INVALID;
-	if (opts->endpos != NULL)
-	{
-		if (!lsn_parse(opts->endpos, endpos))
-		{
-			log_error("invalid --endpos \"%s\": expected an LSN such as 0/1A2B3C4D", opts->endpos);
-			return false;
-		}
-		sentinel_set(state, "endpos", opts->endpos);
-		return true;
-	}
-	Lsn s, w, fl, r;
-	bool apply;
-	sentinel_get(state, &s, endpos, &apply, &w, &fl, &r);
-	return true;
-}
-
-/* Where streaming starts when there is no journal yet: the slot's position. */
-static bool
-slot_position(const CdcOptions *co, Lsn *pos)
-{
-	PgConn c;
-	if (!pg_connect(&c, co->source, "source", "follow", 10))
-	{
-		return false;
-	}
-	const char *p[] = { co->slot };
-	char *v = NULL;
-	bool ok = pg_query_value(&c,
-							 "SELECT confirmed_flush_lsn::text FROM "
-							 "pg_catalog.pg_replication_slots WHERE slot_name = $1",
-							 1, p, &v);
-	pg_disconnect(&c);
-	if (!ok)
-	{
-		log_error("source: replication slot \"%s\" does not exist", co->slot);
-		log_hint(LOG_LEVEL_ERROR, "Create it with \"pgshift stream setup\" or \"pgshift snapshot "
-								  "--follow\", or use \"pgshift clone --follow\".");
-		return false;
-	}
-	lsn_parse(v, pos);
-	free(v);
-	return true;
-}
+/* ---- from the command line to cdc/'s specs ---- */
 
 /* --filters, loaded once for the publication, the applier and the sequences */
 typedef struct Kept
@@ -124,6 +34,47 @@ typedef struct Kept
 	StrList published; /* the tables the publication lists */
 	StrList applied;   /* those and their partitions */
 } Kept;
+
+/* A command's work directory, state.db and CDC spec. */
+typedef struct Stream
+{
+	WorkDir wd;
+	StateDb *state;
+	CdcOptions co;
+	Kept kept;
+} Stream;
+
+/* false (logged) when the plugin named is not one of ours */
+static bool
+stream_cdc_options(CdcOptions *co, const Options *o, StateDb *state, const char *journal_dir)
+{
+	memset(co, 0, sizeof(*co));
+	co->source = o->source;
+	co->target = o->target;
+	co->slot = o->slot_name ? o->slot_name : "pgshift";
+	co->origin = o->origin ? o->origin : "pgshift";
+	co->publication = o->publication ? o->publication : "pgshift";
+	co->journal_dir = journal_dir;
+	co->state = state;
+	/* a directory set up earlier remembers its plugin and slot */
+	static char saved_slot[128];
+	char *saved_plugin =
+		state != NULL && o->plugin == NULL ? state_get_meta(state, "cdc_plugin") : NULL;
+	const char *plugin = o->plugin ? o->plugin : (saved_plugin ? saved_plugin : "pgoutput");
+	bool ok = cdc_plugin_parse(plugin, &co->plugin);
+	free(saved_plugin);
+	if (state != NULL && o->slot_name == NULL)
+	{
+		char *p = state_get_meta(state, "cdc_slot");
+		if (p != NULL)
+		{
+			snprintf(saved_slot, sizeof(saved_slot), "%s", p);
+			co->slot = saved_slot;
+			free(p);
+		}
+	}
+	return ok;
+}
 
 /*
  * With --filters, the publication lists only the tables the filters keep,
@@ -142,7 +93,7 @@ publish_filtered(const Options *opts, CdcOptions *co, Kept *k)
 		return false;
 	}
 	k->loaded = true;
-	if (!cdc_filtered_tables(opts, &k->filters, &k->published, &k->applied))
+	if (!cdc_filtered_tables(opts->source, &k->filters, &k->published, &k->applied))
 	{
 		return false;
 	}
@@ -163,240 +114,139 @@ kept_free(Kept *k)
 	}
 }
 
-enum
+/*
+ * Opens the work directory (locked, or read-only for `stream sentinel` and
+ * `stream prune`, which run beside the follower) and state.db, and builds
+ * the CDC spec; with filters, loads --filters too.
+ */
+static int
+stream_open(Stream *s, const Options *opts, bool lock, bool filters)
 {
-	FOLLOW_COPY = 1,
-	FOLLOW_RECEIVE = 2,
-	FOLLOW_APPLY = 4
-};
+	memset(s, 0, sizeof(*s));
+	bool ok = lock ? workdir_open(&s->wd, opts->dir)
+				   : (file_mkdir_p(opts->dir, 0700) && workdir_open_readonly(&s->wd, opts->dir));
+	if (!ok)
+	{
+		workdir_close(&s->wd);
+		return EXIT_WORKDIR;
+	}
+	s->state = state_open(s->wd.state_file);
+	if (s->state == NULL)
+	{
+		workdir_close(&s->wd);
+		return EXIT_WORKDIR;
+	}
+	if (!stream_cdc_options(&s->co, opts, s->state, s->wd.cdc_dir) ||
+		(filters && !publish_filtered(opts, &s->co, &s->kept)))
+	{
+		kept_free(&s->kept);
+		state_close(s->state);
+		workdir_close(&s->wd);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static void
+stream_close(Stream *s)
+{
+	kept_free(&s->kept);
+	state_close(s->state);
+	workdir_close(&s->wd);
+}
+
+/* ---- the follower ---- */
+
+/* FOLLOW_COPY: the base copy is clone's, run under the slot's snapshot. */
+typedef struct CloneCopy
+{
+	Options *opts;
+	Stream *stream;
+} CloneCopy;
 
 static int
-follow_run(Options *opts, int what)
+clone_copy_check(void *arg)
+{
+	CloneCopy *c = arg;
+	return cli_clone_precheck(c->opts);
+}
+
+static int
+clone_copy_run(void *arg, const char *snapshot)
+{
+	CloneCopy *c = arg;
+	free(c->opts->snapshot);
+	c->opts->snapshot = snapshot ? xstrdup(snapshot) : NULL;
+	return cli_clone_main_in(c->opts, STEP_ALL & ~STEP_SEQUENCES, &c->stream->wd,
+							 c->stream->state);
+}
+
+static int
+stream_follow(Options *opts, int what)
 {
 	bool need_target = (what & (FOLLOW_APPLY | FOLLOW_COPY)) != 0;
 	if (!cli_require_uris(opts, true, need_target))
 	{
 		return EXIT_USAGE;
 	}
-	WorkDir wd;
-	if (!workdir_open(&wd, opts->dir))
+	Stream s;
+	int rc = stream_open(&s, opts, true, true);
+	if (rc != EXIT_OK)
 	{
-		workdir_close(&wd);
-		return EXIT_WORKDIR;
+		return rc;
 	}
-	StateDb *state = state_open(wd.state_file);
-	if (state == NULL)
-	{
-		workdir_close(&wd);
-		return EXIT_WORKDIR;
-	}
-	Follower f;
-	memset(&f, 0, sizeof(f));
-	if (!cdc_options_from(&f.co, opts, state, wd.cdc_dir))
-	{
-		state_close(state);
-		workdir_close(&wd);
-		return EXIT_USAGE;
-	}
-	int rc = EXIT_OK;
-	Kept kept;
-	if (!publish_filtered(opts, &f.co, &kept))
-	{
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	Lsn endpos;
-	if (!follow_endpos(opts, state, &endpos))
-	{
-		rc = EXIT_USAGE;
-		goto out;
-	}
-	atomic_store(&f.sh.endpos, endpos);
-
-	char *had_slot = state_get_meta(state, "cdc_slot");
-	CdcSlot slot;
-	memset(&slot, 0, sizeof(slot));
-	if (what & FOLLOW_COPY)
-	{
-		if (had_slot == NULL || !opts->resume)
-		{
-			/* refuse a non-empty target before creating anything on the source */
-			int code = cli_clone_precheck(opts);
-			if (code != EXIT_OK)
-			{
-				rc = code;
-				free(had_slot);
-				goto out;
-			}
-			if (!cdc_setup(&f.co, &slot, true, &code))
-			{
-				rc = code;
-				free(had_slot);
-				goto out;
-			}
-			free(opts->snapshot);
-			opts->snapshot = xstrdup(slot.snapshot);
-			f.startpos = slot.consistent_lsn;
-		}
-		else
-		{
-			Lsn s, e, w, fl, r;
-			bool apply;
-			sentinel_get(state, &s, &e, &apply, &w, &fl, &r);
-			f.startpos = s;
-			free(opts->snapshot);
-			opts->snapshot = state_get_meta(state, "cdc_snapshot");
-		}
-		if (!follower_start(&f))
-		{
-			cdc_slot_close(&slot);
-			free(had_slot);
-			rc = EXIT_WORKDIR;
-			goto out;
-		}
-		rc = cli_clone_main_in(opts, STEP_ALL & ~STEP_SEQUENCES, &wd, state);
-		cdc_slot_close(&slot);
-		if (rc != EXIT_OK)
-		{
-			follower_stop(&f);
-			free(had_slot);
-			goto out;
-		}
-		log_info("base copy done: applying the changes captured since the snapshot");
-	}
-	else
-	{
-		int code;
-		if ((what & FOLLOW_APPLY) && !cdc_setup(&f.co, &slot, false, &code))
-		{
-			rc = code;
-			free(had_slot);
-			goto out;
-		}
-		Lsn s, e, w, fl, r;
-		bool apply;
-		sentinel_get(state, &s, &e, &apply, &w, &fl, &r);
-		f.startpos = s;
-		if (f.startpos == LSN_INVALID && (what & FOLLOW_RECEIVE) &&
-			!slot_position(&f.co, &f.startpos))
-		{
-			rc = EXIT_PRECONDITION;
-			free(had_slot);
-			goto out;
-		}
-		if ((what & FOLLOW_RECEIVE) && !follower_start(&f))
-		{
-			free(had_slot);
-			rc = EXIT_WORKDIR;
-			goto out;
-		}
-	}
-	free(had_slot);
-
-	if (what & FOLLOW_APPLY)
-	{
-		if (!(what & FOLLOW_RECEIVE) && !(what & FOLLOW_COPY))
-		{
-			/* apply only: no receiver in this process */
-			atomic_store(&f.sh.receiver_done, 0);
-		}
-		bool ok = cdc_apply(&f.co, &f.sh);
-		bool recv_ok = follower_stop(&f);
-		if (signals_interrupted())
-		{
-			rc = EXIT_INTERRUPTED;
-		}
-		else if (!recv_ok || atomic_load(&f.sh.receiver_failed))
-		{
-			rc = EXIT_SOURCE;
-		}
-		else if (!ok || atomic_load(&f.sh.applier_failed))
-		{
-			rc = EXIT_TARGET;
-		}
-		else if (!cdc_sync_sequences(&f.co))
-		{
-			rc = EXIT_TARGET;
-		}
-	}
-	else
-	{
-		/* receive only: until the end position or an interrupt */
-		while (f.running && !signals_interrupted() && !atomic_load(&f.sh.receiver_done))
-		{
-			Lsn s, e, w, fl, r;
-			bool apply;
-			if (sentinel_get(state, &s, &e, &apply, &w, &fl, &r) && e != LSN_INVALID)
-			{
-				atomic_store(&f.sh.endpos, e);
-			}
-			usleep(200000);
-		}
-		bool recv_ok = follower_stop(&f);
-		rc = signals_interrupted() ? EXIT_INTERRUPTED : (recv_ok ? EXIT_OK : EXIT_SOURCE);
-	}
-out:
-	kept_free(&kept);
-	state_close(state);
-	workdir_close(&wd);
+	CloneCopy copy = { opts, &s };
+	FollowSpec spec = {
+		.co = s.co,
+		.what = what,
+		.endpos = opts->endpos,
+		.resume = opts->resume,
+		.create_slot = opts->create_slot,
+		.copy_check = clone_copy_check,
+		.copy_run = clone_copy_run,
+		.copy_arg = &copy,
+	};
+	rc = follow_run(&spec);
+	stream_close(&s);
 	return rc;
 }
 
 int
 cmd_follow(Options *opts)
 {
-	return follow_run(opts, FOLLOW_RECEIVE | FOLLOW_APPLY);
+	return stream_follow(opts, FOLLOW_RECEIVE | FOLLOW_APPLY);
 }
 
 int
 cmd_stream_replay(Options *opts)
 {
-	return follow_run(opts, FOLLOW_RECEIVE | FOLLOW_APPLY);
+	return stream_follow(opts, FOLLOW_RECEIVE | FOLLOW_APPLY);
 }
 
 int
 cmd_stream_receive(Options *opts)
 {
-	return follow_run(opts, FOLLOW_RECEIVE);
+	return stream_follow(opts, FOLLOW_RECEIVE);
 }
 
 int
 cmd_stream_apply(Options *opts)
 {
-	return follow_run(opts, FOLLOW_APPLY);
+	return stream_follow(opts, FOLLOW_APPLY);
 }
 
 int
-cmd_clone(Options *opts)
+cli_clone_follow(Options *opts)
 {
-	if (opts->follow)
-	{
-		return follow_run(opts, FOLLOW_COPY | FOLLOW_RECEIVE | FOLLOW_APPLY);
-	}
-	return cmd_copy_steps(opts, STEP_ALL);
+	return stream_follow(opts, FOLLOW_COPY | FOLLOW_RECEIVE | FOLLOW_APPLY);
 }
 
 /* ---- setup / cleanup / prune ---- */
 
-static int
-with_state(Options *opts, bool lock, WorkDir *wd, StateDb **state)
-{
-	bool ok = lock ? workdir_open(wd, opts->dir)
-				   : (file_mkdir_p(opts->dir, 0700) && workdir_open_readonly(wd, opts->dir));
-	if (!ok)
-	{
-		workdir_close(wd);
-		return EXIT_WORKDIR;
-	}
-	*state = state_open(wd->state_file);
-	if (*state == NULL)
-	{
-		workdir_close(wd);
-		return EXIT_WORKDIR;
-	}
-	return EXIT_OK;
-}
-
+/*
+ * Publication, slot and origin; a slot that `snapshot --follow` made in this
+ * work directory is used as it is (pgcopydb's step-by-step flow).
+ */
 int
 cmd_stream_setup(Options *opts)
 {
@@ -404,40 +254,22 @@ cmd_stream_setup(Options *opts)
 	{
 		return EXIT_USAGE;
 	}
-	WorkDir wd;
-	StateDb *state;
-	int rc = with_state(opts, true, &wd, &state);
+	Stream s;
+	int rc = stream_open(&s, opts, true, true);
 	if (rc != EXIT_OK)
 	{
 		return rc;
 	}
-	CdcOptions co;
-	if (!cdc_options_from(&co, opts, state, wd.cdc_dir))
-	{
-		state_close(state);
-		workdir_close(&wd);
-		return EXIT_USAGE;
-	}
 	CdcSlot slot;
 	int code = EXIT_OK;
-	Kept kept;
-	if (!publish_filtered(opts, &co, &kept))
-	{
-		kept_free(&kept);
-		state_close(state);
-		workdir_close(&wd);
-		return EXIT_USAGE;
-	}
-	if (cdc_setup(&co, &slot, true, &code))
+	if (cdc_setup(&s.co, &slot, CDC_SETUP_ORIGIN | CDC_SETUP_SLOT | CDC_SETUP_ADOPT_SLOT, &code))
 	{
 		char b[32];
 		lsn_format(slot.consistent_lsn, b, sizeof(b));
-		printf("slot %s created at %s\n", co.slot, b);
+		printf("slot %s %s at %s\n", s.co.slot, slot.adopted ? "ready" : "created", b);
 		cdc_slot_close(&slot);
 	}
-	kept_free(&kept);
-	state_close(state);
-	workdir_close(&wd);
+	stream_close(&s);
 	return code;
 }
 
@@ -448,62 +280,48 @@ cmd_stream_cleanup(Options *opts)
 	{
 		return EXIT_USAGE;
 	}
-	WorkDir wd;
-	StateDb *state;
-	int rc = with_state(opts, true, &wd, &state);
+	Stream s;
+	int rc = stream_open(&s, opts, true, false);
 	if (rc != EXIT_OK)
 	{
 		return rc;
 	}
-	CdcOptions co;
-	if (!cdc_options_from(&co, opts, state, wd.cdc_dir))
-	{
-		state_close(state);
-		workdir_close(&wd);
-		return EXIT_USAGE;
-	}
-	rc = cdc_cleanup(&co) ? EXIT_OK : EXIT_SOURCE;
-	state_exec(state, "DELETE FROM meta WHERE key LIKE 'cdc_%'", 0, NULL);
-	state_close(state);
-	workdir_close(&wd);
+	rc = cdc_cleanup(&s.co) ? EXIT_OK : EXIT_SOURCE;
+	state_exec(s.state, "DELETE FROM meta WHERE key LIKE 'cdc_%'", 0, NULL);
+	stream_close(&s);
 	return rc;
 }
 
 int
 cmd_stream_prune(Options *opts)
 {
-	WorkDir wd;
-	StateDb *state;
-	int rc = with_state(opts, false, &wd, &state);
+	Stream s;
+	int rc = stream_open(&s, opts, false, false);
 	if (rc != EXIT_OK)
 	{
 		return rc;
 	}
-	Lsn s, e, w, f, r;
-	bool apply;
-	sentinel_get(state, &s, &e, &apply, &w, &f, &r);
+	Sentinel sen;
+	sentinel_get(s.state, &sen);
 	/* segments wholly before the applied position go */
 	JournalReader jr;
-	journal_reader_open(&jr, wd.cdc_dir);
+	journal_reader_open(&jr, s.wd.cdc_dir);
 	JournalFrame fr;
 	uint32_t keep_from = jr.segno;
-	int n;
-	while ((n = journal_read(&jr, &fr)) == 1)
+	while (journal_read(&jr, &fr) == 1)
 	{
-		if (fr.lsn > r)
+		keep_from = jr.segno;
+		if (fr.lsn > sen.replay_lsn)
 		{
-			keep_from = jr.segno;
 			break;
 		}
-		keep_from = jr.segno;
 	}
 	journal_reader_close(&jr);
-	journal_prune(wd.cdc_dir, keep_from);
+	journal_prune(s.wd.cdc_dir, keep_from);
 	char b[32];
-	lsn_format(r, b, sizeof(b));
+	lsn_format(sen.replay_lsn, b, sizeof(b));
 	printf("removed journal segments before segment %u (applied up to %s)\n", keep_from, b);
-	state_close(state);
-	workdir_close(&wd);
+	stream_close(&s);
 	return EXIT_OK;
 }
 
@@ -512,86 +330,107 @@ cmd_stream_prune(Options *opts)
 int
 cmd_sentinel_setup(Options *opts)
 {
-	WorkDir wd;
-	StateDb *state;
-	int rc = with_state(opts, false, &wd, &state);
+	Lsn start = LSN_INVALID, end = LSN_INVALID;
+	if (opts->startpos != NULL && !lsn_parse(opts->startpos, &start))
+	{
+		log_error("invalid start position \"%s\"", opts->startpos);
+		return EXIT_USAGE;
+	}
+	if (opts->endpos != NULL && !lsn_parse(opts->endpos, &end))
+	{
+		log_error("invalid end position \"%s\"", opts->endpos);
+		return EXIT_USAGE;
+	}
+	Stream s;
+	int rc = stream_open(&s, opts, false, false);
 	if (rc != EXIT_OK)
 	{
 		return rc;
 	}
-	Lsn l;
-	if (opts->startpos != NULL && !lsn_parse(opts->startpos, &l))
+	bool ok = sentinel_set_startpos(s.state, start) &&
+			  (opts->endpos == NULL || sentinel_set_endpos(s.state, end));
+	stream_close(&s);
+	return ok ? EXIT_OK : EXIT_WORKDIR;
+}
+
+static void
+sentinel_print(const Sentinel *sen, const char *field, bool json)
+{
+	const char *names[] = { "startpos", "endpos", "write_lsn", "flush_lsn", "replay_lsn" };
+	const Lsn lsns[] = { sen->startpos, sen->endpos, sen->write_lsn, sen->flush_lsn,
+						 sen->replay_lsn };
+	char text[5][32];
+	for (int i = 0; i < 5; i++)
 	{
-		log_error("invalid start position \"%s\"", opts->startpos);
-		rc = EXIT_USAGE;
+		lsn_format(lsns[i], text[i], sizeof(text[i]));
+		if (field != NULL && strcmp(field, names[i]) == 0)
+		{
+			printf("%s\n", text[i]);
+			return;
+		}
 	}
-	else if (opts->endpos != NULL && !lsn_parse(opts->endpos, &l))
+	const char *apply = sen->apply ? "enabled" : "disabled";
+	if (field != NULL)
 	{
-		log_error("invalid end position \"%s\"", opts->endpos);
-		rc = EXIT_USAGE;
+		printf("%s\n", apply); /* the only field left: apply */
+	}
+	else if (json)
+	{
+		printf("{\n  \"startpos\": \"%s\",\n  \"endpos\": \"%s\",\n  \"apply\": %s,\n"
+			   "  \"write_lsn\": \"%s\",\n  \"flush_lsn\": \"%s\",\n  \"replay_lsn\": \"%s\"\n}\n",
+			   text[0], text[1], sen->apply ? "true" : "false", text[2], text[3], text[4]);
 	}
 	else
 	{
-		sentinel_set(state, "startpos", opts->startpos ? opts->startpos : "0/0");
-		if (opts->endpos != NULL)
-		{
-			sentinel_set(state, "endpos", opts->endpos);
-		}
+		printf("%-10s %s\n%-10s %s\n%-10s %s\n%-10s %s\n%-10s %s\n%-10s %s\n", "startpos", text[0],
+			   "endpos", text[1], "apply", apply, "write_lsn", text[2], "flush_lsn", text[3],
+			   "replay_lsn", text[4]);
 	}
-	state_close(state);
-	workdir_close(&wd);
-	return rc;
 }
 
+/* Like pgcopydb: all the fields, or one with --startpos, --endpos, ...; --json. */
 int
 cmd_sentinel_get(Options *opts)
 {
-	WorkDir wd;
-	StateDb *state;
-	int rc = with_state(opts, false, &wd, &state);
+	/* one of --startpos ... --replay-lsn (the parser refuses two), or NULL */
+	const char *field = opts->sentinel_field;
+	Stream s;
+	int rc = stream_open(&s, opts, false, false);
 	if (rc != EXIT_OK)
 	{
 		return rc;
 	}
-	Lsn s, e, w, f, r;
-	bool apply;
-	sentinel_get(state, &s, &e, &apply, &w, &f, &r);
-	char bs[32], be[32], bw[32], bf[32], br[32];
-	lsn_format(s, bs, sizeof(bs));
-	lsn_format(e, be, sizeof(be));
-	lsn_format(w, bw, sizeof(bw));
-	lsn_format(f, bf, sizeof(bf));
-	lsn_format(r, br, sizeof(br));
-	if (opts->json)
-	{
-		printf("{\"startpos\": \"%s\", \"endpos\": \"%s\", \"apply\": %s, \"write_lsn\": \"%s\", "
-			   "\"flush_lsn\": \"%s\", \"replay_lsn\": \"%s\"}\n",
-			   bs, be, apply ? "true" : "false", bw, bf, br);
-	}
-	else
-	{
-		printf("startpos    %s\nendpos      %s\napply       %s\nwrite_lsn   %s\nflush_lsn   "
-			   "%s\nreplay_lsn  %s\n",
-			   bs, be, apply ? "enabled" : "disabled", bw, bf, br);
-	}
-	state_close(state);
-	workdir_close(&wd);
+	Sentinel sen;
+	sentinel_get(s.state, &sen);
+	sentinel_print(&sen, field, opts->json);
+	stream_close(&s);
 	return EXIT_OK;
 }
 
-static int
-sentinel_set_pos(Options *opts, const char *column)
+/* The source's current WAL position (caller frees), or NULL (logged). */
+static char *
+source_current_lsn(const Options *opts)
 {
-	WorkDir wd;
-	StateDb *state;
-	const char *value = opts->nargs > 0 ? opts->args[0] : NULL;
-	if (strcmp(column, "endpos") == 0 && value == NULL && opts->endpos != NULL)
+	char *current = NULL;
+	PgConn c;
+	if (!pg_connect(&c, opts->source, "source", "sentinel", 0) ||
+		!pg_query_value(&c, "SELECT pg_catalog.pg_current_wal_lsn()::text", 0, NULL, &current))
 	{
-		value = opts->endpos;
+		free(current);
+		current = NULL;
 	}
-	if (strcmp(column, "startpos") == 0 && value == NULL && opts->startpos != NULL)
+	pg_disconnect(&c);
+	return current;
+}
+
+static int
+sentinel_set_pos(Options *opts, bool endpos)
+{
+	const char *value = opts->nargs > 0 ? opts->args[0] : NULL;
+	const char *given = endpos ? opts->endpos : opts->startpos;
+	if (value == NULL && given != NULL)
 	{
-		value = opts->startpos;
+		value = given;
 	}
 	char *current = NULL;
 	if (opts->current)
@@ -600,14 +439,11 @@ sentinel_set_pos(Options *opts, const char *column)
 		{
 			return EXIT_USAGE;
 		}
-		PgConn c;
-		if (!pg_connect(&c, opts->source, "source", "sentinel", 0) ||
-			!pg_query_value(&c, "SELECT pg_catalog.pg_current_wal_lsn()::text", 0, NULL, &current))
+		current = source_current_lsn(opts);
+		if (current == NULL)
 		{
-			pg_disconnect(&c);
 			return EXIT_SOURCE;
 		}
-		pg_disconnect(&c);
 		value = current;
 	}
 	Lsn l;
@@ -618,62 +454,59 @@ sentinel_set_pos(Options *opts, const char *column)
 		free(current);
 		return EXIT_USAGE;
 	}
-	int rc = with_state(opts, false, &wd, &state);
-	if (rc != EXIT_OK)
-	{
-		free(current);
-		return rc;
-	}
-	rc = sentinel_set(state, column, value) ? EXIT_OK : EXIT_WORKDIR;
+	Stream s;
+	int rc = stream_open(&s, opts, false, false);
 	if (rc == EXIT_OK)
 	{
-		printf("%s %s\n", column, value);
+		bool ok = endpos ? sentinel_set_endpos(s.state, l) : sentinel_set_startpos(s.state, l);
+		rc = ok ? EXIT_OK : EXIT_WORKDIR;
+		if (ok)
+		{
+			printf("%s %s\n", endpos ? "endpos" : "startpos", value);
+		}
+		stream_close(&s);
 	}
 	free(current);
-	state_close(state);
-	workdir_close(&wd);
 	return rc;
 }
 
 int
 cmd_sentinel_set_startpos(Options *opts)
 {
-	return sentinel_set_pos(opts, "startpos");
+	return sentinel_set_pos(opts, false);
 }
 
 int
 cmd_sentinel_set_endpos(Options *opts)
 {
-	return sentinel_set_pos(opts, "endpos");
+	return sentinel_set_pos(opts, true);
 }
 
-/* apply = "1": the follower applies; "0": it only receives (pgcopydb's prefetch) */
+/* apply: the follower applies; !apply: it only receives (pgcopydb's prefetch) */
 static int
-sentinel_set_apply(Options *opts, const char *apply)
+sentinel_apply(Options *opts, bool apply)
 {
-	WorkDir wd;
-	StateDb *state;
-	int rc = with_state(opts, false, &wd, &state);
+	Stream s;
+	int rc = stream_open(&s, opts, false, false);
 	if (rc != EXIT_OK)
 	{
 		return rc;
 	}
-	rc = sentinel_set(state, "apply", apply) ? EXIT_OK : EXIT_WORKDIR;
-	state_close(state);
-	workdir_close(&wd);
+	rc = sentinel_set_apply(s.state, apply) ? EXIT_OK : EXIT_WORKDIR;
+	stream_close(&s);
 	return rc;
 }
 
 int
 cmd_sentinel_set_apply(Options *opts)
 {
-	return sentinel_set_apply(opts, "1");
+	return sentinel_apply(opts, true);
 }
 
 int
 cmd_sentinel_set_prefetch(Options *opts)
 {
-	return sentinel_set_apply(opts, "0");
+	return sentinel_apply(opts, false);
 }
 
 int
@@ -690,6 +523,87 @@ cmd_stream_transform(Options *opts)
 
 /* ---- snapshot ---- */
 
+/*
+ * One snapshot holder per work directory: a lock of its own (snapshot.pid),
+ * not the directory's, which the commands run meanwhile need. -1 on failure
+ * (logged).
+ */
+static int
+snapshot_lock(const char *dir)
+{
+	char *path = xasprintf("%s/snapshot.pid", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+	{
+		log_error("could not open \"%s\": %s", path, strerror(errno));
+	}
+	else if (flock(fd, LOCK_EX | LOCK_NB) != 0)
+	{
+		char buf[32] = { 0 };
+		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+		log_error("a snapshot is held for work directory \"%s\" already (pid %ld)", dir,
+				  n > 0 ? strtol(buf, NULL, 10) : 0L);
+		log_hint(LOG_LEVEL_ERROR, "Use that snapshot, or stop that \"pgshift snapshot\" first.");
+		close(fd);
+		fd = -1;
+	}
+	else
+	{
+		char buf[32];
+		int len = snprintf(buf, sizeof(buf), "%ld\n", (long) getpid());
+		if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t) len, 0) != len)
+		{
+			log_warn("could not write \"%s\": %s", path, strerror(errno));
+		}
+	}
+	free(path);
+	return fd;
+}
+
+static void
+snapshot_unlock(const char *dir, int fd)
+{
+	if (fd >= 0)
+	{
+		char *path = xasprintf("%s/snapshot.pid", dir);
+		unlink(path);
+		free(path);
+		close(fd);
+	}
+}
+
+/* Records the snapshot (dir/snapshot, state.db, stdout), then waits for a signal. */
+static int
+snapshot_hold(const Stream *s, const char *snap, const PgConn *c)
+{
+	char *path = xasprintf("%s/snapshot", s->wd.path);
+	char *line = xasprintf("%s\n", snap);
+	file_write_all(path, line, strlen(line), false);
+	free(path);
+	free(line);
+	state_set_meta(s->state, "held_snapshot", snap);
+	printf("%s\n", snap);
+	fflush(stdout);
+	log_info("holding snapshot \"%s\" until interrupted (Ctrl-C or SIGTERM)", snap);
+	while (!signals_interrupted())
+	{
+		usleep(100000);
+		if (c->conn != NULL && PQstatus(c->conn) != CONNECTION_OK)
+		{
+			log_error("source: the connection holding the snapshot was lost");
+			return EXIT_SOURCE;
+		}
+	}
+	log_info("snapshot released");
+	return EXIT_OK;
+}
+
+/*
+ * Exports a snapshot and holds it until interrupted. With --follow, like
+ * pgcopydb: the source alone, the publication (pgoutput) and the slot, whose
+ * snapshot it is; the origin is `stream setup`'s (or `follow`'s), which have
+ * the target (--target is accepted here, and not needed).
+ */
 int
 cmd_snapshot(Options *opts)
 {
@@ -697,14 +611,20 @@ cmd_snapshot(Options *opts)
 	{
 		return EXIT_USAGE;
 	}
-	WorkDir wd;
-	if (!workdir_open(&wd, opts->dir))
+	/* --follow: beside the steps of pgcopydb's flow, which need the directory's lock */
+	Stream s;
+	int rc = stream_open(&s, opts, !opts->follow, false);
+	if (rc != EXIT_OK)
 	{
-		workdir_close(&wd);
+		return rc;
+	}
+	int lock = opts->follow ? snapshot_lock(s.wd.path) : -1;
+	if (opts->follow && (lock < 0 || !log_open_file(s.wd.log_file)))
+	{
+		snapshot_unlock(s.wd.path, lock);
+		stream_close(&s);
 		return EXIT_WORKDIR;
 	}
-	StateDb *state = state_open(wd.state_file);
-	int rc = EXIT_OK;
 	PgConn c;
 	memset(&c, 0, sizeof(c));
 	CdcSlot slot;
@@ -712,24 +632,7 @@ cmd_snapshot(Options *opts)
 	char *snap = NULL;
 	if (opts->follow)
 	{
-		CdcOptions co;
-		bool plugin_ok = cdc_options_from(&co, opts, state, wd.cdc_dir);
-		co.target = opts->target;
-		int code;
-		if (!plugin_ok)
-		{
-			rc = EXIT_USAGE;
-		}
-		else if (opts->target == NULL)
-		{
-			log_error("snapshot --follow needs --target too (for the replication origin)");
-			rc = EXIT_USAGE;
-		}
-		else if (!cdc_setup(&co, &slot, true, &code))
-		{
-			rc = code;
-		}
-		else
+		if (cdc_setup(&s.co, &slot, CDC_SETUP_SLOT, &rc))
 		{
 			snap = xstrdup(slot.snapshot);
 		}
@@ -742,37 +645,12 @@ cmd_snapshot(Options *opts)
 	}
 	if (rc == EXIT_OK && snap != NULL)
 	{
-		char *path = xasprintf("%s/snapshot", wd.path);
-		char *line = xasprintf("%s\n", snap);
-		file_write_all(path, line, strlen(line), false);
-		free(path);
-		free(line);
-		if (state != NULL)
-		{
-			state_set_meta(state, "held_snapshot", snap);
-		}
-		printf("%s\n", snap);
-		fflush(stdout);
-		log_info("holding snapshot \"%s\" until interrupted (Ctrl-C or SIGTERM)", snap);
-		while (!signals_interrupted())
-		{
-			usleep(100000);
-			if (c.conn != NULL && PQstatus(c.conn) != CONNECTION_OK)
-			{
-				log_error("source: the connection holding the snapshot was lost");
-				rc = EXIT_SOURCE;
-				break;
-			}
-		}
-		if (rc == EXIT_OK)
-		{
-			log_info("snapshot released");
-		}
+		rc = snapshot_hold(&s, snap, opts->follow ? &slot.repl : &c);
 	}
 	free(snap);
 	cdc_slot_close(&slot);
 	pg_disconnect(&c);
-	state_close(state);
-	workdir_close(&wd);
+	snapshot_unlock(s.wd.path, lock);
+	stream_close(&s);
 	return rc;
 }

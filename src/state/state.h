@@ -243,4 +243,31 @@ void state_progress_tables_free(ProgressTable *tables, int n);
 bool state_progress_table_summary(StateDb *db, ProgressTableSummary **rows, int *n);
 void state_progress_table_summary_free(ProgressTableSummary *rows, int n);
 
+/* ---- sentinel (state/sentinel.c) ---- */
+
+/*
+ * The follower's positions (LSNs as integers; 0 = not set). endpos is read
+ * by the follower only (cdc/follow.c), which publishes it to its threads.
+ */
+typedef struct Sentinel
+{
+	uint64_t startpos;
+	uint64_t endpos;
+	bool apply;
+	uint64_t write_lsn;
+	uint64_t flush_lsn;
+	uint64_t replay_lsn;
+} Sentinel;
+
+/* false (and *out zeroed) when there is no sentinel row yet, or on error (logged) */
+bool sentinel_get(StateDb *db, Sentinel *out);
+bool sentinel_set_startpos(StateDb *db, uint64_t lsn);
+bool sentinel_set_endpos(StateDb *db, uint64_t lsn);
+bool sentinel_set_apply(StateDb *db, bool apply);
+/* Sets the positions given (0 leaves one as it is). */
+bool sentinel_update_positions(StateDb *db, uint64_t write_lsn, uint64_t flush_lsn,
+							   uint64_t replay_lsn);
+/* Removes the row (stream cleanup). */
+bool sentinel_clear(StateDb *db);
+
 #endif /* PGSHIFT_STATE_H */

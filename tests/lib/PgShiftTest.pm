@@ -1396,4 +1396,29 @@ sub test_plugins
 	return (@plugins, 'wal2json');
 }
 
+
+=head2 wait_output($handle, $regex, $timeout) -> bool
+
+Waits until the stdout or stderr of a start_pgshift handle matches $regex;
+false on timeout or when the process exits first (its output is then
+checked once more).
+
+=cut
+
+sub wait_output
+{
+	my ($h, $re, $timeout) = @_;
+	my $deadline = Time::HiRes::time() + ($timeout // 60);
+	while (Time::HiRes::time() < $deadline)
+	{
+		my $running = pgshift_running($h);
+		return 1 if ${ $h->{out} } =~ $re || ${ $h->{err} } =~ $re;
+		return 0 unless $running;
+		Time::HiRes::sleep(0.05);
+	}
+	return 0;
+}
+
+push @EXPORT, 'wait_output';
+
 1;
