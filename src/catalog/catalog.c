@@ -296,7 +296,7 @@ table_cmp(const void *a, const void *b)
 }
 
 bool
-catalog_fetch_sizes(PgConn *c, Catalog *cat)
+catalog_fetch_sizes(PgConn *c, Catalog *cat, bool estimate)
 {
 	StrBuf oids;
 	sb_init(&oids);
@@ -315,7 +315,7 @@ catalog_fetch_sizes(PgConn *c, Catalog *cat)
 	}
 	sb_append_char(&oids, '}');
 	const char *p[] = { oids.data };
-	PGresult *res = pg_query(c, SQL_CATALOG_SIZES, 1, p);
+	PGresult *res = pg_query(c, estimate ? SQL_CATALOG_SIZES_ESTIMATE : SQL_CATALOG_SIZES, 1, p);
 	sb_free(&oids);
 	if (res == NULL)
 	{

@@ -131,8 +131,9 @@ bool catalog_fetch(PgConn *src, Catalog *cat, int lo_batch_size);
 /*
  * Reads the tables' and indexes' sizes, then sorts the tables biggest first.
  * Use a connection outside the snapshot's transaction (see catalog_sizes.sql).
+ * estimate: from pg_class.relpages (--estimate-table-sizes), not the files.
  */
-bool catalog_fetch_sizes(PgConn *c, Catalog *cat);
+bool catalog_fetch_sizes(PgConn *c, Catalog *cat, bool estimate);
 /*
  * Reads every sequence's last_value/is_called. Sequences are not
  * transactional: use a connection outside the snapshot's transaction, so no

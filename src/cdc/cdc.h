@@ -149,6 +149,8 @@ int journal_peek_commit(JournalReader *r, Lsn *commit_end);
 void journal_unread(JournalReader *r);
 /* Removes every segment numbered below before. */
 void journal_prune(const char *dir, uint32_t before);
+/* Adds the path of every segment numbered below before to out. */
+void journal_segments_below(const char *dir, uint32_t before, StrList *out);
 void journal_reader_close(JournalReader *r);
 /* Removes every segment in dir. */
 bool journal_remove_all(const char *dir);

@@ -326,8 +326,7 @@ follow_apply(Follower *f)
 static int
 follow_receive_only(Follower *f)
 {
-	while (f->running && !signals_interrupted() &&
-		   !atomic_load(&f->sh.receiver_done))
+	while (f->running && !signals_interrupted() && !atomic_load(&f->sh.receiver_done))
 	{
 		usleep(WATCH_INTERVAL_US);
 	}

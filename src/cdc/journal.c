@@ -571,16 +571,26 @@ journal_read(JournalReader *r, JournalFrame *f)
 }
 
 void
-journal_prune(const char *dir, uint32_t before)
+journal_segments_below(const char *dir, uint32_t before, StrList *out)
 {
 	uint32_t lo, hi;
 	segment_range(dir, &lo, &hi);
 	for (uint32_t s = lo; s != 0 && s < before; s++)
 	{
-		char *path = segment_path(dir, s);
-		unlink(path);
-		free(path);
+		strlist_add_owned(out, segment_path(dir, s));
 	}
+}
+
+void
+journal_prune(const char *dir, uint32_t before)
+{
+	StrList paths = { 0 };
+	journal_segments_below(dir, before, &paths);
+	for (int i = 0; i < paths.n; i++)
+	{
+		unlink(paths.items[i]);
+	}
+	strlist_free(&paths);
 }
 
 void

@@ -36,6 +36,7 @@ list_spec(const Options *opts)
 				   .schema_name = opts->schema_name,
 				   .table_name = opts->table_name,
 				   .split = cli_split_spec(opts),
+				   .estimate_table_sizes = opts->estimate_table_sizes,
 				   .json = opts->json,
 				   .list_skipped = opts->list_skipped,
 				   .without_pkey = opts->without_pkey,

@@ -76,9 +76,14 @@ cmd_version(Options *opts)
 {
 	if (opts->json)
 	{
-		json_t *o =
-			json_pack("{s:s, s:i, s:s, s:s}", "version", PGSHIFT_VERSION, "libpq", PQlibVersion(),
-					  "sqlite", state_sqlite_version(), "jansson", JANSSON_VERSION);
+		/* pg_*: the PostgreSQL (libpq) pgshift runs with, under pgcopydb's key names */
+		int lib = PQlibVersion();
+		char pgver[32];
+		snprintf(pgver, sizeof(pgver), "%d.%d", lib / 10000, lib % 10000);
+		json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:i, s:s, s:s, s:i}", "version",
+							  PGSHIFT_VERSION, "libpq", lib, "sqlite", state_sqlite_version(),
+							  "jansson", JANSSON_VERSION, "pg_major", lib / 10000, "pg_version",
+							  pgver, "pg_version_str", pgver, "pg_version_num", lib);
 		char *s = json_dumps(o, JSON_INDENT(2));
 		printf("%s\n", s);
 		free(s);

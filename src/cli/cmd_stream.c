@@ -177,8 +177,7 @@ clone_copy_run(void *arg, const char *snapshot)
 	CloneCopy *c = arg;
 	free(c->opts->snapshot);
 	c->opts->snapshot = snapshot ? xstrdup(snapshot) : NULL;
-	return cli_clone_main_in(c->opts, STEP_ALL & ~STEP_SEQUENCES, &c->stream->wd,
-							 c->stream->state);
+	return cli_clone_main_in(c->opts, STEP_ALL & ~STEP_SEQUENCES, &c->stream->wd, c->stream->state);
 }
 
 static int
@@ -226,6 +225,15 @@ cmd_stream_replay(Options *opts)
 int
 cmd_stream_receive(Options *opts)
 {
+	if (opts->to_stdout)
+	{
+		log_error("--to-stdout is not supported");
+		log_detail(LOG_LEVEL_ERROR, "pgshift writes the changes to its binary journal, which "
+									"\"stream apply\" applies; there is no JSON stream to print.");
+		log_hint(LOG_LEVEL_ERROR, "Run \"pgshift stream receive\" without it, and \"pgshift "
+								  "stream apply\" (or \"follow\") to apply the changes.");
+		return EXIT_USAGE;
+	}
 	return stream_follow(opts, FOLLOW_RECEIVE);
 }
 
@@ -317,9 +325,22 @@ cmd_stream_prune(Options *opts)
 		}
 	}
 	journal_reader_close(&jr);
-	journal_prune(s.wd.cdc_dir, keep_from);
 	char b[32];
 	lsn_format(sen.replay_lsn, b, sizeof(b));
+	if (opts->dry_run)
+	{
+		StrList paths = { 0 };
+		journal_segments_below(s.wd.cdc_dir, keep_from, &paths);
+		for (int i = 0; i < paths.n; i++)
+		{
+			printf("would remove %s\n", paths.items[i]);
+		}
+		printf("%d journal segment(s) applied up to %s would be removed (--dry-run)\n", paths.n, b);
+		strlist_free(&paths);
+		stream_close(&s);
+		return EXIT_OK;
+	}
+	journal_prune(s.wd.cdc_dir, keep_from);
 	printf("removed journal segments before segment %u (applied up to %s)\n", keep_from, b);
 	stream_close(&s);
 	return EXIT_OK;

@@ -50,8 +50,9 @@ struct Command
 #define O_STATE OPT_G_RESUME OPT_G_SNAPSHOT
 #define G_CLONE_ALL \
 	O_CONN O_COPY_JOBS O_STATE O_SCHEMA O_STEPS OPT_G_FILTER " follow replay-no-op-updates" O_CDC
-#define G_LIST_OBJ \
-	OPT_G_SOURCE OPT_G_DIR OPT_G_JSON OPT_G_SNAPSHOT " filters filter force cache drop-cache list-skipped"
+#define G_LIST_OBJ                                   \
+	OPT_G_SOURCE OPT_G_DIR OPT_G_JSON OPT_G_SNAPSHOT \
+		" filters filter force cache drop-cache list-skipped"
 #define G_LIST_REL G_LIST_OBJ " schema-name table-name"
 #define G_STREAM   O_CONN O_STATE OPT_G_FILTER
 #define G_SENTINEL O_CONN " current"
@@ -83,7 +84,8 @@ static const Command copy_cmds[] = {
 	  STEPS(cmd_copy_steps, STEP_TABLE_DATA | STEP_INDEXES | STEP_CONSTRAINTS | STEP_SEQUENCES |
 								STEP_BLOBS | STEP_VACUUM | STEP_SCHEMA_POST) },
 	{ "table-data", "copy table data only",
-	  O_CONN O_STATE OPT_G_FILTER O_SPLIT " use-copy-binary no-copy-binary recompress-toast fail-fast",
+	  O_CONN O_STATE OPT_G_FILTER O_SPLIT
+	  " use-copy-binary no-copy-binary recompress-toast fail-fast",
 	  STEPS(cmd_copy_steps, STEP_TABLE_DATA) },
 	{ "blobs", "copy large objects' contents",
 	  O_CONN O_STATE " large-objects-jobs drop-if-exists fail-fast",
@@ -94,7 +96,8 @@ static const Command copy_cmds[] = {
 	  O_CONN O_STATE OPT_G_FILTER " index-jobs restore-jobs fail-fast",
 	  STEPS(cmd_copy_steps, STEP_INDEXES) },
 	{ "constraints", "add primary keys, unique, exclusion and foreign keys on the target",
-	  O_CONN O_STATE OPT_G_FILTER " index-jobs fail-fast", STEPS(cmd_copy_steps, STEP_CONSTRAINTS) },
+	  O_CONN O_STATE OPT_G_FILTER " index-jobs fail-fast",
+	  STEPS(cmd_copy_steps, STEP_CONSTRAINTS) },
 	{ NULL }
 };
 
@@ -126,12 +129,11 @@ static const Command list_cmds[] = {
 	{ "databases", "list the source cluster's databases", OPT_G_SOURCE OPT_G_DIR OPT_G_JSON,
 	  cmd_list_databases, NULL, NULL },
 	{ "extensions", "list the source database's extensions",
-	  G_LIST_OBJ " available-versions list-requirements", cmd_list_extensions, NULL,
-	  NULL },
+	  G_LIST_OBJ " available-versions list-requirements", cmd_list_extensions, NULL, NULL },
 	{ "collations", "list the source database's collations", G_LIST_OBJ, cmd_list_collations, NULL,
 	  NULL },
-	{ "tables", "list the tables pgshift would copy", G_LIST_REL O_SPLIT " without-pkey split-at", cmd_list_tables, NULL,
-	  NULL },
+	{ "tables", "list the tables pgshift would copy", G_LIST_REL O_SPLIT " without-pkey split-at",
+	  cmd_list_tables, NULL, NULL },
 	{ "table-parts", "list how tables would be split into parts", G_LIST_REL O_SPLIT " split-at",
 	  cmd_list_table_parts, NULL, NULL },
 	{ "sequences", "list the sequences and their values", G_LIST_REL, cmd_list_sequences, NULL,

@@ -437,7 +437,7 @@ clone_catalog(CloneRun *run, bool resuming)
 		/* sizes and sequence values: outside the snapshot, no lock kept */
 		PgConn side;
 		ok = pg_connect(&side, spec->source, "source", "catalog", 10) &&
-			 catalog_fetch_sizes(&side, &run->cat) &&
+			 catalog_fetch_sizes(&side, &run->cat, spec->estimate_table_sizes) &&
 			 catalog_fetch_sequence_values(&side, &run->cat);
 		pg_disconnect(&side);
 	}

@@ -51,7 +51,8 @@ typedef struct CloneSpec
 	/* parallelism */
 	int table_jobs;
 	int index_jobs;
-	int restore_jobs; /* pg_restore --jobs */
+	int restore_jobs;          /* pg_restore --jobs */
+	bool estimate_table_sizes; /* sizes from pg_class.relpages, not pg_relation_size() */
 	int lo_jobs;
 	SplitSpec split;      /* the split rule's settings (catalog/split.c) */
 	bool use_copy_binary; /* binary COPY even across major versions */
@@ -62,16 +63,20 @@ typedef struct CloneSpec
 	bool resume;
 	bool restart;
 	/* schema: what pg_restore leaves out, what the archive lists skip */
-	bool drop_if_exists;     /* drop the objects to copy on the target first */
-	bool no_owner;           /* pg_restore --no-owner, ... */
-	bool no_acl;             /* --no-acl */
-	bool no_comments;        /* --no-comments */
-	bool no_tablespaces;     /* --no-tablespaces */
-	bool skip_extensions;    /* EXTENSION entries (and their comments) skipped */
-	bool skip_collations;    /* COLLATION entries skipped */
-	bool skip_db_properties; /* no ALTER DATABASE ... SET */
-	bool roles;              /* pg_dumpall --roles-only replayed first */
-	bool no_role_passwords;  /* ... without the passwords */
+	bool drop_if_exists;      /* drop the objects to copy on the target first */
+	bool no_owner;            /* pg_restore --no-owner, ... */
+	bool no_acl;              /* --no-acl */
+	bool no_comments;         /* --no-comments */
+	bool no_tablespaces;      /* --no-tablespaces */
+	bool skip_extensions;     /* EXTENSION entries (and their comments) skipped */
+	bool skip_collations;     /* COLLATION entries skipped */
+	bool skip_ext_comments;   /* COMMENT ON EXTENSION entries skipped */
+	bool skip_publications;   /* PUBLICATION entries (and their tables, comments) skipped */
+	int restore_tolerance;    /* objects pg_restore may fail on (each logged) */
+	const char *requirements; /* JSON file: extension versions to create, or NULL */
+	bool skip_db_properties;  /* no ALTER DATABASE ... SET */
+	bool roles;               /* pg_dumpall --roles-only replayed first */
+	bool no_role_passwords;   /* ... without the passwords */
 	/* steps */
 	bool skip_large_objects; /* neither their metadata nor their contents */
 	bool skip_vacuum;
@@ -337,5 +342,14 @@ ExitCode clone_schema_command(const CloneSpec *spec, int what);
 bool clone_copy_roles(const CloneSpec *spec, const WorkDir *wd);
 /* dump roles, restore roles, copy roles (SCHEMA_CMD_DUMP_ROLES, SCHEMA_CMD_RESTORE_ROLES). */
 ExitCode clone_roles_command(const CloneSpec *spec, int what);
+
+/* ---- requirements.c ---- */
+/*
+ * --requirements: before (the pre-data section), creates the extensions
+ * listed at their version; after, updates those pg_restore created. True
+ * when there is no requirements file. Extensions the filters exclude (and
+ * all with --skip-extensions) are left alone.
+ */
+bool clone_requirements(const CloneSpec *spec, const Filters *filters, bool before);
 
 #endif /* PGSHIFT_CLONE_H */

@@ -26,6 +26,8 @@ clone_toc_filter_init(CloneRun *run)
 	run->toc.filters = &run->filters;
 	run->toc.skip_extensions = run->spec->skip_extensions;
 	run->toc.skip_collations = run->spec->skip_collations;
+	run->toc.skip_ext_comments = run->spec->skip_ext_comments;
+	run->toc.skip_publications = run->spec->skip_publications;
 	run->toc.skip_large_objects = run->spec->skip_large_objects;
 }
 
@@ -319,6 +321,7 @@ restore_with_list(CloneRun *run, const char *dumpfile, const char *section, cons
 						 .jobs = o->restore_jobs,
 						 .clean = false,
 						 .tolerate_existing = run->tolerate_existing,
+						 .tolerance = o->restore_tolerance,
 						 .no_owner = o->no_owner,
 						 .no_acl = o->no_acl,
 						 .no_comments = o->no_comments,
@@ -359,9 +362,12 @@ clone_restore_section(CloneRun *run, const char *dumpfile, const char *section, 
 {
 	char *log_path = xasprintf("%s/%s.log", run->wd.schema_dir, section);
 	char *list_path = xasprintf("%s/%s.list", run->wd.schema_dir, section);
+	bool pre = strcmp(section, "pre-data") == 0;
 	bool ok = write_section_list(run, dumpfile, section, log_path, list_path) &&
 			  (!clean || clean_target(run, dumpfile, log_path)) &&
-			  restore_with_list(run, dumpfile, section, log_path, list_path);
+			  (!pre || clone_requirements(run->spec, &run->filters, true)) &&
+			  restore_with_list(run, dumpfile, section, log_path, list_path) &&
+			  (!pre || clone_requirements(run->spec, &run->filters, false));
 	free(log_path);
 	free(list_path);
 	return ok;
@@ -465,6 +471,7 @@ schema_cmd_parse_list(CloneRun *run, const char *dumpfile)
 		else
 		{
 			toc_filter_common(&run->toc, &toc, false);
+			toc_filter_publications(&run->toc, &toc);
 		}
 		printf("; %s\n", sections[s]);
 		for (int i = 0; i < toc.n; i++)
@@ -514,10 +521,9 @@ schema_cmd_extensions(CloneRun *run, const char *dumpfile)
 	SchemaOptions so = {
 		.source = run->spec->source, .target = run->spec->target, .jobs = 1, .log_path = log_path
 	};
-	if (ok)
-	{
-		ok = schema_restore(&so, dumpfile, "pre-data", list_path);
-	}
+	ok = ok && clone_requirements(run->spec, &run->filters, true) &&
+		 schema_restore(&so, dumpfile, "pre-data", list_path) &&
+		 clone_requirements(run->spec, &run->filters, false);
 	free(log_path);
 	free(list_path);
 	return ok ? EXIT_OK : EXIT_TASKS_FAILED;

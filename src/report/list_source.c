@@ -101,7 +101,8 @@ list_fetch_catalog(const ListSpec *spec, PgConn *c, Catalog *cat, int lo_batch, 
 		filters_free(&filters);
 		return rc;
 	}
-	if (!catalog_fetch(c, cat, lo_batch) || !catalog_fetch_sizes(c, cat) ||
+	if (!catalog_fetch(c, cat, lo_batch) ||
+		!catalog_fetch_sizes(c, cat, spec->estimate_table_sizes) ||
 		(seq_values && !catalog_fetch_sequence_values(c, cat)))
 	{
 		filters_free(&filters);

@@ -23,12 +23,13 @@
 /* What a `list` command on the source is asked to show. */
 typedef struct ListSpec
 {
-	const char *source;      /* connection string */
-	const char *snapshot;    /* read in this exported snapshot, or NULL */
-	const char *filters;     /* --filters file, or NULL */
-	const char *schema_name; /* only this schema, or NULL */
-	const char *table_name;  /* only this table, or NULL */
-	SplitSpec split;         /* how tables are split into COPY parts */
+	const char *source;        /* connection string */
+	const char *snapshot;      /* read in this exported snapshot, or NULL */
+	const char *filters;       /* --filters file, or NULL */
+	const char *schema_name;   /* only this schema, or NULL */
+	const char *table_name;    /* only this table, or NULL */
+	SplitSpec split;           /* how tables are split into COPY parts */
+	bool estimate_table_sizes; /* sizes from pg_class.relpages (catalog_sizes_estimate.sql) */
 	bool json;
 	bool list_skipped;       /* tables, sequences, indexes: those left out instead */
 	bool without_pkey;       /* list tables: only tables without a primary key */
@@ -61,7 +62,6 @@ typedef struct ProgressSpec
 ExitCode report_progress(const ProgressSpec *spec);
 
 /* ---- summary.c ---- */
-
 
 /*
  * The end-of-run summary of a clone: saved as JSON in the work directory,

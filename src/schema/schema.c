@@ -192,7 +192,8 @@ error_is_existing(const char *line)
 
 /* Logs the error lines a child wrote since offset in its log file. */
 static int
-log_child_errors(const char *log_path, size_t offset, const char *what, bool tolerate_existing)
+log_child_errors(const char *log_path, size_t offset, const char *what, bool tolerate_existing,
+				 int *nobject)
 {
 	size_t len;
 	char *text = file_read_all(log_path, &len);
@@ -218,6 +219,11 @@ log_child_errors(const char *log_path, size_t offset, const char *what, bool tol
 		if (is_error)
 		{
 			tolerated = false;
+			/* pg_restore: one object's statement failed (the others went on) */
+			if (nobject != NULL && strstr(line, "could not execute query") != NULL)
+			{
+				(*nobject)++;
+			}
 			if (nerr < 50)
 			{
 				log_error("%s: %s", what, line);
@@ -306,7 +312,7 @@ schema_dump(const SchemaOptions *so, const char *dumpfile)
 	bool ok = rc == 0;
 	if (!ok)
 	{
-		log_child_errors(so->log_path, off, "pg_dump", false);
+		log_child_errors(so->log_path, off, "pg_dump", false, NULL);
 		log_error("pg_dump failed (exit code %d)", rc);
 		log_detail(LOG_LEVEL_ERROR, "Its output is in \"%s\".", so->log_path);
 	}
@@ -370,9 +376,22 @@ schema_restore(const SchemaOptions *so, const char *dumpfile, const char *sectio
 
 	size_t off = file_size_of(so->log_path);
 	int rc = spawn_run(argv, env, so->log_path);
-	int nerr = log_child_errors(so->log_path, off, "pg_restore", so->tolerate_existing);
-	/* pg_restore exits 1 on any error it skipped; what counts is what we counted */
-	bool ok = (rc == 0 || (rc == 1 && so->tolerate_existing)) && nerr == 0;
+	int nobject = 0;
+	int nerr = log_child_errors(so->log_path, off, "pg_restore", so->tolerate_existing, &nobject);
+	/*
+	 * pg_restore exits 1 on any error it skipped; what counts is what we
+	 * counted. --restore-tolerance N lets up to N objects fail (each logged
+	 * above), never an error that is not one object's statement.
+	 */
+	bool tolerable = nerr > 0 && nerr == nobject && nobject <= so->tolerance;
+	bool ok =
+		(rc == 0 || (rc == 1 && (so->tolerate_existing || tolerable))) && (nerr == 0 || tolerable);
+	if (ok && tolerable)
+	{
+		log_warn("pg_restore of the %s section: %d object(s) failed, tolerated by "
+				 "--restore-tolerance %d",
+				 section, nobject, so->tolerance);
+	}
 	if (!ok)
 	{
 		log_error("pg_restore of the %s section failed (exit code %d, %d errors)", section, rc,

@@ -78,6 +78,8 @@ typedef struct TocFilter
 	bool skip_extensions;
 	bool skip_collations;
 	bool skip_large_objects;
+	bool skip_ext_comments; /* COMMENT ON EXTENSION */
+	bool skip_publications; /* PUBLICATION, PUBLICATION TABLE/TABLES IN SCHEMA, their comments */
 } TocFilter;
 
 void toc_filter_free(TocFilter *f);
@@ -93,6 +95,8 @@ void toc_filter_predata(const TocFilter *f, TocList *l);
  */
 void toc_filter_postdata(const TocFilter *f, TocList *l, const SchemaOid *built, int nbuilt,
 						 const SchemaOid *excluded, int nexcluded);
+/* --skip-publications: publications and what belongs to them (post-data). */
+void toc_filter_publications(const TocFilter *f, TocList *l);
 
 /* ---- dump and restore ---- */
 typedef struct SchemaOptions
@@ -103,6 +107,7 @@ typedef struct SchemaOptions
 	int jobs;
 	bool clean;             /* --clean --if-exists */
 	bool tolerate_existing; /* resume: "already exists" errors are not failures */
+	int tolerance;          /* --restore-tolerance: objects that may fail to restore */
 	bool no_owner;
 	bool no_acl;
 	bool no_comments;

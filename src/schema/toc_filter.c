@@ -216,12 +216,38 @@ toc_filter_predata(const TocFilter *f, TocList *l)
 		{
 			e->skip = "--skip-collations";
 		}
+		else if (f->skip_ext_comments && strcmp(e->desc, "COMMENT") == 0 && on_ext)
+		{
+			e->skip = "--skip-ext-comments";
+		}
 		else if (f->skip_large_objects &&
 				 (strcmp(e->desc, "BLOB") == 0 || strcmp(e->desc, "BLOB METADATA") == 0 ||
 				  strcmp(e->desc, "LARGE OBJECT") == 0 ||
 				  ((strcmp(e->desc, "ACL") == 0 || strcmp(e->desc, "COMMENT") == 0) && on_lo)))
 		{
 			e->skip = "--skip-large-objects";
+		}
+	}
+}
+
+/* A publication, a table or schema it publishes, or a comment/ACL/label on one. */
+static bool
+toc_is_publication(const TocEntry *e)
+{
+	return strncmp(e->desc, "PUBLICATION", 11) == 0 ||
+		   ((strcmp(e->desc, "COMMENT") == 0 || strcmp(e->desc, "SECURITY LABEL") == 0) &&
+			strncmp(e->rest, "- PUBLICATION ", 14) == 0);
+}
+
+void
+toc_filter_publications(const TocFilter *f, TocList *l)
+{
+	for (int i = 0; f->skip_publications && i < l->n; i++)
+	{
+		TocEntry *e = &l->entries[i];
+		if (e->skip == NULL && toc_is_publication(e))
+		{
+			e->skip = "--skip-publications";
 		}
 	}
 }
@@ -253,4 +279,5 @@ toc_filter_postdata(const TocFilter *f, TocList *l, const SchemaOid *built, int 
 			e->skip = "refreshed by pgshift";
 		}
 	}
+	toc_filter_publications(f, l);
 }
