@@ -24,6 +24,8 @@ int cmd_schema_steps(Options *opts, int what);
 int cmd_list_databases(Options *opts);
 int cmd_list_extensions(Options *opts);
 int cmd_list_collations(Options *opts);
+int cmd_list_views(Options *opts);
+int cmd_list_triggers(Options *opts);
 int cmd_list_tables(Options *opts);
 int cmd_list_table_parts(Options *opts);
 int cmd_list_sequences(Options *opts);

@@ -70,6 +70,18 @@ cmd_list_extensions(Options *opts)
 }
 
 int
+cmd_list_views(Options *opts)
+{
+	return list_run(opts, "list views", report_list_views);
+}
+
+int
+cmd_list_triggers(Options *opts)
+{
+	return list_run(opts, "list triggers", report_list_triggers);
+}
+
+int
 cmd_list_collations(Options *opts)
 {
 	return list_run(opts, "list collations", report_list_collations);

@@ -112,7 +112,7 @@ static const OptDef g_opts[] = {
 	{ "filters", 'F', OK_STR, NULL, OFF(filters), "FILTERS", "FILE",
 	  "copy only what the filters file selects (pgcopydb ini format)" },
 	{ "plugin", 'p', OK_STR, NULL, OFF(plugin), "OUTPUT_PLUGIN", "NAME",
-	  "logical decoding plugin: pgoutput (default) or test_decoding" },
+	  "logical decoding plugin: pgoutput (default), test_decoding or wal2json" },
 	{ "slot-name", 's', OK_STR, NULL, OFF(slot_name), "SLOT_NAME", "NAME",
 	  "replication slot name (default pgshift)" },
 	{ "origin", 'o', OK_STR, NULL, OFF(origin), "ORIGIN", "NAME",
@@ -447,15 +447,20 @@ opt_unique(int i, const char *optlist)
 	return true;
 }
 
-bool
-options_parse(Options *o, const char *optlist, const char *cmdname, int argc, char **argv)
+static bool
+opt_is_flag(const OptDef *d)
 {
-	struct option longopts[N_OPTS + 2];
-	char shortopts[3 * N_OPTS + 4];
-	int nl = 0, ns = 0;
-	bool given[N_OPTS];
-	memset(given, 0, sizeof(given));
+	return d->kind == OK_BOOL || d->kind == OK_CONST;
+}
 
+/*
+ * getopt_long's tables for the command's options (and --help); false when
+ * two of them clash (logged).
+ */
+static bool
+getopt_tables(const char *optlist, struct option *longopts, char *shortopts)
+{
+	int nl = 0, ns = 0;
 	shortopts[ns++] = '+';
 	shortopts[ns++] = ':';
 	for (int i = 0; i < N_OPTS; i++)
@@ -466,15 +471,11 @@ options_parse(Options *o, const char *optlist, const char *cmdname, int argc, ch
 		}
 		if (!opt_unique(i, optlist))
 		{
-			o->nargs = -2;
 			return false;
 		}
-		longopts[nl].name = g_opts[i].name;
-		bool flag = g_opts[i].kind == OK_BOOL || g_opts[i].kind == OK_CONST;
-		longopts[nl].has_arg = flag ? no_argument : required_argument;
-		longopts[nl].flag = NULL;
-		longopts[nl].val = 1000 + i;
-		nl++;
+		bool flag = opt_is_flag(&g_opts[i]);
+		longopts[nl++] = (struct option){ g_opts[i].name, flag ? no_argument : required_argument,
+										  NULL, 1000 + i };
 		if (g_opts[i].shortopt)
 		{
 			shortopts[ns++] = (char) g_opts[i].shortopt;
@@ -484,79 +485,69 @@ options_parse(Options *o, const char *optlist, const char *cmdname, int argc, ch
 			}
 		}
 	}
-	longopts[nl].name = "help";
-	longopts[nl].has_arg = no_argument;
-	longopts[nl].flag = NULL;
-	longopts[nl].val = 'h';
-	nl++;
+	longopts[nl++] = (struct option){ "help", no_argument, NULL, 'h' };
 	memset(&longopts[nl], 0, sizeof(longopts[nl]));
 	shortopts[ns++] = 'h';
 	shortopts[ns] = '\0';
+	return true;
+}
 
-	optind = 0; /* 0, not 1: glibc then also forgets its position inside a cluster */
-	opterr = 0;
-	int c;
-	int li = -1;
-	while ((c = getopt_long(argc, argv, shortopts, longopts, &li)) != -1)
+/* The table row getopt_long's answer c stands for; -1 on a usage error (logged). */
+static int
+opt_index(int c, const char *optlist, const char *cmdname, char **argv)
+{
+	if (c >= 1000)
 	{
-		int idx = -1;
-		if (c >= 1000)
+		return c - 1000;
+	}
+	if (c == '?' || c == ':')
+	{
+		char shortbuf[3] = { '-', (char) optopt, '\0' };
+		const char *bad = optopt != 0 ? shortbuf : argv[optind - 1];
+		if (c == ':')
 		{
-			idx = c - 1000;
-		}
-		else if (c == 'h')
-		{
-			o->nargs = -1; /* the caller prints the help */
-			return false;
-		}
-		else if (c == '?' || c == ':')
-		{
-			char shortbuf[3] = { '-', (char) optopt, '\0' };
-			const char *bad = optopt != 0 ? shortbuf : argv[optind - 1];
-			if (c == ':')
-			{
-				log_error("option \"%s\" of \"pgshift %s\" needs a value", bad, cmdname);
-			}
-			else
-			{
-				log_error("unknown option \"%s\" for \"pgshift %s\"", bad, cmdname);
-			}
-			log_hint(LOG_LEVEL_ERROR, "Run \"pgshift %s --help\" for the options.", cmdname);
-			o->nargs = -2;
-			return false;
+			log_error("option \"%s\" of \"pgshift %s\" needs a value", bad, cmdname);
 		}
 		else
 		{
-			for (int i = 0; i < N_OPTS; i++)
-			{
-				if (g_opts[i].shortopt == c && opt_accepted(&g_opts[i], optlist))
-				{
-					idx = i;
-				}
-			}
+			log_error("unknown option \"%s\" for \"pgshift %s\"", bad, cmdname);
 		}
-		if (idx < 0)
-		{
-			o->nargs = -2;
-			return false;
-		}
-		char from[64];
-		snprintf(from, sizeof(from), "--%s", g_opts[idx].name);
-		bool flag = g_opts[idx].kind == OK_BOOL || g_opts[idx].kind == OK_CONST;
-		if (!opt_set(o, &g_opts[idx], flag ? NULL : optarg, from))
-		{
-			o->nargs = -2;
-			return false;
-		}
-		if (g_opts[idx].noop != NULL && !given[idx] &&
-			o->nnoop_given < (int) (sizeof(o->noop_given) / sizeof(o->noop_given[0])))
-		{
-			o->noop_given[o->nnoop_given++] = g_opts[idx].name;
-		}
-		given[idx] = true;
+		log_hint(LOG_LEVEL_ERROR, "Run \"pgshift %s --help\" for the options.", cmdname);
+		return -1;
 	}
+	for (int i = 0; i < N_OPTS; i++)
+	{
+		if (g_opts[i].shortopt == c && opt_accepted(&g_opts[i], optlist))
+		{
+			return i;
+		}
+	}
+	return -1;
+}
 
-	/* environment for what the command line did not give */
+/* Sets option idx from the command line, remembering a no-op one for its notice. */
+static bool
+opt_given(Options *o, int idx, const char *arg, bool *given)
+{
+	char from[64];
+	snprintf(from, sizeof(from), "--%s", g_opts[idx].name);
+	if (!opt_set(o, &g_opts[idx], opt_is_flag(&g_opts[idx]) ? NULL : arg, from))
+	{
+		return false;
+	}
+	if (g_opts[idx].noop != NULL && !given[idx] &&
+		o->nnoop_given < (int) (sizeof(o->noop_given) / sizeof(o->noop_given[0])))
+	{
+		o->noop_given[o->nnoop_given++] = g_opts[idx].name;
+	}
+	given[idx] = true;
+	return true;
+}
+
+/* The environment, for the command's options the command line did not give. */
+static bool
+opt_from_env(Options *o, const char *optlist, const bool *given)
+{
 	for (int i = 0; i < N_OPTS; i++)
 	{
 		if (given[i] || !opt_accepted(&g_opts[i], optlist) || g_opts[i].env == NULL)
@@ -572,16 +563,50 @@ options_parse(Options *o, const char *optlist, const char *cmdname, int argc, ch
 		snprintf(from, sizeof(from), "PGSHIFT_%s", g_opts[i].env);
 		if (!opt_set(o, &g_opts[i], v, from))
 		{
-			o->nargs = -2;
 			return false;
 		}
+	}
+	return true;
+}
+
+bool
+options_parse(Options *o, const char *optlist, const char *cmdname, int argc, char **argv)
+{
+	struct option longopts[N_OPTS + 2];
+	char shortopts[3 * N_OPTS + 4];
+	bool given[N_OPTS];
+	memset(given, 0, sizeof(given));
+	o->nargs = -2; /* a usage error, until the end */
+	if (!getopt_tables(optlist, longopts, shortopts))
+	{
+		return false;
+	}
+	optind = 0; /* 0, not 1: glibc then also forgets its position inside a cluster */
+	opterr = 0;
+	int c;
+	int li = -1;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, &li)) != -1)
+	{
+		if (c == 'h')
+		{
+			o->nargs = -1; /* the caller prints the help */
+			return false;
+		}
+		int idx = opt_index(c, optlist, cmdname, argv);
+		if (idx < 0 || !opt_given(o, idx, optarg, given))
+		{
+			return false;
+		}
+	}
+	if (!opt_from_env(o, optlist, given))
+	{
+		return false;
 	}
 	if (options_list_has(optlist, "dir") && o->dir == NULL)
 	{
 		const char *tmp = getenv("TMPDIR");
 		o->dir = xasprintf("%s/pgshift", tmp && *tmp ? tmp : "/tmp");
 	}
-
 	o->nargs = argc - optind;
 	o->args = xcalloc((size_t) (o->nargs + 1), sizeof(char *));
 	for (int i = 0; i < o->nargs; i++)

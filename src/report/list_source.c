@@ -254,6 +254,39 @@ report_list_collations(const ListSpec *spec)
 	return list_query(spec, SQL_LIST_COLLATIONS, cols, NCOLS(cols), collation_keep);
 }
 
+/* --schema-name / --table-name: a view by its name, a trigger by its table's */
+static bool
+relation_keep(const PGresult *res, int row, const ListSpec *spec)
+{
+	return list_name_selected(spec, pval(res, row, 1), pval(res, row, 2));
+}
+
+ExitCode
+report_list_views(const ListSpec *spec)
+{
+	static const Column cols[] = {
+		{ 0, COL_INT, "oid", NULL, 'r' },
+		{ 1, COL_TEXT, "schema", "Schema", 'l' },
+		{ 2, COL_TEXT, "name", "Name", 'l' },
+		{ 3, COL_TEXT, "kind", "Kind", 'l' },
+		{ 4, COL_TEXT, "owner", "Owner", 'l' },
+		{ 5, COL_BOOL, "populated", "Populated", 'l', "", "yes", "no" },
+	};
+	return list_query(spec, SQL_LIST_VIEWS, cols, NCOLS(cols), relation_keep);
+}
+
+ExitCode
+report_list_triggers(const ListSpec *spec)
+{
+	static const Column cols[] = {
+		{ 0, COL_INT, "oid", NULL, 'r' },           { 1, COL_TEXT, "schema", "Schema", 'l' },
+		{ 2, COL_TEXT, "table", "Table", 'l' },     { 3, COL_TEXT, "name", "Name", 'l' },
+		{ 4, COL_TEXT, "enabled", "Enabled", 'l' }, { 5, COL_TEXT, "function", "Function", 'l' },
+		{ 6, COL_TEXT, "definition", NULL, 'l' },
+	};
+	return list_query(spec, SQL_LIST_TRIGGERS, cols, NCOLS(cols), relation_keep);
+}
+
 /* ------------------------------------------------------------------------
  * list depends
  * ------------------------------------------------------------------------ */

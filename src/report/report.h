@@ -40,6 +40,10 @@ typedef struct ListSpec
 ExitCode report_list_databases(const ListSpec *spec);
 ExitCode report_list_extensions(const ListSpec *spec);
 ExitCode report_list_collations(const ListSpec *spec);
+/* Views and materialized views (--schema-name, --table-name narrow them). */
+ExitCode report_list_views(const ListSpec *spec);
+/* User triggers, by table (--schema-name, --table-name narrow them). */
+ExitCode report_list_triggers(const ListSpec *spec);
 ExitCode report_list_tables(const ListSpec *spec);
 ExitCode report_list_table_parts(const ListSpec *spec);
 ExitCode report_list_sequences(const ListSpec *spec);

@@ -238,7 +238,15 @@ SELECT string_agg(n.nspname || '.' || c.relname, ',' ORDER BY 1)
 	is((find_by($at, name => 'big') // {})->{parts}, $want_parts, '--split-at 1MB splits as well');
 	my $noctid = list_json('tables', @src, @split, '--skip-split-by-ctid') // [];
 	is((find_by($noctid, name => 'big') // {})->{parts}, 1, '--skip-split-by-ctid: not split');
-	for my $opt ('--force', '--cache', '--drop-cache', '--estimate-table-sizes')
+	# --estimate-table-sizes: the sizes pg_class has from the last VACUUM/ANALYZE
+	my $est = list_json('tables', @src, '--estimate-table-sizes') // [];
+	my $want_est = query_value($source, 'shop', q{
+		SELECT (c.relpages + COALESCE(t.relpages, 0))::bigint * current_setting('block_size')::int
+		  FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid
+		 WHERE c.oid = 'app.big'::regclass});
+	is((find_by($est, name => 'big') // {})->{bytes}, $want_est,
+		'--estimate-table-sizes: app.big\'s size from pg_class.relpages (and its TOAST table\'s)');
+	for my $opt ('--force', '--cache', '--drop-cache')
 	{
 		my ($frc, $fout, $ferr) = run_pgshift('list', 'tables', @src, $opt);
 		is($frc, 0, "list tables $opt is accepted");
@@ -377,6 +385,48 @@ subtest 'list depends' => sub {
 		'--table-name', 'nope');
 	is($rc, 1, 'an unknown table: exit 1');
 	like($err, qr/"app"\."nope" does not exist/, 'the message names it');
+};
+
+# ------------------------------------------------------- views and triggers
+subtest 'list views and list triggers (pgcopydb\'s)' => sub {
+	psql_do($source, 'shop', q{
+CREATE MATERIALIZED VIEW app.big_mv AS SELECT count(*) AS n FROM app.big WITH NO DATA;
+CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+CREATE TRIGGER customers_touch BEFORE UPDATE ON app.customers
+    FOR EACH ROW EXECUTE FUNCTION app.touch();
+ALTER TABLE app.customers ENABLE REPLICA TRIGGER customers_touch;
+});
+	my $views = list_json('views', @src) // [];
+	my $want = query_rows($source, 'shop', q{
+		SELECT n.nspname || '.' || c.relname FROM pg_class c
+		  JOIN pg_namespace n ON n.oid = c.relnamespace
+		 WHERE c.relkind IN ('v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+		 ORDER BY 1});
+	is_deeply([ map { "$_->{schema}.$_->{name}" } @$views ], [ map { $_->[0] } @$want ],
+		'list views: the views and materialized views pg_class has, in order');
+	my $mv = find_by($views, name => 'big_mv');
+	is($mv && $mv->{kind}, 'materialized view', 'app.big_mv is a materialized view');
+	ok($mv && defined $mv->{populated} && !$mv->{populated}, '... not populated (WITH NO DATA)');
+	my $narrow = list_json('views', @src, '--table-name', 'big_view2') // [];
+	is(scalar(@$narrow), 1, 'list views --table-name: only that view');
+
+	my $trig = list_json('triggers', @src) // [];
+	my $want_t = query_rows($source, 'shop',
+		q{SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1});
+	is_deeply([ sort map { $_->{name} } @$trig ], [ map { $_->[0] } @$want_t ],
+		'list triggers: the user triggers pg_trigger has (foreign keys\' internal ones left out)');
+	my $t = find_by($trig, name => 'customers_touch');
+	is($t && $t->{table}, 'customers', 'on app.customers');
+	is($t && $t->{enabled}, 'replica', 'enabled as ENABLE REPLICA set it');
+	like($t && $t->{definition}, qr/BEFORE UPDATE ON app\.customers/, 'with its definition');
+	my ($rc, $out) = run_pgshift('list', 'triggers', @src, '--table-name', 'orders');
+	unlike($out, qr/customers_touch/, '--table-name orders: not the trigger of customers');
+
+	psql_do($source, 'shop', q{
+DROP TRIGGER customers_touch ON app.customers;
+DROP FUNCTION app.touch();
+DROP MATERIALIZED VIEW app.big_mv;
+});
 };
 
 # ------------------------------------------------------------------- schema

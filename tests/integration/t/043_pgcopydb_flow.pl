@@ -22,8 +22,8 @@
 # gone.  `stream sentinel get` with --endpos, --apply and --json reads back
 # what `set` wrote.
 #
-# For each plugin of @PLUGINS (wal2json: skipped when the server has no
-# wal2json.so).
+# For each plugin test_plugins() gives: pgoutput, test_decoding, and
+# wal2json when the server has it (CI installs postgresql-15-wal2json).
 use strict;
 use warnings;
 
@@ -33,7 +33,6 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 use PgShiftTest;
 
-my @PLUGINS = qw(pgoutput test_decoding);
 my $FOLLOW_TIMEOUT = 180;
 
 my ($source, $target) = start_pair();
@@ -289,7 +288,7 @@ sub follow_create_slot
 	return;
 }
 
-for my $plugin (@PLUGINS)
+for my $plugin (test_plugins($source))
 {
 	subtest "pgcopydb's step-by-step flow, $plugin" => sub {
 		plan skip_all => "the source has no $plugin.so" unless plugin_available($plugin);
