@@ -12,6 +12,9 @@
 
 #include "cdc/cdc.h"
 
+/* A big-endian 64-bit integer of the replication protocol (plugin.c). */
+uint64_t cdc_get_be64(const char *b);
+
 /* ---- tuples (decoder.c) ---- */
 void tuple_reset(CdcTuple *t, int ncols);
 /* kind 't': val[0..len) is copied, NUL-terminated; 'n', 'u': no value */

@@ -72,8 +72,8 @@ cdc_plugin_commit_lsn_is_end(CdcPlugin p)
 	return p == CDC_PLUGIN_TEST_DECODING;
 }
 
-static uint64_t
-get64(const char *b)
+uint64_t
+cdc_get_be64(const char *b)
 {
 	uint64_t v = 0;
 	for (int i = 0; i < 8; i++)
@@ -108,8 +108,8 @@ cdc_plugin_frame_role(CdcPlugin p, const char *msg, uint32_t len, Lsn wal_start,
 			if (len >= 26 && msg[0] == 'C')
 			{
 				/* Commit: flags(1) commit_lsn(8) end_lsn(8) timestamp(8) */
-				*commit_lsn = get64(msg + 2);
-				*end_lsn = get64(msg + 10);
+				*commit_lsn = cdc_get_be64(msg + 2);
+				*end_lsn = cdc_get_be64(msg + 10);
 				return CDC_ROLE_COMMIT;
 			}
 			return CDC_ROLE_CHANGE;

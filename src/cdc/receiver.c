@@ -20,6 +20,7 @@
  * removed once applied (journal_prune) when a later run reads the journal.
  */
 #include "cdc/cdc.h"
+#include "cdc/cdc_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -38,17 +39,6 @@ put64(char *b, uint64_t v)
 		b[i] = (char) (v & 0xFF);
 		v >>= 8;
 	}
-}
-
-static uint64_t
-get64(const char *b)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-	{
-		v = v << 8 | (unsigned char) b[i];
-	}
-	return v;
 }
 
 static bool
@@ -232,7 +222,7 @@ check_endpos(Receiver *rv, Lsn pos)
 static bool
 recv_keepalive(Receiver *rv, const char *buf)
 {
-	Lsn walend = get64(buf + 1);
+	Lsn walend = cdc_get_be64(buf + 1);
 	if (buf[17])
 	{
 		rv->want_reply = true;
@@ -286,7 +276,7 @@ recv_rotate(Receiver *rv)
 static bool
 recv_data(Receiver *rv, const char *buf, int n)
 {
-	Lsn wal_start = get64(buf + 1);
+	Lsn wal_start = cdc_get_be64(buf + 1);
 	const char *payload = buf + 25;
 	uint32_t plen = (uint32_t) (n - 25);
 	Lsn end_lsn = LSN_INVALID, commit_lsn = LSN_INVALID;

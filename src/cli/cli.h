@@ -21,33 +21,42 @@ int cmd_snapshot(Options *opts);
 int cmd_copy_steps(Options *opts, int steps);
 /* dump ..., restore ..., copy roles|extensions: the row's SCHEMA_CMD_* mask (cmd_schema.c). */
 int cmd_schema_steps(Options *opts, int what);
-int cmd_list_databases(Options *opts);
-int cmd_list_extensions(Options *opts);
-int cmd_list_collations(Options *opts);
-int cmd_list_views(Options *opts);
-int cmd_list_triggers(Options *opts);
-int cmd_list_tables(Options *opts);
-int cmd_list_table_parts(Options *opts);
-int cmd_list_sequences(Options *opts);
-int cmd_list_indexes(Options *opts);
-int cmd_list_depends(Options *opts);
-int cmd_list_schema(Options *opts);
 int cmd_list_progress(Options *opts);
+
+/* The source listings, one handler given which (a row's mask in commands.c). */
+enum
+{
+	LIST_DATABASES,
+	LIST_EXTENSIONS,
+	LIST_COLLATIONS,
+	LIST_TABLES,
+	LIST_TABLE_PARTS,
+	LIST_SEQUENCES,
+	LIST_INDEXES,
+	LIST_VIEWS,
+	LIST_TRIGGERS,
+	LIST_DEPENDS,
+	LIST_SCHEMA
+};
+int cmd_list(Options *opts, int which);
+/* follow, stream replay|receive|apply (and pgcopydb's names): FOLLOW_* of cdc.h */
+int cmd_stream(Options *opts, int what);
+/* stream sentinel set ... */
+enum
+{
+	SENTINEL_SET_STARTPOS,
+	SENTINEL_SET_ENDPOS,
+	SENTINEL_SET_APPLY,
+	SENTINEL_SET_PREFETCH
+};
+int cmd_sentinel_set(Options *opts, int what);
 int cmd_compare_schema(Options *opts);
 int cmd_compare_data(Options *opts);
-int cmd_follow(Options *opts);
 int cmd_stream_setup(Options *opts);
 int cmd_stream_cleanup(Options *opts);
 int cmd_stream_prune(Options *opts);
-int cmd_stream_receive(Options *opts);
-int cmd_stream_apply(Options *opts);
-int cmd_stream_replay(Options *opts);
 int cmd_sentinel_setup(Options *opts);
 int cmd_sentinel_get(Options *opts);
-int cmd_sentinel_set_startpos(Options *opts);
-int cmd_sentinel_set_endpos(Options *opts);
-int cmd_sentinel_set_apply(Options *opts);
-int cmd_sentinel_set_prefetch(Options *opts);
 int cmd_stream_transform(Options *opts);
 
 /* Logging set-up from --verbose/--debug/--quiet/--log-json. */

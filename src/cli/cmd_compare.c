@@ -101,24 +101,38 @@ side_exit(char side)
 	}
 }
 
-int
-cmd_compare_schema(Options *opts)
+/*
+ * What both compare commands do first: check the URIs, build the spec (its
+ * filters loaded), connect to both sides in their transactions.
+ */
+static int
+compare_start(const Options *opts, CompareSpec *spec, PgConn *src, PgConn *tgt)
 {
 	if (!cli_require_uris(opts, true, true))
 	{
 		return EXIT_USAGE;
 	}
-	CompareSpec spec = compare_spec(opts);
-	if (!compare_filter_load(&spec))
+	*spec = compare_spec(opts);
+	if (!compare_filter_load(spec))
 	{
 		return EXIT_USAGE;
 	}
-
-	PgConn src, tgt;
-	int rc = compare_open(&spec, &src, &tgt);
+	int rc = compare_open(spec, src, tgt);
 	if (rc != EXIT_OK)
 	{
-		compare_close(&src, &tgt);
+		compare_close(src, tgt);
+	}
+	return rc;
+}
+
+int
+cmd_compare_schema(Options *opts)
+{
+	CompareSpec spec;
+	PgConn src, tgt;
+	int rc = compare_start(opts, &spec, &src, &tgt);
+	if (rc != EXIT_OK)
+	{
 		return rc;
 	}
 	log_info("comparing the schemas of source and target");
@@ -140,21 +154,11 @@ cmd_compare_schema(Options *opts)
 int
 cmd_compare_data(Options *opts)
 {
-	if (!cli_require_uris(opts, true, true))
-	{
-		return EXIT_USAGE;
-	}
-	CompareSpec spec = compare_spec(opts);
-	if (!compare_filter_load(&spec))
-	{
-		return EXIT_USAGE;
-	}
-
+	CompareSpec spec;
 	PgConn src, tgt;
-	int rc = compare_open(&spec, &src, &tgt);
+	int rc = compare_start(opts, &spec, &src, &tgt);
 	if (rc != EXIT_OK)
 	{
-		compare_close(&src, &tgt);
 		return rc;
 	}
 	/*

@@ -45,82 +45,34 @@ list_spec(const Options *opts)
 	return s;
 }
 
-/* The source listings: check, build the spec, report. */
-static int
-list_run(const Options *opts, const char *cmd, ExitCode (*fn)(const ListSpec *))
+/* The source listings, by LIST_* (cli.h): their name and their report. */
+static const struct
 {
-	if (!list_check(opts, cmd))
+	const char *name;
+	ExitCode (*report)(const ListSpec *spec);
+} g_lists[] = {
+	[LIST_DATABASES] = { "list databases", report_list_databases },
+	[LIST_EXTENSIONS] = { "list extensions", report_list_extensions },
+	[LIST_COLLATIONS] = { "list collations", report_list_collations },
+	[LIST_TABLES] = { "list tables", report_list_tables },
+	[LIST_TABLE_PARTS] = { "list table-parts", report_list_table_parts },
+	[LIST_SEQUENCES] = { "list sequences", report_list_sequences },
+	[LIST_INDEXES] = { "list indexes", report_list_indexes },
+	[LIST_VIEWS] = { "list views", report_list_views },
+	[LIST_TRIGGERS] = { "list triggers", report_list_triggers },
+	[LIST_DEPENDS] = { "list depends", report_list_depends },
+	[LIST_SCHEMA] = { "list schema", report_list_schema },
+};
+
+int
+cmd_list(Options *opts, int which)
+{
+	if (!list_check(opts, g_lists[which].name))
 	{
 		return EXIT_USAGE;
 	}
 	ListSpec spec = list_spec(opts);
-	return fn(&spec);
-}
-
-int
-cmd_list_databases(Options *opts)
-{
-	return list_run(opts, "list databases", report_list_databases);
-}
-
-int
-cmd_list_extensions(Options *opts)
-{
-	return list_run(opts, "list extensions", report_list_extensions);
-}
-
-int
-cmd_list_views(Options *opts)
-{
-	return list_run(opts, "list views", report_list_views);
-}
-
-int
-cmd_list_triggers(Options *opts)
-{
-	return list_run(opts, "list triggers", report_list_triggers);
-}
-
-int
-cmd_list_collations(Options *opts)
-{
-	return list_run(opts, "list collations", report_list_collations);
-}
-
-int
-cmd_list_tables(Options *opts)
-{
-	return list_run(opts, "list tables", report_list_tables);
-}
-
-int
-cmd_list_table_parts(Options *opts)
-{
-	return list_run(opts, "list table-parts", report_list_table_parts);
-}
-
-int
-cmd_list_sequences(Options *opts)
-{
-	return list_run(opts, "list sequences", report_list_sequences);
-}
-
-int
-cmd_list_indexes(Options *opts)
-{
-	return list_run(opts, "list indexes", report_list_indexes);
-}
-
-int
-cmd_list_depends(Options *opts)
-{
-	return list_run(opts, "list depends", report_list_depends);
-}
-
-int
-cmd_list_schema(Options *opts)
-{
-	return list_run(opts, "list schema", report_list_schema);
+	return g_lists[which].report(&spec);
 }
 
 int

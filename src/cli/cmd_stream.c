@@ -155,6 +155,23 @@ stream_close(Stream *s)
 	workdir_close(&s->wd);
 }
 
+/* What a command does in its opened work directory; returns an ExitCode. */
+typedef int (*StreamFn)(Stream *s, const Options *opts, const void *arg);
+
+/* Opens the work directory (stream_open), runs fn, closes. */
+static int
+stream_with(const Options *opts, bool lock, bool filters, StreamFn fn, const void *arg)
+{
+	Stream s;
+	int rc = stream_open(&s, opts, lock, filters);
+	if (rc == EXIT_OK)
+	{
+		rc = fn(&s, opts, arg);
+		stream_close(&s);
+	}
+	return rc;
+}
+
 /* ---- the follower ---- */
 
 /* FOLLOW_COPY: the base copy is clone's, run under the slot's snapshot. */
@@ -211,19 +228,7 @@ stream_follow(Options *opts, int what)
 }
 
 int
-cmd_follow(Options *opts)
-{
-	return stream_follow(opts, FOLLOW_RECEIVE | FOLLOW_APPLY);
-}
-
-int
-cmd_stream_replay(Options *opts)
-{
-	return stream_follow(opts, FOLLOW_RECEIVE | FOLLOW_APPLY);
-}
-
-int
-cmd_stream_receive(Options *opts)
+cmd_stream(Options *opts, int what)
 {
 	if (opts->to_stdout)
 	{
@@ -234,13 +239,7 @@ cmd_stream_receive(Options *opts)
 								  "stream apply\" (or \"follow\") to apply the changes.");
 		return EXIT_USAGE;
 	}
-	return stream_follow(opts, FOLLOW_RECEIVE);
-}
-
-int
-cmd_stream_apply(Options *opts)
-{
-	return stream_follow(opts, FOLLOW_APPLY);
+	return stream_follow(opts, what);
 }
 
 int
@@ -255,6 +254,22 @@ cli_clone_follow(Options *opts)
  * Publication, slot and origin; a slot that `snapshot --follow` made in this
  * work directory is used as it is (pgcopydb's step-by-step flow).
  */
+static int
+stream_setup(Stream *s, const Options *opts, const void *arg)
+{
+	(void) opts, (void) arg;
+	CdcSlot slot;
+	int code = EXIT_OK;
+	if (cdc_setup(&s->co, &slot, CDC_SETUP_ORIGIN | CDC_SETUP_SLOT | CDC_SETUP_ADOPT_SLOT, &code))
+	{
+		char b[32];
+		lsn_format(slot.consistent_lsn, b, sizeof(b));
+		printf("slot %s %s at %s\n", s->co.slot, slot.adopted ? "ready" : "created", b);
+		cdc_slot_close(&slot);
+	}
+	return code;
+}
+
 int
 cmd_stream_setup(Options *opts)
 {
@@ -262,23 +277,16 @@ cmd_stream_setup(Options *opts)
 	{
 		return EXIT_USAGE;
 	}
-	Stream s;
-	int rc = stream_open(&s, opts, true, true);
-	if (rc != EXIT_OK)
-	{
-		return rc;
-	}
-	CdcSlot slot;
-	int code = EXIT_OK;
-	if (cdc_setup(&s.co, &slot, CDC_SETUP_ORIGIN | CDC_SETUP_SLOT | CDC_SETUP_ADOPT_SLOT, &code))
-	{
-		char b[32];
-		lsn_format(slot.consistent_lsn, b, sizeof(b));
-		printf("slot %s %s at %s\n", s.co.slot, slot.adopted ? "ready" : "created", b);
-		cdc_slot_close(&slot);
-	}
-	stream_close(&s);
-	return code;
+	return stream_with(opts, true, true, stream_setup, NULL);
+}
+
+static int
+stream_cleanup(Stream *s, const Options *opts, const void *arg)
+{
+	(void) opts, (void) arg;
+	int rc = cdc_cleanup(&s->co) ? EXIT_OK : EXIT_SOURCE;
+	state_clear_meta(s->state, "cdc_");
+	return rc;
 }
 
 int
@@ -288,32 +296,18 @@ cmd_stream_cleanup(Options *opts)
 	{
 		return EXIT_USAGE;
 	}
-	Stream s;
-	int rc = stream_open(&s, opts, true, false);
-	if (rc != EXIT_OK)
-	{
-		return rc;
-	}
-	rc = cdc_cleanup(&s.co) ? EXIT_OK : EXIT_SOURCE;
-	state_exec(s.state, "DELETE FROM meta WHERE key LIKE 'cdc_%'", 0, NULL);
-	stream_close(&s);
-	return rc;
+	return stream_with(opts, true, false, stream_cleanup, NULL);
 }
 
-int
-cmd_stream_prune(Options *opts)
+static int
+stream_prune(Stream *s, const Options *opts, const void *arg)
 {
-	Stream s;
-	int rc = stream_open(&s, opts, false, false);
-	if (rc != EXIT_OK)
-	{
-		return rc;
-	}
+	(void) arg;
 	Sentinel sen;
-	sentinel_get(s.state, &sen);
+	sentinel_get(s->state, &sen);
 	/* segments wholly before the applied position go */
 	JournalReader jr;
-	journal_reader_open(&jr, s.wd.cdc_dir);
+	journal_reader_open(&jr, s->wd.cdc_dir);
 	JournalFrame fr;
 	uint32_t keep_from = jr.segno;
 	while (journal_read(&jr, &fr) == 1)
@@ -330,23 +324,53 @@ cmd_stream_prune(Options *opts)
 	if (opts->dry_run)
 	{
 		StrList paths = { 0 };
-		journal_segments_below(s.wd.cdc_dir, keep_from, &paths);
+		journal_segments_below(s->wd.cdc_dir, keep_from, &paths);
 		for (int i = 0; i < paths.n; i++)
 		{
 			printf("would remove %s\n", paths.items[i]);
 		}
 		printf("%d journal segment(s) applied up to %s would be removed (--dry-run)\n", paths.n, b);
 		strlist_free(&paths);
-		stream_close(&s);
 		return EXIT_OK;
 	}
-	journal_prune(s.wd.cdc_dir, keep_from);
+	journal_prune(s->wd.cdc_dir, keep_from);
 	printf("removed journal segments before segment %u (applied up to %s)\n", keep_from, b);
-	stream_close(&s);
 	return EXIT_OK;
 }
 
+int
+cmd_stream_prune(Options *opts)
+{
+	return stream_with(opts, false, false, stream_prune, NULL);
+}
+
 /* ---- sentinel ---- */
+
+/* What `stream sentinel setup|set` writes: a position or the apply switch (a chain). */
+typedef struct SentinelSet
+{
+	int what; /* SENTINEL_SET_* */
+	Lsn lsn;
+	const struct SentinelSet *next;
+} SentinelSet;
+
+static int
+sentinel_write(Stream *s, const Options *opts, const void *arg)
+{
+	(void) opts;
+	for (const SentinelSet *set = arg; set != NULL; set = set->next)
+	{
+		bool ok = set->what == SENTINEL_SET_STARTPOS ? sentinel_set_startpos(s->state, set->lsn)
+				  : set->what == SENTINEL_SET_ENDPOS
+					  ? sentinel_set_endpos(s->state, set->lsn)
+					  : sentinel_set_apply(s->state, set->what == SENTINEL_SET_APPLY);
+		if (!ok)
+		{
+			return EXIT_WORKDIR;
+		}
+	}
+	return EXIT_OK;
+}
 
 int
 cmd_sentinel_setup(Options *opts)
@@ -362,16 +386,10 @@ cmd_sentinel_setup(Options *opts)
 		log_error("invalid end position \"%s\"", opts->endpos);
 		return EXIT_USAGE;
 	}
-	Stream s;
-	int rc = stream_open(&s, opts, false, false);
-	if (rc != EXIT_OK)
-	{
-		return rc;
-	}
-	bool ok = sentinel_set_startpos(s.state, start) &&
-			  (opts->endpos == NULL || sentinel_set_endpos(s.state, end));
-	stream_close(&s);
-	return ok ? EXIT_OK : EXIT_WORKDIR;
+	SentinelSet set = { .what = SENTINEL_SET_STARTPOS, .lsn = start };
+	SentinelSet set_end = { .what = SENTINEL_SET_ENDPOS, .lsn = end, .next = NULL };
+	set.next = opts->endpos != NULL ? &set_end : NULL;
+	return stream_with(opts, false, false, sentinel_write, &set);
 }
 
 static void
@@ -409,23 +427,22 @@ sentinel_print(const Sentinel *sen, const char *field, bool json)
 	}
 }
 
+static int
+sentinel_show(Stream *s, const Options *opts, const void *field)
+{
+	Sentinel sen;
+	sentinel_get(s->state, &sen);
+	sentinel_print(&sen, field, opts->json);
+	return EXIT_OK;
+}
+
 /* Like pgcopydb: all the fields, or one with --startpos, --endpos, ...; --json. */
 int
 cmd_sentinel_get(Options *opts)
 {
 	/* one of --startpos ... --replay-lsn (the parser refuses two), or NULL */
 	const char *field = opts->sentinel_field;
-	Stream s;
-	int rc = stream_open(&s, opts, false, false);
-	if (rc != EXIT_OK)
-	{
-		return rc;
-	}
-	Sentinel sen;
-	sentinel_get(s.state, &sen);
-	sentinel_print(&sen, field, opts->json);
-	stream_close(&s);
-	return EXIT_OK;
+	return stream_with(opts, false, false, sentinel_show, field);
 }
 
 /* The source's current WAL position (caller frees), or NULL (logged). */
@@ -475,59 +492,32 @@ sentinel_set_pos(Options *opts, bool endpos)
 		free(current);
 		return EXIT_USAGE;
 	}
-	Stream s;
-	int rc = stream_open(&s, opts, false, false);
+	SentinelSet set = { .what = endpos ? SENTINEL_SET_ENDPOS : SENTINEL_SET_STARTPOS, .lsn = l };
+	int rc = stream_with(opts, false, false, sentinel_write, &set);
 	if (rc == EXIT_OK)
 	{
-		bool ok = endpos ? sentinel_set_endpos(s.state, l) : sentinel_set_startpos(s.state, l);
-		rc = ok ? EXIT_OK : EXIT_WORKDIR;
-		if (ok)
-		{
-			printf("%s %s\n", endpos ? "endpos" : "startpos", value);
-		}
-		stream_close(&s);
+		printf("%s %s\n", endpos ? "endpos" : "startpos", value);
 	}
 	free(current);
 	return rc;
 }
 
 int
-cmd_sentinel_set_startpos(Options *opts)
+cmd_sentinel_set(Options *opts, int what)
 {
-	return sentinel_set_pos(opts, false);
-}
-
-int
-cmd_sentinel_set_endpos(Options *opts)
-{
-	return sentinel_set_pos(opts, true);
-}
-
-/* apply: the follower applies; !apply: it only receives (pgcopydb's prefetch) */
-static int
-sentinel_apply(Options *opts, bool apply)
-{
-	Stream s;
-	int rc = stream_open(&s, opts, false, false);
-	if (rc != EXIT_OK)
+	switch (what)
 	{
-		return rc;
+		case SENTINEL_SET_STARTPOS:
+			return sentinel_set_pos(opts, false);
+		case SENTINEL_SET_ENDPOS:
+			return sentinel_set_pos(opts, true);
+		default:
+		{
+			/* apply: the follower applies; prefetch: it only receives */
+			SentinelSet set = { .what = what };
+			return stream_with(opts, false, false, sentinel_write, &set);
+		}
 	}
-	rc = sentinel_set_apply(s.state, apply) ? EXIT_OK : EXIT_WORKDIR;
-	stream_close(&s);
-	return rc;
-}
-
-int
-cmd_sentinel_set_apply(Options *opts)
-{
-	return sentinel_apply(opts, true);
-}
-
-int
-cmd_sentinel_set_prefetch(Options *opts)
-{
-	return sentinel_apply(opts, false);
 }
 
 int

@@ -153,7 +153,7 @@ clone_snapshot(CloneRun *run, bool resuming)
 	if (want != NULL)
 	{
 		c->quiet_errors = resuming && o->snapshot == NULL;
-		bool ok = clone_set_snapshot(c, want);
+		bool ok = pg_set_snapshot(c, want);
 		c->quiet_errors = false;
 		if (ok)
 		{

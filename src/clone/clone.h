@@ -304,8 +304,6 @@ void copy_abort(Worker *w, Task *t);
 Task *copy_analyze(Worker *w, Task *t);
 
 /* ---- sequences / db properties (steps.c) ---- */
-/* SET TRANSACTION SNAPSHOT in c's open REPEATABLE READ transaction. */
-bool clone_set_snapshot(PgConn *c, const char *snapshot);
 bool clone_copy_sequences(CloneRun *run, PgConn *target);
 bool clone_copy_db_properties(CloneRun *run, PgConn *target);
 

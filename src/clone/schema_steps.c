@@ -415,7 +415,7 @@ schema_cmd_snapshot(CloneRun *run)
 	}
 	if (spec->snapshot != NULL)
 	{
-		if (!clone_set_snapshot(&run->snap_conn, spec->snapshot))
+		if (!pg_set_snapshot(&run->snap_conn, spec->snapshot))
 		{
 			return EXIT_PRECONDITION;
 		}

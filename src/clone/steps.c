@@ -14,18 +14,6 @@
 #include <string.h>
 
 bool
-clone_set_snapshot(PgConn *c, const char *snapshot)
-{
-	/* SET TRANSACTION SNAPSHOT takes no parameter: a quoted literal */
-	char *q = pg_quote_literal(snapshot);
-	char *sql = xasprintf("SET TRANSACTION SNAPSHOT %s", q);
-	bool ok = pg_exec(c, sql);
-	free(q);
-	free(sql);
-	return ok;
-}
-
-bool
 clone_copy_sequences(CloneRun *run, PgConn *target)
 {
 	int n = 0;

@@ -31,7 +31,7 @@ clone_source_connect(CloneRun *run, PgConn *c, const char *app)
 	}
 	if (run->snapshot != NULL)
 	{
-		if (!clone_set_snapshot(c, run->snapshot))
+		if (!pg_set_snapshot(c, run->snapshot))
 		{
 			log_hint(LOG_LEVEL_ERROR, "The snapshot must stay held by its exporting session "
 									  "for the whole run.");

@@ -355,32 +355,45 @@ part_query_free(PartQuery *q)
 	free(q->sql_t);
 }
 
+/*
+ * The key as "(a, b)" (one column: "a"): the values given (text-like ones
+ * quoted, so spaces and commas read unambiguously), or the column names.
+ */
+static void
+append_key_text(StrBuf *sb, const CmpTable *t, char **vals)
+{
+	if (t->npk > 1)
+	{
+		sb_append_char(sb, '(');
+	}
+	for (int k = 0; k < t->npk; k++)
+	{
+		sb_append(sb, k ? ", " : "");
+		if (vals == NULL)
+		{
+			sb_append_ident(sb, t->pk_names[k]);
+		}
+		else if (t->pk_collatable[k])
+		{
+			sb_append_literal(sb, vals[k]);
+		}
+		else
+		{
+			sb_append(sb, vals[k]);
+		}
+	}
+	if (t->npk > 1)
+	{
+		sb_append_char(sb, ')');
+	}
+}
+
 static char *
 key_text(const CmpTable *t, char **vals)
 {
 	StrBuf sb;
 	sb_init(&sb);
-	if (t->npk > 1)
-	{
-		sb_append_char(&sb, '(');
-	}
-	for (int k = 0; k < t->npk; k++)
-	{
-		sb_append(&sb, k ? ", " : "");
-		/* text-like keys quoted, so spaces and commas read unambiguously */
-		if (t->pk_collatable[k])
-		{
-			sb_append_literal(&sb, vals[k]);
-		}
-		else
-		{
-			sb_append(&sb, vals[k]);
-		}
-	}
-	if (t->npk > 1)
-	{
-		sb_append_char(&sb, ')');
-	}
+	append_key_text(&sb, t, vals);
 	return sb_steal(&sb);
 }
 
@@ -389,19 +402,7 @@ range_text(const CmpTable *t, const CmpPart *p)
 {
 	StrBuf sb;
 	sb_init(&sb);
-	if (t->npk > 1)
-	{
-		sb_append_char(&sb, '(');
-	}
-	for (int k = 0; k < t->npk; k++)
-	{
-		sb_append(&sb, k ? ", " : "");
-		sb_append_ident(&sb, t->pk_names[k]);
-	}
-	if (t->npk > 1)
-	{
-		sb_append_char(&sb, ')');
-	}
+	append_key_text(&sb, t, NULL);
 	char *lo = p->lo ? key_text(t, p->lo) : NULL;
 	char *hi = p->hi ? key_text(t, p->hi) : NULL;
 	if (lo && hi)

@@ -38,13 +38,7 @@ compare_begin(PgConn *c, const char *snapshot)
 	{
 		return true;
 	}
-	/* SET TRANSACTION SNAPSHOT takes no parameter: the id goes as a literal */
-	char *q = pg_quote_literal(snapshot);
-	char *sql = xasprintf("SET TRANSACTION SNAPSHOT %s", q);
-	bool ok = pg_exec(c, sql);
-	free(q);
-	free(sql);
-	return ok;
+	return pg_set_snapshot(c, snapshot);
 }
 
 char *

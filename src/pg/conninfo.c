@@ -19,35 +19,37 @@ conninfo_is_uri(const char *s)
 	return strncmp(s, "postgresql://", 13) == 0 || strncmp(s, "postgres://", 11) == 0;
 }
 
-bool
-pg_conninfo_valid(const char *conninfo, char **errmsg)
+/* PQconninfoParse; NULL on error, with libpq's message in *errmsg when asked. */
+static PQconninfoOption *
+conninfo_parse(const char *conninfo, char **errmsg)
 {
 	char *err = NULL;
 	PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
-	if (opts == NULL)
+	if (opts == NULL && errmsg != NULL)
 	{
 		*errmsg = xstrdup(err ? err : "out of memory");
-		if (err != NULL)
-		{
-			PQfreemem(err);
-		}
-		return false;
 	}
+	if (err != NULL)
+	{
+		PQfreemem(err);
+	}
+	return opts;
+}
+
+bool
+pg_conninfo_valid(const char *conninfo, char **errmsg)
+{
+	PQconninfoOption *opts = conninfo_parse(conninfo, errmsg);
 	PQconninfoFree(opts);
-	return true;
+	return opts != NULL;
 }
 
 char *
 pg_conninfo_get(const char *conninfo, const char *keyword)
 {
-	char *err = NULL;
-	PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
+	PQconninfoOption *opts = conninfo_parse(conninfo, NULL);
 	if (opts == NULL)
 	{
-		if (err != NULL)
-		{
-			PQfreemem(err);
-		}
 		return NULL;
 	}
 	char *val = NULL;

@@ -125,4 +125,7 @@ typedef struct CopyStats
 bool pg_copy_pipe(PgConn *src, const char *copy_out, PgConn *dst, const char *copy_in,
 				  CopyStats *stats, int64_t *progress_bytes);
 
+/* SET TRANSACTION SNAPSHOT in c's open REPEATABLE READ transaction; false (logged) on error. */
+bool pg_set_snapshot(PgConn *c, const char *snapshot);
+
 #endif /* PGSHIFT_PG_H */

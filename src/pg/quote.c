@@ -88,3 +88,15 @@ sb_append_array_elem(StrBuf *sb, const char *elem)
 	}
 	sb_append_char(sb, '"');
 }
+
+bool
+pg_set_snapshot(PgConn *c, const char *snapshot)
+{
+	/* SET TRANSACTION SNAPSHOT takes no parameter: the id goes as a literal */
+	char *q = pg_quote_literal(snapshot);
+	char *sql = xasprintf("SET TRANSACTION SNAPSHOT %s", q);
+	bool ok = pg_exec(c, sql);
+	free(q);
+	free(sql);
+	return ok;
+}

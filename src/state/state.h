@@ -120,6 +120,8 @@ char *state_query_text(StateDb *db, const char *sql, int nparams, const char *co
 /* meta key/value */
 bool state_set_meta(StateDb *db, const char *key, const char *value);
 char *state_get_meta(StateDb *db, const char *key);
+/* Removes every key that starts with prefix. */
+bool state_clear_meta(StateDb *db, const char *prefix);
 
 /* steps: "catalog", "dump-schema", "pre-data", ... */
 bool state_step_start(StateDb *db, const char *name);

@@ -255,6 +255,14 @@ state_get_meta(StateDb *s, const char *key)
 }
 
 bool
+state_clear_meta(StateDb *s, const char *prefix)
+{
+	/* prefix is ours ("cdc_"): no LIKE wildcard in it but the one added */
+	const char *p[] = { prefix };
+	return state_exec(s, "DELETE FROM meta WHERE substr(key, 1, length(?1)) = ?1", 1, p);
+}
+
+bool
 state_step_start(StateDb *s, const char *name)
 {
 	char now[32];
