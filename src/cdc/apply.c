@@ -87,6 +87,7 @@ typedef struct Applier
 	double last_sentinel;
 	uint32_t pruned_before;
 	int idle_rounds;
+	bool paused; /* the sentinel said prefetch only (logged once per change) */
 	/*
 	 * test_decoding: a BEGIN put back until its COMMIT is in the journal. The
 	 * round after goes through the idle path (results, receiver state), and
@@ -995,6 +996,29 @@ apply_frame(Applier *a, const JournalFrame *f)
 	atomic_store(&a->sh->applied_rows, a->rows);
 }
 
+/*
+ * pgcopydb's prefetch mode (the sentinel's apply is off): between
+ * transactions, the applier waits; the receiver goes on. True while paused.
+ */
+static bool
+apply_paused(Applier *a)
+{
+	bool off = !a->in_txn && atomic_load(&a->sh->prefetch);
+	if (off != a->paused)
+	{
+		a->paused = off;
+		log_info(off ? "prefetch only (the sentinel's apply is off): changes are received, not "
+					   "applied, until \"pgshift stream sentinel set apply\""
+					 : "the sentinel's apply is on: applying");
+	}
+	if (off)
+	{
+		pump(a, false);
+		usleep(100000);
+	}
+	return off;
+}
+
 /* Reads and applies the journal until the end position, a failure or a stop. */
 static void
 apply_loop(Applier *a)
@@ -1002,6 +1026,15 @@ apply_loop(Applier *a)
 	while (!a->failed && !a->done && !signals_interrupted() && !atomic_load(&a->sh->stop))
 	{
 		poll_sentinel(a, &a->last_sentinel);
+		if (apply_paused(a))
+		{
+			if (atomic_load(&a->sh->receiver_failed))
+			{
+				log_error("the receiver stopped on an error: stopping the applier");
+				break;
+			}
+			continue;
+		}
 		if (a->confirmed_segno > a->pruned_before + 1)
 		{
 			/* segments whose every transaction is on the target (busy or not) */

@@ -309,6 +309,7 @@ typedef struct CdcShared
 	atomic_int receiver_failed;
 	atomic_int applier_failed;
 	_Atomic Lsn endpos;       /* 0: none; written by the follower only (cdc/follow.c) */
+	atomic_int prefetch;      /* the sentinel's apply is off: no transaction is applied */
 	_Atomic Lsn received_lsn; /* receiver: stream position */
 	_Atomic Lsn flushed_lsn;
 	_Atomic Lsn applied_lsn;

@@ -87,13 +87,20 @@ follower_stop(Follower *f)
 
 /* ---- the end position ---- */
 
-/* Publishes the sentinel's end position when it is new. */
+/*
+ * Publishes the sentinel's end position when it is new, and its apply
+ * switch (pgcopydb's prefetch mode: receive, do not apply).
+ */
 static void
 endpos_publish(Follower *f)
 {
 	Sentinel s;
-	if (f->co.state == NULL || !sentinel_get(f->co.state, &s) || s.endpos == LSN_INVALID ||
-		s.endpos == atomic_load(&f->sh.endpos))
+	if (f->co.state == NULL || !sentinel_get(f->co.state, &s))
+	{
+		return;
+	}
+	atomic_store(&f->sh.prefetch, s.prefetch);
+	if (s.endpos == LSN_INVALID || s.endpos == atomic_load(&f->sh.endpos))
 	{
 		return;
 	}
@@ -157,6 +164,7 @@ endpos_initial(Follower *f)
 		Sentinel s;
 		sentinel_get(f->co.state, &s);
 		endpos = s.endpos;
+		atomic_store(&f->sh.prefetch, s.prefetch);
 	}
 	atomic_store(&f->sh.endpos, endpos);
 	return true;
@@ -258,6 +266,13 @@ follow_copy(Follower *f)
 		follower_stop(f);
 		return rc;
 	}
+	/* as pgcopydb: the copy done, the sentinel allows applying */
+	if (f->co.state != NULL && !sentinel_set_apply(f->co.state, true))
+	{
+		follower_stop(f);
+		return EXIT_WORKDIR;
+	}
+	atomic_store(&f->sh.prefetch, 0);
 	log_info("base copy done: applying the changes captured since the snapshot");
 	return EXIT_OK;
 }

@@ -254,6 +254,20 @@ cli_clone_follow(Options *opts)
  * Publication, slot and origin; a slot that `snapshot --follow` made in this
  * work directory is used as it is (pgcopydb's step-by-step flow).
  */
+/*
+ * pgcopydb's step-by-step flow: a new stream (nothing applied yet) only
+ * receives until `stream sentinel set apply` says the copy is done, so that
+ * no change is applied to tables still being copied. clone --follow switches
+ * it on itself once its copy is done.
+ */
+static bool
+stream_prefetch_until_apply(Stream *s)
+{
+	Sentinel sen;
+	sentinel_get(s->state, &sen);
+	return sen.replay_lsn != LSN_INVALID || sentinel_set_apply(s->state, false);
+}
+
 static int
 stream_setup(Stream *s, const Options *opts, const void *arg)
 {
@@ -262,6 +276,10 @@ stream_setup(Stream *s, const Options *opts, const void *arg)
 	int code = EXIT_OK;
 	if (cdc_setup(&s->co, &slot, CDC_SETUP_ORIGIN | CDC_SETUP_SLOT | CDC_SETUP_ADOPT_SLOT, &code))
 	{
+		if (!stream_prefetch_until_apply(s))
+		{
+			code = EXIT_WORKDIR;
+		}
 		char b[32];
 		lsn_format(slot.consistent_lsn, b, sizeof(b));
 		printf("slot %s %s at %s\n", s->co.slot, slot.adopted ? "ready" : "created", b);
@@ -496,7 +514,7 @@ sentinel_set_pos(Options *opts, bool endpos)
 	int rc = stream_with(opts, false, false, sentinel_write, &set);
 	if (rc == EXIT_OK)
 	{
-		printf("%s %s\n", endpos ? "endpos" : "startpos", value);
+		printf("%s\n", value); /* as pgcopydb: the position alone, for scripts */
 	}
 	free(current);
 	return rc;
@@ -646,6 +664,7 @@ cmd_snapshot(Options *opts)
 		if (cdc_setup(&s.co, &slot, CDC_SETUP_SLOT, &rc))
 		{
 			snap = xstrdup(slot.snapshot);
+			rc = stream_prefetch_until_apply(&s) ? EXIT_OK : EXIT_WORKDIR;
 		}
 	}
 	else if (!pg_connect(&c, opts->source, "source", "snapshot", 0) ||

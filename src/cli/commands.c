@@ -157,10 +157,10 @@ static const Command list_cmds[] = {
 };
 
 static const Command sentinel_set_cmds[] = {
-	{ "startpos", "set the sentinel start position", G_SENTINEL, NULL, NULL, "LSN",
+	{ "startpos", "set the sentinel start position", G_SENTINEL " startpos", NULL, NULL, "LSN",
 	  cmd_sentinel_set, SENTINEL_SET_STARTPOS },
-	{ "endpos", "set the end position (LSN, or --current)", G_SENTINEL, NULL, NULL, "[LSN]",
-	  cmd_sentinel_set, SENTINEL_SET_ENDPOS },
+	{ "endpos", "set the end position (LSN, or --current)", G_SENTINEL " endpos", NULL, NULL,
+	  "[LSN]", cmd_sentinel_set, SENTINEL_SET_ENDPOS },
 	{ "apply", "allow the applier to start", G_SENTINEL,
 	  STEPS(cmd_sentinel_set, SENTINEL_SET_APPLY) },
 	{ "prefetch", "receive only: the applier waits until \"set apply\"", G_SENTINEL,

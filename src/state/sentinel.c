@@ -4,8 +4,8 @@
  *
  * One row (id = 1): startpos (where streaming starts when the journal is
  * empty), endpos (where the follower stops; 0/0 or NULL: not set), apply
- * (pgcopydb's "apply" switch), and the write / flush / replay positions the
- * follower reports. LSNs are stored as text ("16/B374D848") so that sqlite3
+ * (pgcopydb's "apply" switch: 1 on, 0 off, -1 not set, which applies), and the write / flush /
+ * replay positions the follower reports. LSNs are stored as text ("16/B374D848") so that sqlite3
  * shows them as PostgreSQL does; this file alone converts them, so the
  * callers only see the Sentinel struct and no SQL.
  *
@@ -21,6 +21,13 @@
 #include "core/core.h"
 
 #define LSN_TEXT_MAX 32
+
+/*
+ * The row, created on first use with apply = -1: not set, the follower
+ * applies. 0 (stream setup, snapshot --follow, set prefetch) is pgcopydb's
+ * prefetch mode: changes are received, not applied, until set apply (1).
+ */
+#define SENTINEL_CREATE "INSERT INTO sentinel(id, apply) VALUES (1, -1) ON CONFLICT(id) DO NOTHING"
 
 static void
 lsn_text(uint64_t lsn, char *buf, size_t size)
@@ -61,7 +68,9 @@ sentinel_get(StateDb *db, Sentinel *out)
 			found = true;
 			out->startpos = column_lsn(st, 0);
 			out->endpos = column_lsn(st, 1);
-			out->apply = sqlite3_column_int(st, 2) != 0;
+			int apply = sqlite3_column_int(st, 2);
+			out->apply = apply != 0;
+			out->prefetch = apply == 0;
 			out->write_lsn = column_lsn(st, 3);
 			out->flush_lsn = column_lsn(st, 4);
 			out->replay_lsn = column_lsn(st, 5);
@@ -84,7 +93,7 @@ sentinel_get(StateDb *db, Sentinel *out)
 static bool
 sentinel_set_column(StateDb *db, const char *column, const char *value)
 {
-	if (!state_exec(db, "INSERT INTO sentinel(id) VALUES (1) ON CONFLICT(id) DO NOTHING", 0, NULL))
+	if (!state_exec(db, SENTINEL_CREATE, 0, NULL))
 	{
 		return false;
 	}
@@ -126,8 +135,7 @@ sentinel_update_positions(StateDb *db, uint64_t write_lsn, uint64_t flush_lsn, u
 	lsn_text(flush_lsn, f, sizeof(f));
 	lsn_text(replay_lsn, r, sizeof(r));
 	const char *p[] = { write_lsn ? w : NULL, flush_lsn ? f : NULL, replay_lsn ? r : NULL };
-	return state_exec(db, "INSERT INTO sentinel(id) VALUES (1) ON CONFLICT(id) DO NOTHING", 0,
-					  NULL) &&
+	return state_exec(db, SENTINEL_CREATE, 0, NULL) &&
 		   state_exec(db,
 					  "UPDATE sentinel SET write_lsn = coalesce(?1, write_lsn), flush_lsn = "
 					  "coalesce(?2, flush_lsn), replay_lsn = coalesce(?3, replay_lsn) WHERE id = 1",

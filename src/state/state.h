@@ -255,7 +255,8 @@ typedef struct Sentinel
 {
 	uint64_t startpos;
 	uint64_t endpos;
-	bool apply;
+	bool apply;    /* applying is allowed (switched on, or never switched) */
+	bool prefetch; /* switched off: changes are received, not applied */
 	uint64_t write_lsn;
 	uint64_t flush_lsn;
 	uint64_t replay_lsn;

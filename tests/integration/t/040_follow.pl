@@ -210,7 +210,7 @@ sub scenario
 		'--current', '--source', uri($source, $db), '--dir', $dir);
 	is($rc, 0, "$plugin: stream sentinel set endpos --current exits 0")
 	  or diag($err);
-	my ($endpos) = $out =~ m{endpos ([0-9A-F]+/[0-9A-F]+)};
+	my ($endpos) = $out =~ m{^([0-9A-F]+/[0-9A-F]+)$}m;
 	ok(defined $endpos, "$plugin: sentinel prints the end position")
 	  or diag("stdout: $out");
 	my $t_endpos = time;

@@ -233,6 +233,11 @@ ALTER TABLE public.full_ident REPLICA IDENTITY FULL;
 		'--source', uri($source, $db), '--target', uri($target, $db),
 		'--dir', $dir, '--slot-name', $slot, '--origin', $slot, @extra);
 	is($rc, 0, "stream setup of $slot exits 0") or diag($err);
+	# as pgcopydb: a stream set up step by step receives only until set apply
+	($rc, $out, $err) = run_pgshift('stream', 'sentinel', 'get', '--apply', '--dir', $dir);
+	is($out, "disabled\n", "stream setup of $slot: the sentinel's apply is off");
+	($rc, $out, $err) = run_pgshift('stream', 'sentinel', 'set', 'apply', '--dir', $dir);
+	is($rc, 0, "stream sentinel set apply for $slot exits 0") or diag($err);
 	return;
 }
 

@@ -132,6 +132,8 @@ sub scenario
 	is($rc, 0, 'stream setup exits 0 with the slot snapshot --follow made') or diag($err);
 	is($origin_count->(), 1, 'stream setup created the origin on the target');
 	is($slot_count->(), 1, 'stream setup used the slot as it is');
+	($rc, $out, $err) = $pgshift->('stream', 'sentinel', 'get', '--apply');
+	is($out, "disabled\n", 'after stream setup the sentinel\'s apply is off (prefetch only)');
 	is(query_value($source, 'postgres',
 			q{SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = 'pgshift'}),
 		$slot_start, 'the slot still starts where snapshot --follow made it');
@@ -153,6 +155,11 @@ sub scenario
 
 	# ----------------------------------------------------------- follow &
 	my $follow_h = start_pgshift({ env => \%env, timeout => 900 }, 'follow');
+	writes($db, 'prefetched');
+	ok(wait_output($follow_h, qr/prefetch only/, 60), 'follow says it receives only');
+	sleep(2);
+	is(count_on($target, $db, 'prefetched'), 0,
+		'while the sentinel\'s apply is off, follow applies nothing');
 	($rc, $out, $err) = $pgshift->('stream', 'sentinel', 'set', 'apply');
 	is($rc, 0, 'stream sentinel set apply exits 0') or diag($err);
 	writes($db, 'while following');
@@ -161,7 +168,7 @@ sub scenario
 
 	($rc, $out, $err) = $pgshift->('stream', 'sentinel', 'set', 'endpos', '--current');
 	is($rc, 0, 'stream sentinel set endpos --current exits 0') or diag($err);
-	my ($endpos) = $out =~ m{endpos ([0-9A-F]+/[0-9A-F]+)};
+	my ($endpos) = $out =~ m{^([0-9A-F]+/[0-9A-F]+)$}m;
 	ok(defined $endpos, 'it prints the end position') or diag("stdout: $out");
 	$endpos //= '';
 
