@@ -25,6 +25,7 @@ struct Command
 	const char *usage;       /* positional arguments */
 	CommandStepsFn steps_fn; /* instead of fn: a handler shared by rows, given steps */
 	int steps;               /* STEP_* or SCHEMA_CMD_* mask for steps_fn */
+	const char *noop_why;    /* why the "~id" options of opts have no effect here */
 };
 
 /*
@@ -55,8 +56,16 @@ struct Command
 	OPT_G_SOURCE OPT_G_DIR OPT_G_JSON OPT_G_SNAPSHOT \
 		" filters filter force cache drop-cache list-skipped"
 #define G_LIST_REL G_LIST_OBJ " schema-name table-name"
-#define G_STREAM   O_CONN O_STATE OPT_G_FILTER
-#define G_SENTINEL O_CONN " current"
+/*
+ * pgcopydb's stream commands take --resume, --restart, --not-consistent and
+ * --snapshot; pgshift's have no use for them (WHY_STREAM).
+ */
+#define G_STREAM O_CONN OPT_G_FILTER " ~resume ~restart ~snapshot ~not-consistent"
+#define WHY_STREAM                                                                       \
+	"the follower always goes on from its journal and the target's replication origin, " \
+	"and reads under no snapshot (to start over: \"pgshift stream cleanup\")"
+#define G_SENTINEL OPT_G_SOURCE OPT_G_DIR " current"
+#define WHY_SOURCE "it reads or writes the work directory only"
 
 /* A row run by a shared handler with its mask (no fn, no children, no usage). */
 #define STEPS(fn, mask) NULL, NULL, NULL, fn, mask
@@ -104,9 +113,11 @@ static const Command copy_cmds[] = {
 
 static const Command dump_cmds[] = {
 	{ "schema", "dump the source schema (pre-data and post-data) into the work directory",
-	  O_CONN O_STATE OPT_G_FILTER " skip-extensions", STEPS(cmd_schema_steps, SCHEMA_CMD_DUMP) },
+	  OPT_G_SOURCE OPT_G_DIR O_STATE OPT_G_FILTER " ~target skip-extensions",
+	  STEPS(cmd_schema_steps, SCHEMA_CMD_DUMP), .noop_why = "a dump reads the source only" },
 	{ "roles", "dump the source cluster's roles into the work directory",
-	  O_CONN " no-role-passwords", STEPS(cmd_schema_steps, SCHEMA_CMD_DUMP_ROLES) },
+	  OPT_G_SOURCE OPT_G_DIR " ~target no-role-passwords",
+	  STEPS(cmd_schema_steps, SCHEMA_CMD_DUMP_ROLES), .noop_why = "a dump reads the source only" },
 	{ NULL }
 };
 
@@ -152,7 +163,8 @@ static const Command list_cmds[] = {
 	{ "schema", "list everything pgshift reads from the source catalog", G_LIST_REL O_SPLIT,
 	  STEPS(cmd_list, LIST_SCHEMA) },
 	{ "progress", "show the progress of the running (or last) run",
-	  OPT_G_SOURCE OPT_G_DIR OPT_G_JSON " summary", cmd_list_progress, NULL, NULL },
+	  OPT_G_DIR OPT_G_JSON " ~source summary", cmd_list_progress, NULL, NULL,
+	  .noop_why = WHY_SOURCE },
 	{ NULL }
 };
 
@@ -161,42 +173,45 @@ static const Command sentinel_set_cmds[] = {
 	  cmd_sentinel_set, SENTINEL_SET_STARTPOS },
 	{ "endpos", "set the end position (LSN, or --current)", G_SENTINEL " endpos", NULL, NULL,
 	  "[LSN]", cmd_sentinel_set, SENTINEL_SET_ENDPOS },
-	{ "apply", "allow the applier to start", G_SENTINEL,
-	  STEPS(cmd_sentinel_set, SENTINEL_SET_APPLY) },
-	{ "prefetch", "receive only: the applier waits until \"set apply\"", G_SENTINEL,
-	  STEPS(cmd_sentinel_set, SENTINEL_SET_PREFETCH) },
+	{ "apply", "allow the applier to start", OPT_G_DIR " ~source",
+	  STEPS(cmd_sentinel_set, SENTINEL_SET_APPLY), .noop_why = WHY_SOURCE },
+	{ "prefetch", "receive only: the applier waits until \"set apply\"", OPT_G_DIR " ~source",
+	  STEPS(cmd_sentinel_set, SENTINEL_SET_PREFETCH), .noop_why = WHY_SOURCE },
 	{ NULL }
 };
 
 static const Command sentinel_cmds[] = {
-	{ "setup", "create the sentinel", O_CONN " startpos endpos current", cmd_sentinel_setup, NULL,
-	  NULL },
+	{ "setup", "create the sentinel", OPT_G_DIR " ~source startpos endpos", cmd_sentinel_setup,
+	  NULL, NULL, .noop_why = WHY_SOURCE },
 	{ "get", "show the sentinel's positions",
-	  O_CONN
-	  " get-json get-startpos get-endpos get-apply get-write-lsn get-flush-lsn get-replay-lsn",
-	  cmd_sentinel_get, NULL, NULL },
+	  OPT_G_DIR " ~source get-json get-startpos get-endpos get-apply get-write-lsn get-flush-lsn"
+				" get-replay-lsn",
+	  cmd_sentinel_get, NULL, NULL, .noop_why = WHY_SOURCE },
 	{ "set", "set a sentinel position", NULL, NULL, sentinel_set_cmds, NULL },
 	{ NULL }
 };
 
 static const Command stream_cmds[] = {
 	{ "setup", "create the publication, slot and origin",
-	  G_STREAM O_SLOT " origin create-slot replay-no-op-updates", cmd_stream_setup, NULL, NULL },
+	  G_STREAM O_SLOT " origin create-slot replay-no-op-updates", cmd_stream_setup, NULL, NULL,
+	  .noop_why = WHY_STREAM },
 	{ "cleanup", "drop the slot, publication, origin and journal",
-	  G_STREAM " plugin slot-name origin publication", cmd_stream_cleanup, NULL, NULL },
-	{ "prune", "remove journal segments already applied", G_STREAM O_CDC " dry-run host port",
+	  G_STREAM " plugin slot-name origin publication", cmd_stream_cleanup, NULL, NULL,
+	  .noop_why = WHY_STREAM },
+	{ "prune", "remove journal segments already applied", OPT_G_DIR " dry-run host port",
 	  cmd_stream_prune, NULL, NULL },
 	{ "receive", "receive changes into the journal", G_STREAM O_CDC " max-replaydb-size to-stdout",
-	  STEPS(cmd_stream, FOLLOW_RECEIVE) },
-	{ "apply", "apply the journal to the target", G_STREAM O_CDC, STEPS(cmd_stream, FOLLOW_APPLY) },
+	  STEPS(cmd_stream, FOLLOW_RECEIVE), .noop_why = WHY_STREAM },
+	{ "apply", "apply the journal to the target", G_STREAM O_CDC, STEPS(cmd_stream, FOLLOW_APPLY),
+	  .noop_why = WHY_STREAM },
 	{ "replay", "receive and apply, live", G_STREAM O_CDC " max-replaydb-size",
-	  STEPS(cmd_stream, FOLLOW_RECEIVE | FOLLOW_APPLY) },
+	  STEPS(cmd_stream, FOLLOW_RECEIVE | FOLLOW_APPLY), .noop_why = WHY_STREAM },
 	{ "prefetch", "same as receive (pgcopydb's name)", G_STREAM O_CDC " max-replaydb-size",
-	  STEPS(cmd_stream, FOLLOW_RECEIVE) },
+	  STEPS(cmd_stream, FOLLOW_RECEIVE), .noop_why = WHY_STREAM },
 	{ "catchup", "same as apply (pgcopydb's name)", G_STREAM O_CDC " max-replaydb-size",
-	  STEPS(cmd_stream, FOLLOW_APPLY) },
+	  STEPS(cmd_stream, FOLLOW_APPLY), .noop_why = WHY_STREAM },
 	{ "transform", "not supported: the journal is applied directly (no SQL files)", G_STREAM,
-	  cmd_stream_transform, NULL, "[INPUT OUTPUT]" },
+	  cmd_stream_transform, NULL, "[INPUT OUTPUT]", .noop_why = WHY_STREAM },
 	{ "sentinel", "the follower's start/end positions", NULL, NULL, sentinel_cmds, NULL },
 	{ NULL }
 };
@@ -216,7 +231,8 @@ static const Command root_cmds[] = {
 	{ "fork", "same as clone", G_CLONE_ALL, cmd_clone, NULL, NULL },
 	{ "copy-db", "same as clone (pgcopydb's older name)", G_CLONE_ALL, cmd_clone, NULL, NULL },
 	{ "follow", "replay the changes made on the source since the copy's snapshot",
-	  G_STREAM O_CDC " replay-no-op-updates", STEPS(cmd_stream, FOLLOW_RECEIVE | FOLLOW_APPLY) },
+	  G_STREAM O_CDC " replay-no-op-updates", STEPS(cmd_stream, FOLLOW_RECEIVE | FOLLOW_APPLY),
+	  .noop_why = WHY_STREAM },
 	{ "snapshot", "export a snapshot on the source and hold it until interrupted",
 	  OPT_G_SOURCE OPT_G_TARGET OPT_G_DIR " follow filters" O_SLOT, cmd_snapshot, NULL, NULL },
 	{ "compare", "compare source and target", NULL, NULL, compare_cmds, NULL },
@@ -285,7 +301,7 @@ print_command_help(const char *path, const Command *c)
 	}
 	printf("pgshift %s — %s\n\nUsage: pgshift %s [OPTIONS]%s%s\n\nOptions:\n", path, c->summary,
 		   path, c->usage ? " " : "", c->usage ? c->usage : "");
-	options_print_help(c->opts);
+	options_print_help(c->opts, c->noop_why);
 	if (!command_built(c))
 	{
 		printf("\nThis command is not built yet.\n");
@@ -372,6 +388,7 @@ main(int argc, char **argv)
 	/* getopt wants argv[0] to be the program: shift so the command word is argv[0] */
 	int sub_argc = argc - argi + 1;
 	char **sub_argv = argv + argi - 1;
+	opts.noop_why = cmd->noop_why;
 	if (!options_parse(&opts, cmd->opts, path, sub_argc, sub_argv))
 	{
 		int rc = EXIT_USAGE;

@@ -260,6 +260,12 @@ options_report_noops(const Options *o)
 {
 	for (int k = 0; k < o->nnoop_given; k++)
 	{
+		if (o->noop_here[k])
+		{
+			log_notice("option --%s has no effect on \"pgshift %s\": %s", o->noop_given[k],
+					   o->cmdname ? o->cmdname : "", o->noop_why ? o->noop_why : "unused here");
+			continue;
+		}
 		for (int i = 0; i < N_OPTS; i++)
 		{
 			if (g_opts[i].noop != NULL && strcmp(g_opts[i].name, o->noop_given[k]) == 0)
@@ -414,12 +420,25 @@ options_list_has(const char *optlist, const char *id)
 	return false;
 }
 
+/*
+ * Whether the command whose list is optlist takes option d without effect:
+ * "~id" in the list (pgcopydb's command takes it, pgshift's has no use for it).
+ */
+static bool
+opt_noop_here(const OptDef *d, const char *optlist)
+{
+	char tilde[64];
+	snprintf(tilde, sizeof(tilde), "~%s", d->id != NULL ? d->id : d->name);
+	return options_list_has(optlist, tilde);
+}
+
 /* Whether option d is accepted by a command whose list is optlist. */
 static bool
 opt_accepted(const OptDef *d, const char *optlist)
 {
 	const char *id = d->id != NULL ? d->id : d->name;
-	return options_list_has(optlist, id) || options_list_has(OPT_G_LOG, id);
+	return options_list_has(optlist, id) || options_list_has(OPT_G_LOG, id) ||
+		   opt_noop_here(d, optlist);
 }
 
 /*
@@ -527,7 +546,7 @@ opt_index(int c, const char *optlist, const char *cmdname, char **argv)
 
 /* Sets option idx from the command line, remembering a no-op one for its notice. */
 static bool
-opt_given(Options *o, int idx, const char *arg, bool *given)
+opt_given(Options *o, int idx, const char *arg, bool *given, const char *optlist)
 {
 	char from[64];
 	snprintf(from, sizeof(from), "--%s", g_opts[idx].name);
@@ -535,9 +554,11 @@ opt_given(Options *o, int idx, const char *arg, bool *given)
 	{
 		return false;
 	}
-	if (g_opts[idx].noop != NULL && !given[idx] &&
+	bool here = opt_noop_here(&g_opts[idx], optlist);
+	if ((g_opts[idx].noop != NULL || here) && !given[idx] &&
 		o->nnoop_given < (int) (sizeof(o->noop_given) / sizeof(o->noop_given[0])))
 	{
+		o->noop_here[o->nnoop_given] = here;
 		o->noop_given[o->nnoop_given++] = g_opts[idx].name;
 	}
 	given[idx] = true;
@@ -572,6 +593,7 @@ opt_from_env(Options *o, const char *optlist, const bool *given)
 bool
 options_parse(Options *o, const char *optlist, const char *cmdname, int argc, char **argv)
 {
+	o->cmdname = cmdname;
 	struct option longopts[N_OPTS + 2];
 	char shortopts[3 * N_OPTS + 4];
 	bool given[N_OPTS];
@@ -593,7 +615,7 @@ options_parse(Options *o, const char *optlist, const char *cmdname, int argc, ch
 			return false;
 		}
 		int idx = opt_index(c, optlist, cmdname, argv);
-		if (idx < 0 || !opt_given(o, idx, optarg, given))
+		if (idx < 0 || !opt_given(o, idx, optarg, given, optlist))
 		{
 			return false;
 		}
@@ -617,13 +639,20 @@ options_parse(Options *o, const char *optlist, const char *cmdname, int argc, ch
 }
 
 void
-options_print_help(const char *optlist)
+options_print_help(const char *optlist, const char *noop_why)
 {
+	StrBuf noops;
+	sb_init(&noops);
 	for (int i = 0; i < N_OPTS; i++)
 	{
 		const OptDef *d = &g_opts[i];
 		if (!opt_accepted(d, optlist))
 		{
+			continue;
+		}
+		if (opt_noop_here(d, optlist))
+		{
+			sb_printf(&noops, "%s--%s", noops.len ? ", " : "", d->name);
 			continue;
 		}
 		char left[64];
@@ -645,4 +674,13 @@ options_print_help(const char *optlist)
 		printf("\n");
 	}
 	printf("  %-36s %s\n", "-h, --help", "show this help");
+	if (noops.len > 0)
+	{
+		printf("\nAccepted for pgcopydb's scripts, without effect here:\n  %s\n", noops.data);
+		if (noop_why != NULL)
+		{
+			printf("  Why: %s.\n", noop_why);
+		}
+	}
+	sb_free(&noops);
 }

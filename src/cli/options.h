@@ -101,7 +101,10 @@ typedef struct Options
 	char *noop_value;
 	bool noop_flag;
 	const char *noop_given[16];
+	bool noop_here[16]; /* "~id" in the command's list: no effect on this command */
 	int nnoop_given;
+	const char *cmdname;  /* the command parsed for */
+	const char *noop_why; /* why "~id" options have no effect on it (the command row's) */
 
 	/* positional arguments left after the options */
 	int nargs;
@@ -117,7 +120,8 @@ typedef struct Options
 /*
  * The options a command accepts: a string of option ids separated by spaces
  * (an id is the long name, or the name with a suffix where one long name
- * means different things to different commands, e.g. "get-endpos"). These
+ * means different things to different commands, e.g. "get-endpos"; "~id":
+ * accepted without effect, with a notice, for pgcopydb's scripts). These
  * bundles name the usual sets; a command row in commands.c concatenates
  * them with its own ids, so its --help lists exactly what it reads.
  */
@@ -142,8 +146,11 @@ void options_free(Options *o);
  */
 bool options_parse(Options *o, const char *optlist, const char *cmdname, int argc, char **argv);
 
-/* Prints the options of this list, for --help. */
-void options_print_help(const char *optlist);
+/*
+ * Prints the options of this list, for --help; "~id" ones (accepted without
+ * effect) after the others, with noop_why.
+ */
+void options_print_help(const char *optlist, const char *noop_why);
 /* Whether the list (as above) holds this option id. */
 bool options_list_has(const char *optlist, const char *id);
 

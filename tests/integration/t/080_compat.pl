@@ -125,6 +125,17 @@ subtest 'options pgcopydb has and pgshift does not need: a notice says why' => s
 		work_dir('noop5'));
 	like($err, qr/NOTICE.*option --prune-min-age has no effect: .*journal segment/,
 		'--prune-min-age: a notice with the reason');
+
+	# an option of pgcopydb's command that this command has no use for
+	my $dir = work_dir('noop6');
+	($rc, $out, $err) = run_pgshift({}, qw(stream sentinel get --source x --dir), $dir);
+	like($err, qr/NOTICE.*option --source has no effect on "pgshift stream sentinel get": /,
+		'sentinel get --source: a notice naming the command, with the reason');
+	($rc, $out) = run_pgshift({}, qw(follow --help));
+	like($out, qr/without effect here:\n  .*--restart.*\n  Why: /,
+		'follow --help lists --restart among the options without effect there, and why');
+	unlike((split /without effect here/, $out)[0], qr/--restart/,
+		'... and not among the options it uses');
 };
 
 subtest 'refused commands say why' => sub {
