@@ -14,7 +14,9 @@
 # (copy-through with 2 streams + index floor with 2 jobs).
 # Prints medians, ratios to pgshift, and peak RSS. Raw times: $BENCH_HOME/logs/times.tsv.
 # Set SKIP_DATASET=1 to reuse the dataset already on the source,
-# SKIP_PIPE=1 / SKIP_FLOOR=1 to leave those out.
+# SKIP_PIPE=1 / SKIP_FLOOR=1 / SKIP_DUMPDIR=1 (default compression) to leave
+# those out. PGSHIFT_B=<another binary> runs it too, right after PGSHIFT in
+# every run (label pgshiftB): two builds compared in one sitting.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 KIT=${BENCH_KIT:-$REPO/../shared/bench}
@@ -40,16 +42,16 @@ echo "== dataset: SCALE=$SCALE, $SIZE on the source; $(nproc) cores; RUNS=$RUNS;
 record() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RESULTS"; }
 elapsed() { echo "$2 - $1" | bc -l; }
 
-run_pgshift() { # N
-    local n=$1 dir=$WORK/pgshift-dir
+run_pgshift() { # N [BINARY LABEL]
+    local n=$1 bin=${2:-$PGSHIFT} label=${3:-pgshift} dir=$WORK/pgshift-dir
     reset_target
     rm -rf "$dir"
     local t0; t0=$(now)
-    /usr/bin/time -v -o "$LOGS/pgshift-time-j$n.txt" "$PGSHIFT" clone --source "$SRC_URI" --target "$TGT_URI" \
-        --dir "$dir" --table-jobs "$n" --index-jobs "$n" ${PGSHIFT_OPTS:-} >"$LOGS/pgshift-j$n.log" 2>&1
+    /usr/bin/time -v -o "$LOGS/$label-time-j$n.txt" "$bin" clone --source "$SRC_URI" --target "$TGT_URI" \
+        --dir "$dir" --table-jobs "$n" --index-jobs "$n" ${PGSHIFT_OPTS:-} >"$LOGS/$label-j$n.log" 2>&1
     local t1; t1=$(now)
-    record "pgshift-j$n" seconds "$(elapsed "$t0" "$t1")"
-    record "pgshift-j$n" rss_kb "$(awk -F': ' '/Maximum resident set size/ {print $2}' "$LOGS/pgshift-time-j$n.txt")"
+    record "$label-j$n" seconds "$(elapsed "$t0" "$t1")"
+    record "$label-j$n" rss_kb "$(awk -F': ' '/Maximum resident set size/ {print $2}' "$LOGS/$label-time-j$n.txt")"
 }
 
 run_dumpdir() { # N LABEL [pg_dump opts]
@@ -90,7 +92,12 @@ for run in $(seq 1 "$RUNS"); do
     echo "== run $run/$RUNS"
     for n in $JOBS; do
         run_pgshift "$n"
-        run_dumpdir "$n" "dumpdir-j$n"
+        if [ -n "${PGSHIFT_B:-}" ]; then
+            run_pgshift "$n" "$PGSHIFT_B" pgshiftB
+        fi
+        if [ "${SKIP_DUMPDIR:-0}" != 1 ]; then
+            run_dumpdir "$n" "dumpdir-j$n"
+        fi
         run_dumpdir "$n" "dumpdirz0-j$n" -Z0
     done
     if [ "${SKIP_PIPE:-0}" != 1 ]; then
@@ -120,12 +127,13 @@ for n in jobs:
     if base is None:
         continue
     print(f"jobs={n}")
-    for label in (f"pgshift-j{n}", f"dumpdir-j{n}", f"dumpdirz0-j{n}", "dumppipe", "dumppipez0"):
+    for label in (f"pgshift-j{n}", f"pgshiftB-j{n}", f"dumpdir-j{n}", f"dumpdirz0-j{n}", "dumppipe", "dumppipez0"):
         if label in med:
             print(f"  {label:16s} {med[label]:8.1f} s   x{med[label] / base:5.2f} of pgshift   (pgshift = {base / med[label]:.2f} x this)")
     if floor:
         print(f"  {'floor (copy+idx)':16s} {floor:8.1f} s   pgshift / floor = {base / floor:.2f}")
-    if f"pgshift-j{n}" in rss:
-        print(f"  pgshift peak RSS {max(rss[f'pgshift-j{n}']) / 1024:.1f} MB (max over runs)")
+    for b in ("pgshift", "pgshiftB"):
+        if f"{b}-j{n}" in rss:
+            print(f"  {b} peak RSS {max(rss[f'{b}-j{n}']) / 1024:.1f} MB (max over runs)")
 PY
 echo "raw results: $RESULTS"

@@ -23,7 +23,7 @@ while (my $line = <$fh>)
 	next if $line =~ /^#/ || $line eq '';
 	my ($cmd, $long, $short, $value, $var) = split /\t/, $line, -1;
 	push @{ $options{$cmd} }, [ $long, $short, $value eq 'yes' ];
-	$env{$cmd}{$var} = 1 if defined $var && $var ne '';
+	$env{$cmd}{$var} = $long if defined $var && $var ne '';
 }
 close $fh;
 cmp_ok(scalar(keys %options), '>=', 50, 'the list names pgcopydb\'s commands');
@@ -82,14 +82,19 @@ subtest 'every option of pgcopydb is accepted by the same command' => sub {
 	}
 };
 
+# An option used by the command shows its variable in --help; one accepted
+# without effect there is listed apart (its variable is read all the same).
 subtest 'every PGCOPYDB_ variable of a command is read by it' => sub {
 	for my $cmd (sort keys %env)
 	{
 		my ($rc, $out) = run_pgshift({}, split(/ /, $cmd), '--help');
+		my ($used, $noops) = split /without effect here:\n/, $out;
 		for my $var (sort keys %{ $env{$cmd} })
 		{
 			(my $suffix = $var) =~ s/^PGCOPYDB_//;
-			like($out, qr/\[PGSHIFT_\Q$suffix\E\]/, "$cmd reads $var (as PGSHIFT_$suffix too)");
+			my $long = $env{$cmd}{$var};
+			ok($used =~ /\[PGSHIFT_\Q$suffix\E\]/ || ($noops // '') =~ /\Q$long\E\b/,
+				"$cmd reads $var (as PGSHIFT_$suffix too), or takes $long without effect");
 		}
 	}
 };
@@ -121,10 +126,9 @@ subtest 'options pgcopydb has and pgshift does not need: a notice says why' => s
 	($rc, $out, $err) = run_pgshift({}, qw(list progress --dir), work_dir('noop4'),
 		qw(--notice --verbose));
 	unlike($err, qr/unknown option/, 'list progress takes --notice');
-	($rc, $out, $err) = run_pgshift({}, qw(stream prune --prune-min-age 1h --dir),
-		work_dir('noop5'));
-	like($err, qr/NOTICE.*option --prune-min-age has no effect: .*journal segment/,
-		'--prune-min-age: a notice with the reason');
+	($rc, $out, $err) = run_pgshift({}, qw(stream prune --host h --dir), work_dir('noop5'));
+	like($err, qr/NOTICE.*option --host has no effect: .*coordinator/,
+		'stream prune --host: a notice with the reason');
 
 	# an option of pgcopydb's command that this command has no use for
 	my $dir = work_dir('noop6');
