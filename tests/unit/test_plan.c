@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "unit_util.h"
 #include <pthread.h>
 #include <sqlite3.h>
 
@@ -349,18 +351,6 @@ sqlite_file(char *path, const char *sql)
 			  sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK;
 	sqlite3_close(db);
 	return ok;
-}
-
-/* the file and the WAL-mode files beside it */
-static void
-remove_db(const char *path)
-{
-	char side[256];
-	unlink(path);
-	snprintf(side, sizeof(side), "%s-wal", path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", path);
-	unlink(side);
 }
 
 static void

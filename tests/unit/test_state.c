@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "unit_util.h"
+
 #include "catalog/catalog.h"
 #include "pg/pg.h"
 #include "state/state.h"
@@ -30,17 +32,6 @@ open_new(char *path)
 	StateDb *db = state_open(path);
 	assert_non_null(db);
 	return db;
-}
-
-static void
-remove_db(const char *path)
-{
-	char side[256];
-	unlink(path);
-	snprintf(side, sizeof(side), "%s-wal", path);
-	unlink(side);
-	snprintf(side, sizeof(side), "%s-shm", path);
-	unlink(side);
 }
 
 static void

@@ -89,20 +89,26 @@ sub plugin_available
 	return -f "$libdir/wal2json.so";
 }
 
-sub scenario
+# A database $db on both servers (the schema on the source), a work
+# directory, and the PGCOPYDB_* environment pgcopydb's scripts set.
+sub flow_env
 {
-	my ($plugin) = @_;
-	my $db  = "flow_$plugin";
-	my $dir = work_dir("flow_$plugin");
+	my ($db) = @_;
+	my $dir = work_dir($db);
 	psql_do($source, 'postgres', qq{CREATE DATABASE "$db"});
 	psql_do($target, 'postgres', qq{CREATE DATABASE "$db"});
 	psql_do($source, $db, $SCHEMA);
+	return (
+		PGCOPYDB_SOURCE_PGURI => uri($source, $db),
+		PGCOPYDB_TARGET_PGURI => uri($target, $db),
+		PGCOPYDB_DIR          => $dir);
+}
 
-	my %env = (
-		PGCOPYDB_SOURCE_PGURI  => uri($source, $db),
-		PGCOPYDB_TARGET_PGURI  => uri($target, $db),
-		PGCOPYDB_DIR           => $dir,
-		PGCOPYDB_OUTPUT_PLUGIN => $plugin);
+sub scenario
+{
+	my ($plugin) = @_;
+	my $db = "flow_$plugin";
+	my %env = (flow_env($db), PGCOPYDB_OUTPUT_PLUGIN => $plugin);
 	my $pgshift = sub { run_pgshift({ env => \%env, timeout => 300 }, @_) };
 	my $slot_count = sub {
 		query_value($source, 'postgres',
@@ -226,14 +232,7 @@ sub scenario
 sub clone_follow_after_setup
 {
 	my $db  = 'flow_clone_follow';
-	my $dir = work_dir('flow_clone_follow');
-	psql_do($source, 'postgres', qq{CREATE DATABASE "$db"});
-	psql_do($target, 'postgres', qq{CREATE DATABASE "$db"});
-	psql_do($source, $db, $SCHEMA);
-	my %env = (
-		PGCOPYDB_SOURCE_PGURI => uri($source, $db),
-		PGCOPYDB_TARGET_PGURI => uri($target, $db),
-		PGCOPYDB_DIR          => $dir);
+	my %env = flow_env($db);
 	my $snap_h = start_pgshift({ env => \%env, timeout => 600 }, 'snapshot', '--follow');
 	ok(wait_output($snap_h, qr/^\S+\n/, 120), 'snapshot --follow holds a snapshot')
 	  or do { kill 'TERM', $snap_h->{pid}; finish_pgshift($snap_h); return };
