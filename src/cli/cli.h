@@ -75,6 +75,11 @@ CloneSpec clone_spec_from_options(const Options *opts);
 int cli_clone_precheck(const Options *opts);
 /* clone --follow: the copy under the slot's snapshot, then the follow (cmd_stream.c). */
 int cli_clone_follow(Options *opts);
+/*
+ * When no --snapshot is given: the snapshot a `pgshift snapshot` process
+ * holds in the work directory, if one does (cmd_stream.c).
+ */
+void cli_use_held_snapshot(Options *opts);
 int cli_clone_main_in(const Options *opts, int steps, WorkDir *wd, StateDb *state);
 
 #endif /* PGSHIFT_CLI_H */

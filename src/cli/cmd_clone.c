@@ -68,6 +68,7 @@ cmd_copy_steps(Options *opts, int steps)
 	{
 		return EXIT_USAGE;
 	}
+	cli_use_held_snapshot(opts);
 	CloneSpec spec = clone_spec_from_options(opts);
 	return clone_main(&spec, steps);
 }

@@ -12,6 +12,10 @@
 int
 cmd_schema_steps(Options *opts, int what)
 {
+	if (what & SCHEMA_CMD_DUMP)
+	{
+		cli_use_held_snapshot(opts);
+	}
 	CloneSpec spec = clone_spec_from_options(opts);
 	int roles = SCHEMA_CMD_DUMP_ROLES | SCHEMA_CMD_RESTORE_ROLES;
 	if (what & roles)

@@ -589,6 +589,41 @@ snapshot_lock(const char *dir)
 	return fd;
 }
 
+/*
+ * pgcopydb's commands use the snapshot a `snapshot` process holds in their
+ * work directory when none is given: the id it wrote to dir/snapshot, while
+ * it holds dir/snapshot.pid (the lock tells a live holder from a file left
+ * by a dead one). Sets opts->snapshot, and says so.
+ */
+void
+cli_use_held_snapshot(Options *opts)
+{
+	if (opts->snapshot != NULL || opts->resume || opts->dir == NULL)
+	{
+		return;
+	}
+	char *path = xasprintf("%s/snapshot.pid", opts->dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+	{
+		return;
+	}
+	bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	close(fd);
+	char *file = xasprintf("%s/snapshot", opts->dir);
+	size_t len = 0;
+	char *snap = held ? file_read_all(file, &len) : NULL;
+	free(file);
+	if (snap != NULL)
+	{
+		snap[strcspn(snap, "\r\n")] = '\0';
+		log_info("using snapshot \"%s\", held by \"pgshift snapshot\" in this work directory",
+				 snap);
+		opts->snapshot = snap;
+	}
+}
+
 static void
 snapshot_unlock(const char *dir, int fd)
 {
@@ -640,15 +675,15 @@ cmd_snapshot(Options *opts)
 	{
 		return EXIT_USAGE;
 	}
-	/* --follow: beside the steps of pgcopydb's flow, which need the directory's lock */
+	/* beside the steps of pgcopydb's flows, which need the directory's lock */
 	Stream s;
-	int rc = stream_open(&s, opts, !opts->follow, false);
+	int rc = stream_open(&s, opts, false, false);
 	if (rc != EXIT_OK)
 	{
 		return rc;
 	}
-	int lock = opts->follow ? snapshot_lock(s.wd.path) : -1;
-	if (opts->follow && (lock < 0 || !log_open_file(s.wd.log_file)))
+	int lock = snapshot_lock(s.wd.path);
+	if (lock < 0 || !log_open_file(s.wd.log_file))
 	{
 		snapshot_unlock(s.wd.path, lock);
 		stream_close(&s);

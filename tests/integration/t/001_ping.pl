@@ -165,35 +165,55 @@ subtest 'version, help, unknown command' => sub {
 	like($err, qr/no-such-command|unknown|usage/i, 'unknown command: says so');
 };
 
+# The directory's lock is held by a run that works in it: a clone held back
+# on the target (a session holds SHARE on pg_class, so it cannot create the
+# table it copies). `snapshot` takes a lock of its own (snapshot.pid), so
+# that pgcopydb's steps can use the directory while it holds the snapshot.
 subtest 'work directory in use by another run' => sub {
 	my $dir = work_dir('lock');
 	my $pidfile = "$dir/pgshift.pid";
-	my $h = start_pgshift({ timeout => 300 },
-		'snapshot', '--source', $src_uri, '--dir', $dir);
+	psql_do($source, 'postgres', 'CREATE TABLE public.lock_me (id int)');
+	my $gate = gate_close($target, 'postgres');
+	my $h = start_pgshift({ timeout => 300 }, 'clone', '--source', $source->connstr('postgres'),
+		'--target', $target->connstr('postgres'), '--dir', $dir);
 	my $held = wait_for_file($pidfile, 60, $h);
-	ok($held, 'snapshot is running and wrote pgshift.pid');
+	ok($held, 'the clone is running and wrote pgshift.pid');
 	SKIP:
 	{
-		skip 'snapshot did not start', 3 unless $held && pgshift_running($h);
+		skip 'the clone did not start', 3 unless $held && pgshift_running($h);
 		my ($rc, $out, $err) = pgshift_case('locked dir', 5, {},
 			'ping', '--source', $src_uri, '--target', $tgt_uri, '--dir', $dir);
 		like($err, qr/pgshift\.pid|another pgshift|in use|locked/i,
 			'stderr: the directory is in use by another run');
-		ok(pgshift_running($h), 'the snapshot run is still running');
+		ok(pgshift_running($h), 'the clone is still running');
 	}
-	$h->{run}->signal('TERM') if pgshift_running($h);
+	gate_open($gate);
 	my ($rc, $out, $err) = finish_pgshift($h);
+	is($rc, 0, 'the clone ends once the target lets it') or diag(tail_lines($err));
+	psql_do($source, 'postgres', 'DROP TABLE public.lock_me');
+	psql_do($target, 'postgres', 'DROP TABLE IF EXISTS public.lock_me');
+
+	# a held snapshot leaves the directory to the other commands
+	my $sdir = work_dir('snaplock');
+	my $sh = start_pgshift({ timeout => 300 }, 'snapshot', '--source', $src_uri, '--dir', $sdir);
+	ok(wait_for_file("$sdir/snapshot.pid", 60, $sh), 'snapshot wrote snapshot.pid');
+	($rc, $out, $err) = pgshift_case('beside a snapshot', 0, {},
+		'ping', '--source', $src_uri, '--target', $tgt_uri, '--dir', $sdir);
+	($rc, $out, $err) = pgshift_case('a second snapshot', 5, {},
+		'snapshot', '--source', $src_uri, '--dir', $sdir);
+	like($err, qr/a snapshot is held for work directory/, 'a second snapshot holder is refused');
+	$sh->{run}->signal('TERM') if pgshift_running($sh);
+	($rc, $out, $err) = finish_pgshift($sh);
 	ok($rc == 0 || $rc == 9, "snapshot ends on SIGTERM with 0 or 9 (got $rc)")
 	  or diag("stdout:\n" . tail_lines($out) . "\nstderr:\n" . tail_lines($err));
-	check_no_secrets('snapshot', \@SECRETS, stdout => $out, stderr => $err,
-		dir => $dir);
+	check_no_secrets('snapshot', \@SECRETS, stdout => $out, stderr => $err, dir => $sdir);
 };
 
 subtest 'no password in the process title' => sub {
 	my $dir = work_dir('cmdline');
 	my $h = start_pgshift({ timeout => 300 },
 		'snapshot', '--source', $src_uri, '--dir', $dir);
-	my $held = wait_for_file("$dir/pgshift.pid", 60, $h);
+	my $held = wait_for_file("$dir/snapshot.pid", 60, $h);
 	ok($held, 'snapshot is running');
 	my $cmdline = '';
 	if (open(my $fh, '<', "/proc/$h->{pid}/cmdline"))

@@ -304,4 +304,24 @@ for my $plugin (test_plugins($source))
 subtest 'snapshot --follow, stream setup, clone --follow' => \&clone_follow_after_setup;
 subtest 'follow --create-slot' => \&follow_create_slot;
 
+# pgcopydb's offline flow: `snapshot &`, then `clone` (no --snapshot) in the
+# same directory copies under the held snapshot.
+subtest 'snapshot &, clone: the held snapshot is used' => sub {
+	my $db = 'flow_held';
+	my %env = flow_env($db);
+	my $snap_h = start_pgshift({ env => \%env, timeout => 600 }, 'snapshot');
+	ok(wait_output($snap_h, qr/^\S+\n/, 120), 'snapshot holds a snapshot');
+	my ($snapshot) = ${ $snap_h->{out} } =~ /^(\S+)\n/;
+	writes($db, 'after snapshot');
+	my ($rc, $out, $err) = run_pgshift({ env => \%env, timeout => 300 }, 'clone');
+	is($rc, 0, 'clone exits 0 beside the snapshot holder') or diag(tail_lines($err));
+	like($err, qr/using snapshot "\Q$snapshot\E", held by "pgshift snapshot"/,
+		'clone says it uses the held snapshot');
+	is(count_on($target, $db, 'after snapshot'), 0,
+		'rows written after the snapshot are not in the copy');
+	kill 'TERM', $snap_h->{pid};
+	($rc) = finish_pgshift($snap_h);
+	is($rc, 0, 'the snapshot holder exits 0 on SIGTERM');
+};
+
 done_testing();
