@@ -200,6 +200,8 @@ void filters_apply(const Filters *f, Catalog *cat);
 bool filters_schema_excluded(const Filters *f, const char *nspname);
 /* By its name alone (no parent): does the table fall outside the filters? */
 bool filters_table_excluded(const Filters *f, const char *nspname, const char *relname);
+/* Whether name (in schema nsp; NULL: any) is among the n entries of l. */
+bool filters_name_listed(const QualName *l, int n, const char *nsp, const char *name);
 bool filters_extension_excluded(const Filters *f, const char *extname);
 
 #endif /* PGSHIFT_CATALOG_H */

@@ -288,8 +288,8 @@ filters_free(Filters *f)
 	f->active = false;
 }
 
-static bool
-in_list(const QualName *l, int n, const char *nsp, const char *name)
+bool
+filters_name_listed(const QualName *l, int n, const char *nsp, const char *name)
 {
 	for (int i = 0; i < n; i++)
 	{
@@ -310,11 +310,11 @@ filters_schema_excluded(const Filters *f, const char *nspname)
 		return false;
 	}
 	if (f->n_include_only_schema > 0 &&
-		!in_list(f->include_only_schema, f->n_include_only_schema, NULL, nspname))
+		!filters_name_listed(f->include_only_schema, f->n_include_only_schema, NULL, nspname))
 	{
 		return true;
 	}
-	return in_list(f->exclude_schema, f->n_exclude_schema, NULL, nspname);
+	return filters_name_listed(f->exclude_schema, f->n_exclude_schema, NULL, nspname);
 }
 
 bool
@@ -325,11 +325,11 @@ filters_extension_excluded(const Filters *f, const char *extname)
 		return false;
 	}
 	if (f->n_include_only_extension > 0 &&
-		!in_list(f->include_only_extension, f->n_include_only_extension, NULL, extname))
+		!filters_name_listed(f->include_only_extension, f->n_include_only_extension, NULL, extname))
 	{
 		return true;
 	}
-	return in_list(f->exclude_extension, f->n_exclude_extension, NULL, extname);
+	return filters_name_listed(f->exclude_extension, f->n_exclude_extension, NULL, extname);
 }
 
 bool
@@ -344,11 +344,11 @@ filters_table_excluded(const Filters *f, const char *nspname, const char *relnam
 		return true;
 	}
 	if (f->n_include_only_table > 0 &&
-		!in_list(f->include_only_table, f->n_include_only_table, nspname, relname))
+		!filters_name_listed(f->include_only_table, f->n_include_only_table, nspname, relname))
 	{
 		return true;
 	}
-	return in_list(f->exclude_table, f->n_exclude_table, nspname, relname);
+	return filters_name_listed(f->exclude_table, f->n_exclude_table, nspname, relname);
 }
 
 void
@@ -362,8 +362,9 @@ filters_apply(const Filters *f, Catalog *cat)
 	{
 		CatTable *t = &cat->tables[i];
 		t->excluded = filters_table_excluded(f, t->nspname, t->relname);
-		t->exclude_data = !t->excluded && in_list(f->exclude_table_data, f->n_exclude_table_data,
-												  t->nspname, t->relname);
+		t->exclude_data =
+			!t->excluded && filters_name_listed(f->exclude_table_data, f->n_exclude_table_data,
+												t->nspname, t->relname);
 	}
 	/* partitions and children follow their parent, whatever their own name says */
 	for (int pass = 0; pass < 8; pass++)
@@ -389,7 +390,7 @@ filters_apply(const Filters *f, Catalog *cat)
 			 */
 			if (!parent->excluded && t->excluded && f->n_include_only_table > 0 &&
 				!filters_schema_excluded(f, t->nspname) &&
-				!in_list(f->exclude_table, f->n_exclude_table, t->nspname, t->relname))
+				!filters_name_listed(f->exclude_table, f->n_exclude_table, t->nspname, t->relname))
 			{
 				t->excluded = false;
 				changed = true;
@@ -409,8 +410,9 @@ filters_apply(const Filters *f, Catalog *cat)
 	{
 		CatIndex *x = &cat->indexes[i];
 		CatTable *t = catalog_table(cat, x->table_oid);
-		x->excluded = (t != NULL && t->excluded) ||
-					  in_list(f->exclude_index, f->n_exclude_index, x->nspname, x->relname);
+		x->excluded =
+			(t != NULL && t->excluded) ||
+			filters_name_listed(f->exclude_index, f->n_exclude_index, x->nspname, x->relname);
 	}
 	for (int i = 0; i < cat->nfkeys; i++)
 	{

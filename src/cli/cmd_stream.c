@@ -378,10 +378,19 @@ sentinel_write(Stream *s, const Options *opts, const void *arg)
 	(void) opts;
 	for (const SentinelSet *set = arg; set != NULL; set = set->next)
 	{
-		bool ok = set->what == SENTINEL_SET_STARTPOS ? sentinel_set_startpos(s->state, set->lsn)
-				  : set->what == SENTINEL_SET_ENDPOS
-					  ? sentinel_set_endpos(s->state, set->lsn)
-					  : sentinel_set_apply(s->state, set->what == SENTINEL_SET_APPLY);
+		bool ok;
+		switch (set->what)
+		{
+			case SENTINEL_SET_STARTPOS:
+				ok = sentinel_set_startpos(s->state, set->lsn);
+				break;
+			case SENTINEL_SET_ENDPOS:
+				ok = sentinel_set_endpos(s->state, set->lsn);
+				break;
+			default:
+				ok = sentinel_set_apply(s->state, set->what == SENTINEL_SET_APPLY);
+				break;
+		}
 		if (!ok)
 		{
 			return EXIT_WORKDIR;

@@ -203,7 +203,7 @@ requirements_update(PgConn *tgt, const Requirements *r)
 		const Requirement *q = &r->items[i];
 		const char *pn[] = { q->name };
 		char *installed = NULL;
-		if (q->schema == NULL)
+		if (q->excluded)
 		{
 			continue;
 		}
@@ -257,7 +257,8 @@ clone_requirements(const CloneSpec *spec, const Filters *filters, bool before)
 	}
 	PgConn tgt;
 	memset(&tgt, 0, sizeof(tgt));
-	bool ok = requirements_locate(spec, &r) &&
+	/* after: what the target has decides (no extension there: nothing to update) */
+	bool ok = (!before || requirements_locate(spec, &r)) &&
 			  pg_connect(&tgt, spec->target, "target", "requirements", 0);
 	ok = ok && (before ? requirements_create(&tgt, &r) : requirements_update(&tgt, &r));
 	pg_disconnect(&tgt);

@@ -162,12 +162,6 @@ worker_reset(CmpWorker *w)
 	w->src_ok = w->dst_ok = false;
 }
 
-static char *
-query_context(const char *sql)
-{
-	return xasprintf("while running: %.600s%s", sql, strlen(sql) > 600 ? "..." : "");
-}
-
 static bool
 send_query(PgConn *c, const char *sql, const StrList *params)
 {
@@ -175,7 +169,7 @@ send_query(PgConn *c, const char *sql, const StrList *params)
 	if (!PQsendQueryParams(c->conn, sql, params->n, NULL, (const char *const *) params->items, NULL,
 						   NULL, 0))
 	{
-		char *ctx = query_context(sql);
+		char *ctx = pg_query_context(sql);
 		pg_set_error(c, NULL, ctx);
 		free(ctx);
 		return false;
@@ -195,7 +189,7 @@ get_result(PgConn *c, const char *sql)
 	ExecStatusType st = PQresultStatus(res);
 	if (res == NULL || (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK))
 	{
-		char *ctx = query_context(sql);
+		char *ctx = pg_query_context(sql);
 		pg_set_error(c, res, ctx);
 		free(ctx);
 		PQclear(res);

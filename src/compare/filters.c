@@ -27,20 +27,6 @@ compare_filter_load(const CompareSpec *spec)
 	return filters_load(spec->filters, &g_filters);
 }
 
-static bool
-listed(const QualName *l, int n, const char *nsp, const char *name)
-{
-	for (int i = 0; i < n; i++)
-	{
-		if ((l[i].nspname == NULL || strcmp(l[i].nspname, nsp) == 0) &&
-			strcmp(l[i].relname, name) == 0)
-		{
-			return true;
-		}
-	}
-	return false;
-}
-
 bool
 compare_filter_keep(const char *kind, const char *nspname, const char *objname)
 {
@@ -62,7 +48,7 @@ compare_filter_keep(const char *kind, const char *nspname, const char *objname)
 		return true;
 	}
 	if (strcmp(kind, "index") == 0 &&
-		listed(f->exclude_index, f->n_exclude_index, nspname, objname))
+		filters_name_listed(f->exclude_index, f->n_exclude_index, nspname, objname))
 	{
 		return false;
 	}
@@ -73,17 +59,17 @@ compare_filter_keep(const char *kind, const char *nspname, const char *objname)
 		return true;
 	}
 	if (f->n_include_only_table > 0 &&
-		!listed(f->include_only_table, f->n_include_only_table, nspname, objname))
+		!filters_name_listed(f->include_only_table, f->n_include_only_table, nspname, objname))
 	{
 		return false;
 	}
-	if (listed(f->exclude_table, f->n_exclude_table, nspname, objname))
+	if (filters_name_listed(f->exclude_table, f->n_exclude_table, nspname, objname))
 	{
 		return false;
 	}
 	/* rows of [exclude-table-data] tables are not copied: do not compare them */
 	if (strcmp(kind, "table-data") == 0 &&
-		listed(f->exclude_table_data, f->n_exclude_table_data, nspname, objname))
+		filters_name_listed(f->exclude_table_data, f->n_exclude_table_data, nspname, objname))
 	{
 		return false;
 	}

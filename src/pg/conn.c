@@ -336,8 +336,8 @@ pg_run(PgConn *c, const char *sql, int nparams, const char *const *params)
 	return PQexecParams(c->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 }
 
-static char *
-context_for(const char *sql)
+char *
+pg_query_context(const char *sql)
 {
 	size_t n = strlen(sql);
 	if (n > 600)
@@ -355,7 +355,7 @@ pg_exec_params(PgConn *c, const char *sql, int nparams, const char *const *param
 	bool ok = res != NULL && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK);
 	if (!ok)
 	{
-		char *ctx = context_for(sql);
+		char *ctx = pg_query_context(sql);
 		pg_set_error(c, res, ctx);
 		free(ctx);
 	}
@@ -375,7 +375,7 @@ pg_query(PgConn *c, const char *sql, int nparams, const char *const *params)
 	PGresult *res = pg_run(c, sql, nparams, params);
 	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
-		char *ctx = context_for(sql);
+		char *ctx = pg_query_context(sql);
 		pg_set_error(c, res, ctx);
 		free(ctx);
 		PQclear(res);

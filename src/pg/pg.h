@@ -128,4 +128,7 @@ bool pg_copy_pipe(PgConn *src, const char *copy_out, PgConn *dst, const char *co
 /* SET TRANSACTION SNAPSHOT in c's open REPEATABLE READ transaction; false (logged) on error. */
 bool pg_set_snapshot(PgConn *c, const char *snapshot);
 
+/* "while running: <sql>" (cut at 600 characters), the context of an error; caller frees. */
+char *pg_query_context(const char *sql);
+
 #endif /* PGSHIFT_PG_H */

@@ -642,4 +642,27 @@ subtest 'list progress errors' => sub {
 	ok(!-e "$empty/nope", 'and creates none');
 };
 
+# --requirements FILE (pgcopydb's format, as list extensions --requirements
+# --json writes it): the extension is created at the version the file says,
+# not at the target's default.
+subtest 'clone --requirements' => sub {
+	my $req = list_json('extensions', @src, '--requirements') // [];
+	my $h = find_by($req, name => 'hstore');
+	ok($h, 'the requirements list names hstore') or return;
+	isnt($h->{version}, '1.7', 'the source has hstore at another version than 1.7');
+	$h->{version} = '1.7';
+	my $file = "$PostgreSQL::Test::Utils::tmp_check/requirements.json";
+	open(my $fh, '>', $file) or die "$file: $!";
+	print $fh JSON::PP::encode_json($req);
+	close($fh);
+	psql_do($target, 'postgres', 'CREATE DATABASE shop_req');
+	my ($rrc, $rout, $rerr) = run_pgshift('clone', @src, '--target', uri($target, 'shop_req'),
+		'--dir', work_dir('requirements'), '--requirements', $file);
+	is($rrc, 0, 'clone --requirements exits 0') or diag(tail_lines($rerr));
+	is(query_value($target, 'shop_req', q{SELECT extversion FROM pg_extension WHERE extname = 'hstore'}),
+		'1.7', 'the target has hstore at the version the file asks for');
+	is(query_value($target, 'shop_req', q{SELECT count(*) FROM public."Mixed Case"}), 10,
+		'and the table using it is copied');
+};
+
 done_testing();
