@@ -644,7 +644,8 @@ subtest 'list progress errors' => sub {
 
 # --requirements FILE (pgcopydb's format, as list extensions --requirements
 # --json writes it): the extension is created at the version the file says,
-# not at the target's default.
+# not at the target's default. --skip-publications: the source's
+# publications stay behind.
 subtest 'clone --requirements' => sub {
 	my $req = list_json('extensions', @src, '--requirements') // [];
 	my $h = find_by($req, name => 'hstore');
@@ -656,9 +657,13 @@ subtest 'clone --requirements' => sub {
 	print $fh JSON::PP::encode_json($req);
 	close($fh);
 	psql_do($target, 'postgres', 'CREATE DATABASE shop_req');
+	psql_do($source, 'shop', 'CREATE PUBLICATION shop_pub FOR TABLE app.customers');
 	my ($rrc, $rout, $rerr) = run_pgshift('clone', @src, '--target', uri($target, 'shop_req'),
-		'--dir', work_dir('requirements'), '--requirements', $file);
-	is($rrc, 0, 'clone --requirements exits 0') or diag(tail_lines($rerr));
+		'--dir', work_dir('requirements'), '--requirements', $file, '--skip-publications');
+	psql_do($source, 'shop', 'DROP PUBLICATION shop_pub');
+	is($rrc, 0, 'clone --requirements --skip-publications exits 0') or diag(tail_lines($rerr));
+	is(query_value($target, 'shop_req', 'SELECT count(*) FROM pg_publication'), 0,
+		'--skip-publications: the source\'s publication is not on the target');
 	is(query_value($target, 'shop_req', q{SELECT extversion FROM pg_extension WHERE extname = 'hstore'}),
 		'1.7', 'the target has hstore at the version the file asks for');
 	is(query_value($target, 'shop_req', q{SELECT count(*) FROM public."Mixed Case"}), 10,
