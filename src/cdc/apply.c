@@ -224,10 +224,13 @@ pump(Applier *a, bool block)
 					char *ctx = xasprintf("while applying %s (source LSN %s)", what, lsn);
 					pg_set_error(&a->c, res, ctx);
 					free(ctx);
-					log_hint(LOG_LEVEL_ERROR,
-							 "Fix the cause on the target and run the same command "
-							 "again (with --resume): it continues from this "
-							 "transaction, nothing is applied twice.");
+					if (!cdc_retry_retryable(a->c.sqlstate))
+					{
+						log_hint(LOG_LEVEL_ERROR,
+								 "Fix the cause on the target and run the same command "
+								 "again (with --resume): it continues from this "
+								 "transaction, nothing is applied twice.");
+					}
 				}
 				a->failed = true;
 			}
@@ -1112,27 +1115,59 @@ apply_close(Applier *a)
 	}
 }
 
-bool
-cdc_apply(const CdcOptions *co, CdcShared *sh)
+/*
+ * One session on the target, from the origin's progress (a transaction a
+ * lost session left open is replayed whole). *failed: an error, whose
+ * SQLSTATE and message are copied for the retry decision (cdc/retry.c).
+ */
+static bool
+apply_session(const CdcOptions *co, CdcShared *sh, CdcRetry *retry, bool *failed, char *sqlstate,
+			  char **errmsg)
 {
 	Applier a;
 	memset(&a, 0, sizeof(a));
 	a.co = co;
 	a.sh = sh;
 	a.jr.fd = -1;
-	if (!apply_open(&a))
+	bool opened = apply_open(&a);
+	if (opened)
 	{
-		journal_reader_close(&a.jr);
-		decoder_free(&a.dec);
-		pg_disconnect(&a.c);
-		atomic_store(&sh->applier_failed, 1);
-		return false;
+		cdc_retry_ok(retry);
+		apply_loop(&a);
 	}
-	apply_loop(&a);
-	apply_close(&a);
-	if (a.failed)
+	*failed = !opened || a.failed;
+	const PgConn *bad = a.c.sqlstate[0] != '\0' || a.meta.conn == NULL ? &a.c : &a.meta;
+	snprintf(sqlstate, 6, "%s", bad->sqlstate);
+	*errmsg = bad->errmsg ? xstrdup(bad->errmsg) : NULL;
+	if (opened)
+	{
+		apply_close(&a);
+		return !a.failed && (a.done || atomic_load(&sh->endpos) == LSN_INVALID);
+	}
+	journal_reader_close(&a.jr);
+	decoder_free(&a.dec);
+	pg_disconnect(&a.c);
+	return false;
+}
+
+bool
+cdc_apply(const CdcOptions *co, CdcShared *sh)
+{
+	CdcRetry retry;
+	cdc_retry_init(&retry, "target", co->retry_timeout, sh);
+	retry.also_stop = &sh->receiver_failed;
+	bool ok, failed;
+	char sqlstate[6];
+	char *errmsg = NULL;
+	while (!(ok = apply_session(co, sh, &retry, &failed, sqlstate, &errmsg)) && failed &&
+		   cdc_retry_wait(&retry, sqlstate, errmsg))
+	{
+		free(errmsg);
+	}
+	free(errmsg);
+	if (failed)
 	{
 		atomic_store(&sh->applier_failed, 1);
 	}
-	return !a.failed && (a.done || atomic_load(&sh->endpos) == LSN_INVALID);
+	return ok;
 }

@@ -262,6 +262,7 @@ typedef struct CdcOptions
 	 */
 	const StrList *applied_tables;
 	const struct Filters *filters; /* --filters, loaded, else NULL */
+	double retry_timeout;          /* seconds the receiver and applier reconnect for; 0: forever */
 } CdcOptions;
 
 /*
@@ -316,6 +317,9 @@ typedef struct CdcShared
 	_Atomic double last_commit_ts_lag; /* seconds, applier */
 	_Atomic int64_t applied_txns;
 	_Atomic int64_t applied_rows;
+	atomic_int reconnects_source; /* outages the receiver reconnected after (or tried to) */
+	atomic_int reconnects_target; /* ... the applier */
+	atomic_int gave_up;           /* --retry-timeout spent on either side */
 } CdcShared;
 
 /*

@@ -54,4 +54,30 @@ bool wal2json_commit_lsns(const char *data, uint32_t len, Lsn *commit_lsn, Lsn *
  */
 int apply_sql_build(const CdcRelation *r, char kind, const char *mask, StrBuf *sql, int *map);
 
+/* ---- reconnecting (retry.c) ---- */
+typedef struct CdcRetry
+{
+	const char *side;      /* "source" (the receiver) or "target" (the applier) */
+	double timeout;        /* --retry-timeout in seconds; 0: forever */
+	CdcShared *sh;         /* stop flag; reconnect counters; gave_up */
+	atomic_int *also_stop; /* another reason to stop waiting (may be NULL) */
+	double failing_since;  /* time_now() of the outage's first failure; 0: none */
+	double delay;          /* the next nominal delay */
+	int attempts;
+	unsigned int seed;
+} CdcRetry;
+
+void cdc_retry_init(CdcRetry *r, const char *side, double timeout, CdcShared *sh);
+/* A failure a new session may get past: connection class, too many clients, origin in use. */
+bool cdc_retry_retryable(const char *sqlstate);
+/*
+ * After a failed session: true once the backoff delay has passed (logged with
+ * the reason and the delay), so the caller runs its session again; false
+ * when the error is not retryable, the follower stops, or --retry-timeout is
+ * spent (logged; CdcShared.gave_up set).
+ */
+bool cdc_retry_wait(CdcRetry *r, const char *sqlstate, const char *errmsg);
+/* The session works again: the outage (if any) is over, logged with its length. */
+void cdc_retry_ok(CdcRetry *r);
+
 #endif /* PGSHIFT_CDC_INT_H */

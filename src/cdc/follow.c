@@ -209,6 +209,22 @@ sentinel_startpos(const CdcOptions *co)
 }
 
 /*
+ * Whether clone --follow finished its base copy in this work directory (set
+ * once, right after the copy, before the sentinel allows applying): a resume
+ * then has nothing left to copy and no snapshot to import.
+ */
+#define COPY_DONE_KEY "cdc_copy_done"
+
+static bool
+copy_done(Follower *f)
+{
+	char *v = state_get_meta(f->co.state, COPY_DONE_KEY);
+	bool done = v != NULL && strcmp(v, "1") == 0;
+	free(v);
+	return done;
+}
+
+/*
  * FOLLOW_COPY: the slot (new, or the one this directory made), the receiver,
  * then the base copy under the slot's snapshot while the receiver runs.
  */
@@ -237,6 +253,7 @@ follow_copy(Follower *f)
 		}
 		snapshot = slot.snapshot ? xstrdup(slot.snapshot) : NULL;
 		f->startpos = slot.consistent_lsn;
+		state_set_meta(f->co.state, COPY_DONE_KEY, "0");
 		if (snapshot == NULL)
 		{
 			log_error("the replication slot \"%s\" made in this work directory has no snapshot "
@@ -250,6 +267,13 @@ follow_copy(Follower *f)
 	else
 	{
 		f->startpos = sentinel_startpos(&f->co);
+		if (copy_done(f))
+		{
+			/* the copy's snapshot is long gone: go on as `follow --resume` */
+			log_info("the base copy of this work directory is done: following from the journal "
+					 "and the target's origin");
+			return follower_start(f) ? EXIT_OK : EXIT_WORKDIR;
+		}
 		snapshot = state_get_meta(f->co.state, "cdc_snapshot");
 	}
 	if (!follower_start(f))
@@ -267,7 +291,8 @@ follow_copy(Follower *f)
 		return rc;
 	}
 	/* as pgcopydb: the copy done, the sentinel allows applying */
-	if (f->co.state != NULL && !sentinel_set_apply(f->co.state, true))
+	if (f->co.state != NULL && (!state_set_meta(f->co.state, COPY_DONE_KEY, "1") ||
+								!sentinel_set_apply(f->co.state, true)))
 	{
 		follower_stop(f);
 		return EXIT_WORKDIR;
@@ -326,6 +351,10 @@ follow_apply(Follower *f)
 	{
 		return EXIT_INTERRUPTED;
 	}
+	if (atomic_load(&f->sh.gave_up))
+	{
+		return EXIT_RETRY_TIMEOUT;
+	}
 	if (!recv_ok || atomic_load(&f->sh.receiver_failed))
 	{
 		return EXIT_SOURCE;
@@ -346,6 +375,10 @@ follow_receive_only(Follower *f)
 		usleep(WATCH_INTERVAL_US);
 	}
 	bool recv_ok = follower_stop(f);
+	if (atomic_load(&f->sh.gave_up))
+	{
+		return EXIT_RETRY_TIMEOUT;
+	}
 	return signals_interrupted() ? EXIT_INTERRUPTED : (recv_ok ? EXIT_OK : EXIT_SOURCE);
 }
 

@@ -143,6 +143,10 @@ typedef struct Receiver
 	bool want_reply;
 	bool reached_end;
 	bool stream_ended; /* the source ended the COPY */
+	CdcRetry retry;
+	char sqlstate[6]; /* the last session's error, for the retry decision */
+	char *errmsg;
+	char *timeline; /* the source's timeline (IDENTIFY_SYSTEM) at the first session */
 } Receiver;
 
 static bool
@@ -381,43 +385,140 @@ recv_finish(Receiver *rv)
 	log_info("receiver stopped at %s%s", fb, rv->reached_end ? " (end position reached)" : "");
 }
 
+/*
+ * IDENTIFY_SYSTEM's timeline, compared with the one recorded at the first
+ * session in this work directory: a new timeline means the source was
+ * promoted or restored (a failover). Said once; the slot decides whether
+ * the stream can go on (a missing slot stops it: recv_slot_lost).
+ */
+static bool
+recv_check_timeline(Receiver *rv)
+{
+	PGresult *res = PQexec(rv->c.conn, "IDENTIFY_SYSTEM");
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1 || PQnfields(res) < 2)
+	{
+		pg_set_error(&rv->c, res, "while running IDENTIFY_SYSTEM");
+		PQclear(res);
+		return false;
+	}
+	char *tli = xstrdup(PQgetvalue(res, 0, 1));
+	PQclear(res);
+	StateDb *st = rv->co->state;
+	char *known = rv->timeline ? xstrdup(rv->timeline)
+							   : (st ? state_get_meta(st, "cdc_source_timeline") : NULL);
+	if (known != NULL && strcmp(known, tli) != 0)
+	{
+		log_warn("source: the server's timeline changed from %s to %s: it was promoted or "
+				 "restored (a failover) since this follower last connected",
+				 known, tli);
+		log_detail(LOG_LEVEL_WARN,
+				   "The stream goes on only if the replication slot \"%s\" is "
+				   "there on the new timeline.",
+				   rv->co->slot);
+	}
+	if (st != NULL && (known == NULL || strcmp(known, tli) != 0))
+	{
+		state_set_meta(st, "cdc_source_timeline", tli);
+	}
+	free(known);
+	free(rv->timeline);
+	rv->timeline = tli;
+	return true;
+}
+
+/* START_REPLICATION found no slot (42704): what is lost and how to start over. */
+static void
+recv_slot_lost(Receiver *rv)
+{
+	char pos[32];
+	lsn_format(rv->written_commit, pos, sizeof(pos));
+	log_detail(LOG_LEVEL_ERROR,
+			   "The slot \"%s\" held the source's changes after %s, the last one in the journal. "
+			   "It was dropped, or the source failed over to a server that does not have it: the "
+			   "changes made since then cannot be received any more, so this follower stops "
+			   "rather than go on from another position.",
+			   rv->co->slot, pos);
+	log_hint(LOG_LEVEL_ERROR,
+			 "Start over: \"pgshift stream cleanup\", then \"pgshift clone --follow --restart\" "
+			 "(a new copy under a new slot).");
+}
+
+/*
+ * One replication session from start: connect, START_REPLICATION, receive
+ * until the end, a stop or an error. On an error, its SQLSTATE and message
+ * are kept in rv for the retry decision (the connection is gone by then).
+ */
+static bool
+recv_session(Receiver *rv, Lsn start)
+{
+	const CdcOptions *co = rv->co;
+	rv->in_txn = false;
+	rv->stream_ended = false;
+	rv->want_reply = false;
+	rv->stream_pos = start;
+	bool ok = pg_connect_replication(&rv->c, co->source, "source", "receive") &&
+			  recv_check_timeline(rv) &&
+			  cdc_plugin_start(&rv->c, co->plugin, co->slot, start, co->publication);
+	bool started = ok;
+	if (ok)
+	{
+		char startbuf[32];
+		lsn_format(start, startbuf, sizeof(startbuf));
+		log_info("receiving changes from slot \"%s\" (%s) from %s into \"%s\"", co->slot,
+				 cdc_plugin_name(co->plugin), startbuf, co->journal_dir);
+		cdc_retry_ok(&rv->retry);
+	}
+	else if (strcmp(rv->c.sqlstate, "42704") == 0)
+	{
+		recv_slot_lost(rv);
+	}
+	while (ok && !rv->stream_ended && !atomic_load(&rv->sh->stop) && !signals_interrupted())
+	{
+		ok = recv_report(rv);
+		if (!ok || rv->reached_end)
+		{
+			break;
+		}
+		ok = recv_step(rv);
+	}
+	if (started)
+	{
+		recv_finish(rv);
+	}
+	snprintf(rv->sqlstate, sizeof(rv->sqlstate), "%s", rv->c.sqlstate);
+	free(rv->errmsg);
+	rv->errmsg = rv->c.errmsg ? xstrdup(rv->c.errmsg) : NULL;
+	pg_disconnect(&rv->c);
+	return ok;
+}
+
+/*
+ * Sessions until the end, a stop, or an error no new session gets past: a
+ * new one starts where the journal's last complete transaction (or
+ * keepalive) ends. What a lost session left of a transaction stays in the
+ * journal and is followed by the whole transaction again; the applier drops
+ * the partial one when it meets the second BEGIN.
+ */
 static bool
 cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos, JournalWriter *jwp,
 				 Lsn last_commit_end)
 {
 	Receiver rv = { .co = co, .sh = sh, .jw = *jwp, .journal_ok = true };
-	Lsn start = last_commit_end > startpos ? last_commit_end : startpos;
 	rv.written_commit = rv.flushed = last_commit_end;
-	rv.stream_pos = start;
-	if (!pg_connect_replication(&rv.c, co->source, "source", "receive"))
+	cdc_retry_init(&rv.retry, "source", co->retry_timeout, sh);
+	bool ok;
+	for (;;)
 	{
-		*jwp = rv.jw;
-		return false;
-	}
-	if (!cdc_plugin_start(&rv.c, co->plugin, co->slot, start, co->publication))
-	{
-		pg_disconnect(&rv.c);
-		*jwp = rv.jw;
-		return false;
-	}
-	char startbuf[32];
-	lsn_format(start, startbuf, sizeof(startbuf));
-	log_info("receiving changes from slot \"%s\" (%s) from %s into \"%s\"", co->slot,
-			 cdc_plugin_name(co->plugin), startbuf, co->journal_dir);
-
-	bool ok = true;
-	while (ok && !rv.stream_ended && !atomic_load(&sh->stop) && !signals_interrupted())
-	{
-		ok = recv_report(&rv);
-		if (!ok || rv.reached_end)
+		Lsn start = rv.written_commit > startpos ? rv.written_commit : startpos;
+		ok = recv_session(&rv, start);
+		if (ok || !rv.journal_ok || !cdc_retry_wait(&rv.retry, rv.sqlstate, rv.errmsg))
 		{
 			break;
 		}
-		ok = recv_step(&rv);
 	}
-	recv_finish(&rv);
-	pg_disconnect(&rv.c);
 	relmsgs_free(&rv.relmsgs);
+	free(rv.errmsg);
+	free(rv.timeline);
 	*jwp = rv.jw;
 	return ok;
 }

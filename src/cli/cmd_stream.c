@@ -56,6 +56,7 @@ stream_cdc_options(CdcOptions *co, const Options *o, StateDb *state, const char 
 	co->publication = o->publication ? o->publication : "pgshift";
 	co->journal_dir = journal_dir;
 	co->state = state;
+	co->retry_timeout = o->retry_timeout;
 	/* a directory set up earlier remembers its plugin and slot */
 	static char saved_slot[128];
 	char *saved_plugin =

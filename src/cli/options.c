@@ -20,7 +20,8 @@ typedef enum OptKind
 	OK_INT,
 	OK_BOOL,
 	OK_SIZE,
-	OK_CONST /* no value: sets a string field to the row's constval */
+	OK_DURATION, /* seconds (double), with an optional unit: ms, s, min, h, d */
+	OK_CONST     /* no value: sets a string field to the row's constval */
 } OptKind;
 
 typedef struct OptDef
@@ -123,6 +124,9 @@ static const OptDef g_opts[] = {
 	  "create the replication slot" },
 	{ "endpos", 'E', OK_STR, NULL, OFF(endpos), "ENDPOS", "LSN",
 	  "stop replaying at the first commit at or past this LSN" },
+	{ "retry-timeout", 0, OK_DURATION, NULL, OFF(retry_timeout), "RETRY_TIMEOUT", "DURATION",
+	  "reconnect to a server that went away for at most this long (default 1h; 0 = forever; "
+	  "units s, min, h, d), then exit with code 13" },
 	{ "startpos", 0, OK_STR, NULL, OFF(startpos), NULL, "LSN", "start position (sentinel)" },
 	{ "current", 'C', OK_BOOL, NULL, OFF(current), NULL, NULL,
 	  "use the source's current WAL position" },
@@ -253,6 +257,7 @@ options_init(Options *o)
 	o->lo_jobs = 4;
 	o->split_larger_than = -1; /* -1: automatic */
 	o->split_max_parts = 0;    /* 0: same as table_jobs */
+	o->retry_timeout = 3600;
 }
 
 void
@@ -338,6 +343,37 @@ options_parse_bool(const char *s, bool *out)
 	return false;
 }
 
+/* "90", "90s", "1.5min", "1h", "2d", "500ms" -> seconds; false when malformed or negative. */
+static bool
+duration_parse(const char *s, double *out)
+{
+	static const struct
+	{
+		const char *unit;
+		double seconds;
+	} units[] = { { "", 1 },     { "ms", 0.001 }, { "s", 1 },
+				  { "min", 60 }, { "h", 3600 },   { "d", 86400 } };
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || v < 0)
+	{
+		return false;
+	}
+	while (*end == ' ')
+	{
+		end++;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+	{
+		if (strcmp(end, units[i].unit) == 0)
+		{
+			*out = v * units[i].seconds;
+			return true;
+		}
+	}
+	return false;
+}
+
 static bool
 opt_set(Options *o, const OptDef *d, const char *val, const char *from)
 {
@@ -383,6 +419,15 @@ opt_set(Options *o, const OptDef *d, const char *val, const char *from)
 			*(int *) field = (int) v;
 			return true;
 		}
+		case OK_DURATION:
+			if (!duration_parse(val, (double *) field))
+			{
+				log_error("invalid duration \"%s\" for %s: expected a number of seconds with an "
+						  "optional unit (ms, s, min, h, d)",
+						  val, from);
+				return false;
+			}
+			return true;
 		case OK_SIZE:
 		{
 			int64_t bytes;

@@ -66,6 +66,7 @@ typedef struct Options
 	char *endpos;
 	char *startpos;
 	bool current;
+	double retry_timeout; /* seconds; 0 = forever */
 
 	/* list / compare / output */
 	bool json;
