@@ -770,7 +770,8 @@ static bool
 apply_open(Applier *a)
 {
 	const CdcOptions *co = a->co;
-	if (!pg_connect(&a->c, co->target, "target", "apply", 30))
+	/* a short wait here: cdc/retry.c goes on with its backoff and --retry-timeout */
+	if (!pg_connect(&a->c, co->target, "target", "apply", 2))
 	{
 		return false;
 	}

@@ -366,7 +366,7 @@ recv_finish(Receiver *rv)
 	{
 		rv->flushed = rv->written_commit;
 		atomic_store(&rv->sh->flushed_lsn, rv->flushed);
-		if (rv->c.conn != NULL && PQstatus(rv->c.conn) == CONNECTION_OK)
+		if (rv->c.conn != NULL && PQstatus(rv->c.conn) == CONNECTION_OK && !rv->stream_ended)
 		{
 			send_status(&rv->c, rv->flushed, rv->flushed, rv->flushed, false);
 		}
@@ -375,7 +375,7 @@ recv_finish(Receiver *rv)
 			sentinel_update_positions(rv->co->state, rv->stream_pos, rv->flushed, LSN_INVALID);
 		}
 	}
-	if (rv->c.conn != NULL && PQstatus(rv->c.conn) == CONNECTION_OK)
+	if (rv->c.conn != NULL && PQstatus(rv->c.conn) == CONNECTION_OK && !rv->stream_ended)
 	{
 		PQputCopyEnd(rv->c.conn, NULL);
 		PQflush(rv->c.conn);
@@ -481,13 +481,23 @@ recv_session(Receiver *rv, Lsn start)
 		}
 		ok = recv_step(rv);
 	}
-	if (started)
+	if (ok && rv->stream_ended && !rv->reached_end)
 	{
-		recv_finish(rv);
+		/* a walsender ends its stream cleanly when its server shuts down */
+		ok = false;
+		pg_clear_error(&rv->c);
+		snprintf(rv->c.sqlstate, sizeof(rv->c.sqlstate), "57P01");
+		rv->c.errmsg = xstrdup("the source ended the replication stream (shutting down)");
 	}
+	/* the error that ended the session, before the last words can add another */
 	snprintf(rv->sqlstate, sizeof(rv->sqlstate), "%s", rv->c.sqlstate);
 	free(rv->errmsg);
 	rv->errmsg = rv->c.errmsg ? xstrdup(rv->c.errmsg) : NULL;
+	if (started)
+	{
+		rv->c.quiet_errors = !ok;
+		recv_finish(rv);
+	}
 	pg_disconnect(&rv->c);
 	return ok;
 }
