@@ -139,8 +139,10 @@ pg_error_class(const char *sqlstate)
 	{
 		return PG_ERROR_NONE;
 	}
+	/* 57P05: idle_session_timeout ended the session (a new one is welcome) */
 	if (strncmp(sqlstate, "08", 2) == 0 || strcmp(sqlstate, "57P01") == 0 ||
-		strcmp(sqlstate, "57P02") == 0 || strcmp(sqlstate, "57P03") == 0)
+		strcmp(sqlstate, "57P02") == 0 || strcmp(sqlstate, "57P03") == 0 ||
+		strcmp(sqlstate, "57P05") == 0)
 	{
 		return PG_ERROR_CONNECTION;
 	}
@@ -179,7 +181,13 @@ connect_error_sqlstate(const char *msg)
 				  { "the database system is in recovery mode", "57P03" },
 				  { "sorry, too many clients already", "53300" },
 				  { "remaining connection slots are reserved", "53300" },
+				  { "the database system is not yet accepting connections", "57P03" },
+				  { "the database system is not accepting connections", "57P03" },
 				  { "Connection refused", "08001" },
+				  { "Connection timed out", "08001" },
+				  { "No route to host", "08001" },
+				  { "Network is unreachable", "08001" },
+				  { "server closed the connection unexpectedly", "08001" },
 				  { "timeout expired", "08001" },
 				  { "No such file or directory", "08001" } };
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)

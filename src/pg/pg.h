@@ -31,7 +31,7 @@ typedef struct PgConn
 typedef enum PgErrorClass
 {
 	PG_ERROR_NONE = 0,
-	PG_ERROR_CONNECTION, /* 08xxx, 57P01..03: reconnect and retry */
+	PG_ERROR_CONNECTION, /* 08xxx, 57P01..03, 57P05: reconnect and retry */
 	PG_ERROR_RETRY_TXN,  /* 40001, 40P01: retry the transaction */
 	PG_ERROR_RESOURCES,  /* 53xxx: back off */
 	PG_ERROR_FATAL       /* anything else */

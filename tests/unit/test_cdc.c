@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "cdc/cdc.h"
+#include "cdc/cdc_int.h"
 
 typedef struct Msg
 {
@@ -741,6 +742,52 @@ test_journal(void **state)
 	free(dir);
 }
 
+static void
+test_retry(void **state)
+{
+	(void) state;
+	/* connection class, too many clients, origin in use: retried; the rest stops */
+	assert_true(cdc_retry_retryable("08006"));
+	assert_true(cdc_retry_retryable("57P01"));
+	assert_true(cdc_retry_retryable("57P03"));
+	assert_true(cdc_retry_retryable("57P05"));
+	assert_true(cdc_retry_retryable("53300"));
+	assert_true(cdc_retry_retryable("55006"));
+	assert_false(cdc_retry_retryable("42704")); /* slot or origin missing */
+	assert_false(cdc_retry_retryable("23505")); /* constraint violation */
+	assert_false(cdc_retry_retryable("42P01")); /* relation missing */
+	assert_false(cdc_retry_retryable("53100")); /* disk full */
+	assert_false(cdc_retry_retryable(""));
+	assert_false(cdc_retry_retryable(NULL));
+
+	CdcShared sh;
+	memset(&sh, 0, sizeof(sh));
+	CdcRetry r;
+	/* not retryable: no wait, no give-up */
+	cdc_retry_init(&r, "target", 0.05, &sh);
+	assert_false(cdc_retry_wait(&r, "23505", "duplicate key"));
+	assert_int_equal(atomic_load(&sh.gave_up), 0);
+	/* retryable: waits (at most what is left of the budget), then gives up */
+	double t0 = time_now();
+	assert_true(cdc_retry_wait(&r, "08006", "server closed the connection"));
+	assert_int_equal(atomic_load(&sh.reconnects_target), 1);
+	while (time_now() - t0 < 0.06)
+	{
+		usleep(5000);
+	}
+	assert_false(cdc_retry_wait(&r, "08006", "server closed the connection"));
+	assert_int_equal(atomic_load(&sh.gave_up), 1);
+	assert_true(time_now() - t0 < 1.0);
+	/* a success ends the outage: a new one counts again */
+	atomic_store(&sh.gave_up, 0);
+	cdc_retry_init(&r, "source", 0, &sh);
+	atomic_store(&sh.stop, 1);
+	assert_false(cdc_retry_wait(&r, "08006", "lost")); /* stopping: no wait */
+	atomic_store(&sh.stop, 0);
+	cdc_retry_ok(&r);
+	assert_int_equal(r.attempts, 0);
+}
+
 int
 main(void)
 {
@@ -748,6 +795,7 @@ main(void)
 		cmocka_unit_test(test_lsn),           cmocka_unit_test(test_pgoutput),
 		cmocka_unit_test(test_test_decoding), cmocka_unit_test(test_wal2json),
 		cmocka_unit_test(test_plugin),        cmocka_unit_test(test_journal),
+		cmocka_unit_test(test_retry),
 	};
 	return cmocka_run_group_tests_name("cdc", tests, NULL, NULL);
 }

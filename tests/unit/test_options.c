@@ -376,6 +376,44 @@ test_sizes_invalid(void **state)
 }
 
 static void
+test_durations(void **state)
+{
+	(void) state;
+	static const struct
+	{
+		const char *arg;
+		double seconds;
+	} cases[] = { { "90", 90 },     { "90s", 90 },    { "5min", 300 }, { "1h", 3600 },
+				  { "2d", 172800 }, { "500ms", 0.5 }, { "0", 0 },      { "1.5 h", 5400 } };
+	Options o;
+	options_init(&o);
+	assert_true(o.retry_timeout == 3600);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	{
+		options_init(&o);
+		if (!PARSE(&o, " retry-timeout", "follow", "--retry-timeout", cases[i].arg))
+		{
+			fail_msg("--retry-timeout %s rejected", cases[i].arg);
+		}
+		if (o.retry_timeout != cases[i].seconds)
+		{
+			fail_msg("--retry-timeout %s = %g, expected %g", cases[i].arg, o.retry_timeout,
+					 cases[i].seconds);
+		}
+		options_free(&o);
+	}
+	static const char *const bad[] = { "soon", "-1", "", "5x", "1hour", "h" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	{
+		options_init(&o);
+		char what[64];
+		snprintf(what, sizeof(what), "--retry-timeout \"%s\"", bad[i]);
+		expect_usage_error(&o, PARSE(&o, " retry-timeout", "follow", "--retry-timeout", bad[i]),
+						   what);
+	}
+}
+
+static void
 test_integers(void **state)
 {
 	(void) state;
@@ -998,6 +1036,7 @@ main(void)
 		T(test_boolean_rejects_value),
 		T(test_sizes),
 		T(test_sizes_invalid),
+		T(test_durations),
 		T(test_integers),
 		T(test_integers_out_of_range),
 		T(test_unknown_option),

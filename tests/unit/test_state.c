@@ -268,6 +268,7 @@ test_error_classes(void **state)
 	assert_int_equal(pg_error_class("08006"), PG_ERROR_CONNECTION);
 	assert_int_equal(pg_error_class("57P01"), PG_ERROR_CONNECTION);
 	assert_int_equal(pg_error_class("57P03"), PG_ERROR_CONNECTION);
+	assert_int_equal(pg_error_class("57P05"), PG_ERROR_CONNECTION);
 	assert_int_equal(pg_error_class("40001"), PG_ERROR_RETRY_TXN);
 	assert_int_equal(pg_error_class("40P01"), PG_ERROR_RETRY_TXN);
 	assert_int_equal(pg_error_class("53300"), PG_ERROR_RESOURCES);
