@@ -778,8 +778,7 @@ apply_open(Applier *a)
 	const char *p[] = { co->origin };
 	if (!pg_exec_params(&a->c, "SELECT pg_catalog.pg_replication_origin_session_setup($1)", 1, p))
 	{
-		log_hint(LOG_LEVEL_ERROR, "Run \"pgshift stream setup\" first (it creates the origin), "
-								  "and connect to the target as a superuser.");
+		cdc_origin_setup_failed(&a->c, co->origin);
 		return false;
 	}
 	pg_exec(&a->c, "SET session_replication_role TO replica");

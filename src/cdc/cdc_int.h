@@ -79,5 +79,7 @@ bool cdc_retry_retryable(const char *sqlstate);
 bool cdc_retry_wait(CdcRetry *r, const char *sqlstate, const char *errmsg);
 /* The session works again: the outage (if any) is over, logged with its length. */
 void cdc_retry_ok(CdcRetry *r);
+/* pg_replication_origin_session_setup failed on c: the detail and hint for its cause. */
+void cdc_origin_setup_failed(const PgConn *c, const char *origin);
 
 #endif /* PGSHIFT_CDC_INT_H */

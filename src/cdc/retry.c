@@ -124,3 +124,29 @@ cdc_retry_wait(CdcRetry *r, const char *sqlstate, const char *errmsg)
 	r->delay = r->delay * 2 > RETRY_MAX_DELAY ? RETRY_MAX_DELAY : r->delay * 2;
 	return retry_sleep(r, wait);
 }
+
+/* ---- errors no retry fixes: what they say ---- */
+
+void
+cdc_origin_setup_failed(const PgConn *c, const char *origin)
+{
+	if (cdc_retry_retryable(c->sqlstate))
+	{
+		return;
+	}
+	if (strcmp(c->sqlstate, "42704") != 0)
+	{
+		log_hint(LOG_LEVEL_ERROR, "Connect to the target as a superuser (replication origins "
+								  "need one).");
+		return;
+	}
+	log_detail(LOG_LEVEL_ERROR,
+			   "The replication origin \"%s\" records which source transactions the target "
+			   "has. If it was dropped while following, that record is gone: the follower "
+			   "stops rather than apply a transaction twice.",
+			   origin);
+	log_hint(LOG_LEVEL_ERROR,
+			 "A new stream: run \"pgshift stream setup\" first (it creates the origin). A "
+			 "dropped one: start over with \"pgshift stream cleanup\", then \"pgshift clone "
+			 "--follow --restart\".");
+}

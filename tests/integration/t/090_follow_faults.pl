@@ -25,7 +25,8 @@
 # The follower must stop with exit code 2 and the message saying what was
 # lost and how to start over, without a retry loop on it.  And
 # --retry-timeout: with the target stopped and --retry-timeout 2s, the
-# follower gives up with exit code 13.
+# follower gives up with exit code 13.  A constraint violation on the target
+# and the origin dropped while following stop at once with exit code 3.
 use strict;
 use warnings;
 
@@ -209,6 +210,47 @@ is($rc, 0, 'stream cleanup exits 0') or diag($err);
 	$target->start;
 	is($rc, 13, '--retry-timeout 2s with the target down: exit code 13');
 	like($err, qr/gave up reconnecting after 2(?:\.0)?s/, '--retry-timeout: the message says it gave up');
+
+	# a constraint violation on the target: stops at once, no retry
+	$target->poll_query_until($sdb, 'SELECT true') or die 'target not back';
+	psql_do($target, $sdb, 'INSERT INTO t VALUES (100)');
+	psql_do($source, $sdb, 'INSERT INTO t VALUES (100)');
+	($rc, $out, $err) = run_pgshift({ timeout => 120 }, 'follow', '--resume', @sconn, '--slot-name',
+		'gslot', '--origin', 'gorigin');
+	is($rc, 3, 'constraint violation: exit code 3 (target)');
+	like($err, qr/duplicate key value violates unique constraint/, 'constraint violation: the error');
+	unlike($err, qr/reconnecting in/, 'constraint violation: no retry');
+	psql_do($target, $sdb, 'DELETE FROM t WHERE id = 100');
+
+	# the origin dropped while following: stops at once, says so
+	$r = start_pgshift({ timeout => 120 }, 'follow', '--resume', @sconn, '--slot-name', 'gslot',
+		'--origin', 'gorigin');
+	ok(wait_output($r, qr/applying changes on the target/, 60), 'origin test: the follower applies');
+	ok(wait_until(30, sub { query_value($target, $sdb, 'SELECT count(*) FROM t WHERE id = 100') == 1 }),
+		'origin test: the row the violation stopped at is applied now');
+	psql_do($target, 'postgres', q{
+	  DO $$
+	  BEGIN
+	    PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgshift-apply';
+	    FOR i IN 1..500 LOOP
+	      BEGIN
+	        PERFORM pg_replication_origin_drop('gorigin');
+	        RETURN;
+	      EXCEPTION WHEN object_in_use THEN
+	        PERFORM pg_sleep(0.01);
+	      END;
+	    END LOOP;
+	    RAISE EXCEPTION 'origin still in use';
+	  END $$});
+	is(query_value($target, 'postgres', q{SELECT count(*) FROM pg_replication_origin WHERE roname = 'gorigin'}),
+		0, 'origin test: the origin is dropped on the target');
+	ok(wait_until(60, sub { !pgshift_running($r) }), 'origin test: the follower stops by itself');
+	($rc, $out, $err) = finish_pgshift($r);
+	is($rc, 3, 'origin test: exit code 3 (target)');
+	like($err, qr/replication origin "gorigin" records which source transactions/,
+		'origin test: it says what was lost');
+	my $tries = () = $err =~ /reconnecting in/g;
+	is($tries, 1, 'origin test: one reconnect (the session was killed), none on the missing origin');
 }
 
 done_testing();
