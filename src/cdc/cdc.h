@@ -263,6 +263,7 @@ typedef struct CdcOptions
 	const StrList *applied_tables;
 	const struct Filters *filters; /* --filters, loaded, else NULL */
 	double retry_timeout;          /* seconds the receiver and applier reconnect for; 0: forever */
+	int64_t journal_min_free;      /* bytes free under which receiving pauses; -1: default */
 } CdcOptions;
 
 /*
@@ -320,6 +321,7 @@ typedef struct CdcShared
 	atomic_int reconnects_source; /* outages the receiver reconnected after (or tried to) */
 	atomic_int reconnects_target; /* ... the applier */
 	atomic_int gave_up;           /* --retry-timeout spent on either side */
+	atomic_int journal_paused;    /* the receiver waits for disk space (back-pressure) */
 } CdcShared;
 
 /*
@@ -348,6 +350,7 @@ typedef struct FollowSpec
 	const char *endpos; /* --endpos (stored in the sentinel), or NULL: the sentinel's */
 	bool resume;        /* FOLLOW_COPY: go on with the slot this work directory made */
 	bool create_slot;   /* without FOLLOW_COPY: create the slot when missing (--create-slot) */
+	int metrics_port;   /* --metrics-port: Prometheus text on 127.0.0.1 (0: none) */
 	/*
 	 * FOLLOW_COPY: the base copy, done by the caller's layer. copy_check
 	 * refuses a target unfit for it before anything is created on the source;

@@ -79,6 +79,25 @@ bool cdc_retry_retryable(const char *sqlstate);
 bool cdc_retry_wait(CdcRetry *r, const char *sqlstate, const char *errmsg);
 /* The session works again: the outage (if any) is over, logged with its length. */
 void cdc_retry_ok(CdcRetry *r);
+/* ---- back-pressure (backpressure.c) ---- */
+typedef struct CdcSpace
+{
+	double checked; /* time_now() of the last statvfs */
+	bool paused;
+	bool warned;
+} CdcSpace;
+/* The free bytes under which receiving pauses: min_free, or (-1) min(1 GiB, 5% of fs_bytes). */
+int64_t cdc_space_threshold(int64_t min_free, int64_t fs_bytes);
+/* true while dir's filesystem has less free space than the threshold (logged on each change). */
+bool cdc_space_low(CdcSpace *s, const char *dir, int64_t min_free, CdcShared *sh);
+
+/* ---- watching (metrics.c) ---- */
+/* Serves GET /metrics on 127.0.0.1:port from a thread; NULL (logged) when it cannot listen. */
+void *cdc_metrics_start(int port, const CdcShared *sh, const char *journal_dir);
+void cdc_metrics_stop(void *server);
+/* The last error either side met, for the metrics page. */
+void cdc_metrics_note_error(const char *side, const char *sqlstate, const char *msg);
+
 /* pg_replication_origin_session_setup failed on c: the detail and hint for its cause. */
 void cdc_origin_setup_failed(const PgConn *c, const char *origin);
 

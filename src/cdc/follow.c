@@ -21,6 +21,7 @@
  * sees them.
  */
 #include "cdc/cdc.h"
+#include "cdc/cdc_int.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -393,6 +394,12 @@ follow_run(const FollowSpec *spec)
 	{
 		return EXIT_USAGE;
 	}
+	void *metrics = NULL;
+	if (spec->metrics_port > 0 &&
+		(metrics = cdc_metrics_start(spec->metrics_port, &f.sh, f.co.journal_dir)) == NULL)
+	{
+		return EXIT_USAGE;
+	}
 	watcher_start(&f);
 	int rc = (spec->what & FOLLOW_COPY) ? follow_copy(&f) : follow_stream(&f);
 	if (rc == EXIT_OK)
@@ -401,5 +408,6 @@ follow_run(const FollowSpec *spec)
 	}
 	follower_stop(&f);
 	watcher_stop(&f);
+	cdc_metrics_stop(metrics);
 	return rc;
 }

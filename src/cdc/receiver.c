@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <unistd.h>
 
 /* Microseconds between the Unix epoch and 2000-01-01, PostgreSQL's epoch. */
 #define PG_EPOCH_OFFSET_US 946684800000000LL
@@ -147,6 +148,7 @@ typedef struct Receiver
 	char sqlstate[6]; /* the last session's error, for the retry decision */
 	char *errmsg;
 	char *timeline; /* the source's timeline (IDENTIFY_SYSTEM) at the first session */
+	CdcSpace space; /* back-pressure: paused while the journal's disk is low */
 } Receiver;
 
 static bool
@@ -478,6 +480,11 @@ recv_session(Receiver *rv, Lsn start)
 		if (!ok || rv->reached_end)
 		{
 			break;
+		}
+		if (cdc_space_low(&rv->space, co->journal_dir, co->journal_min_free, rv->sh))
+		{
+			usleep(100000); /* the status updates above go on: the walsender waits */
+			continue;
 		}
 		ok = recv_step(rv);
 	}

@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #define RETRY_FIRST_DELAY 0.5
-#define RETRY_MAX_DELAY   30.0
+#define RETRY_MAX_DELAY   10.0
 
 void
 cdc_retry_init(CdcRetry *r, const char *side, double timeout, CdcShared *sh)
@@ -86,6 +86,10 @@ retry_sleep(const CdcRetry *r, double seconds)
 bool
 cdc_retry_wait(CdcRetry *r, const char *sqlstate, const char *errmsg)
 {
+	if (sqlstate != NULL && sqlstate[0] != '\0')
+	{
+		cdc_metrics_note_error(r->side, sqlstate, errmsg);
+	}
 	if (signals_interrupted() || atomic_load(&r->sh->stop) || !cdc_retry_retryable(sqlstate))
 	{
 		return false;

@@ -57,6 +57,7 @@ stream_cdc_options(CdcOptions *co, const Options *o, StateDb *state, const char 
 	co->journal_dir = journal_dir;
 	co->state = state;
 	co->retry_timeout = o->retry_timeout;
+	co->journal_min_free = o->journal_min_free;
 	/* a directory set up earlier remembers its plugin and slot */
 	static char saved_slot[128];
 	char *saved_plugin =
@@ -219,6 +220,7 @@ stream_follow(Options *opts, int what)
 		.endpos = opts->endpos,
 		.resume = opts->resume,
 		.create_slot = opts->create_slot,
+		.metrics_port = opts->metrics_port,
 		.copy_check = clone_copy_check,
 		.copy_run = clone_copy_run,
 		.copy_arg = &copy,

@@ -21,6 +21,7 @@ typedef enum OptKind
 	OK_BOOL,
 	OK_SIZE,
 	OK_DURATION, /* seconds (double), with an optional unit: ms, s, min, h, d */
+	OK_PORT,     /* a TCP port number, 1..65535 (0: none) */
 	OK_CONST     /* no value: sets a string field to the row's constval */
 } OptKind;
 
@@ -127,6 +128,11 @@ static const OptDef g_opts[] = {
 	{ "retry-timeout", 0, OK_DURATION, NULL, OFF(retry_timeout), "RETRY_TIMEOUT", "DURATION",
 	  "reconnect to a server that went away for at most this long (default 1h; 0 = forever; "
 	  "units s, min, h, d), then exit with code 13" },
+	{ "journal-min-free", 0, OK_SIZE, NULL, OFF(journal_min_free), "JOURNAL_MIN_FREE", "SIZE",
+	  "pause receiving while the journal's disk has less free space (default: 1GB or 5% of "
+	  "the disk, whichever is smaller; 0 = never)" },
+	{ "metrics-port", 0, OK_PORT, NULL, OFF(metrics_port), "METRICS_PORT", "PORT",
+	  "serve the follower's figures (Prometheus text) on http://127.0.0.1:PORT/metrics" },
 	{ "startpos", 0, OK_STR, NULL, OFF(startpos), NULL, "LSN", "start position (sentinel)" },
 	{ "current", 'C', OK_BOOL, NULL, OFF(current), NULL, NULL,
 	  "use the source's current WAL position" },
@@ -258,6 +264,7 @@ options_init(Options *o)
 	o->split_larger_than = -1; /* -1: automatic */
 	o->split_max_parts = 0;    /* 0: same as table_jobs */
 	o->retry_timeout = 3600;
+	o->journal_min_free = -1; /* -1: min(1 GiB, 5% of the disk) */
 }
 
 void
@@ -428,6 +435,19 @@ opt_set(Options *o, const OptDef *d, const char *val, const char *from)
 				return false;
 			}
 			return true;
+		case OK_PORT:
+		{
+			char *end;
+			long v = strtol(val, &end, 10);
+			if (*val == '\0' || *end != '\0' || v < 0 || v > 65535)
+			{
+				log_error("invalid port \"%s\" for %s: expected a number between 1 and 65535", val,
+						  from);
+				return false;
+			}
+			*(int *) field = (int) v;
+			return true;
+		}
 		case OK_SIZE:
 		{
 			int64_t bytes;

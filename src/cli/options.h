@@ -66,7 +66,9 @@ typedef struct Options
 	char *endpos;
 	char *startpos;
 	bool current;
-	double retry_timeout; /* seconds; 0 = forever */
+	double retry_timeout;     /* seconds; 0 = forever */
+	int metrics_port;         /* 0: none */
+	int64_t journal_min_free; /* bytes; -1 = automatic */
 
 	/* list / compare / output */
 	bool json;

@@ -279,6 +279,18 @@ typedef struct Worker
 /* Runs one task other than a COPY; false when it failed (t->error says why). */
 bool task_execute(Worker *w, Task *t);
 void worker_close(Worker *w);
+/*
+ * After a failed attempt: did it fail because a session of the worker lost
+ * its connection (SQLSTATE class 08, server shutting down or starting)? Then
+ * a new attempt on new sessions may succeed. *why: the error (static or the
+ * connection's, valid until the next query).
+ */
+bool task_lost_connection(Worker *w, const char **why);
+/*
+ * After a COPY part failed on a lost connection: is its progress row on the
+ * target anyway (the COMMIT went through, its answer was lost)? Connects.
+ */
+bool copy_committed(Worker *w, Task *t);
 
 /*
  * A COPY part runs in phases the scheduler settles between (sched.c):

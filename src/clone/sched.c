@@ -415,6 +415,57 @@ sched_run_copy(Worker *w, Task *t)
 	return true;
 }
 
+/*
+ * A task, attempted again (up to TASK_ATTEMPTS in all, on new sessions)
+ * when it failed because a connection was lost: every task is idempotent —
+ * a COPY part is one transaction (a single part truncates first; a split
+ * part whose progress row is on the target did commit), and an index or
+ * constraint found built is taken as done, as on a resume.
+ */
+#define TASK_ATTEMPTS 3
+
+static bool
+run_stopping(CloneRun *run)
+{
+	pthread_mutex_lock(&run->graph.lock);
+	bool stop = run->graph.stop;
+	pthread_mutex_unlock(&run->graph.lock);
+	return stop;
+}
+
+static bool
+sched_run_task(Worker *w, Task *t)
+{
+	for (int attempt = 1;; attempt++)
+	{
+		pg_clear_error(&w->src);
+		pg_clear_error(&w->dst);
+		bool ok = t->kind == TASK_COPY ? sched_run_copy(w, t) : task_execute(w, t);
+		const char *why = NULL;
+		if (ok || attempt >= TASK_ATTEMPTS || signals_interrupted() || run_stopping(w->run) ||
+			!task_lost_connection(w, &why))
+		{
+			return ok;
+		}
+		char *label = task_label(t);
+		log_warn("%s %s: connection lost (%s): trying again in %ds (attempt %d of %d)",
+				 task_kind_name(t->kind), label, why, attempt, attempt + 1, TASK_ATTEMPTS);
+		free(label);
+		worker_close(w);
+		sleep((unsigned int) attempt);
+		if (t->kind == TASK_COPY && copy_committed(w, t))
+		{
+			log_info("copied %s%s: its COMMIT went through before the connection was lost",
+					 t->table->qname, t->nparts > 1 ? " (part)" : "");
+			return true;
+		}
+		free(t->error);
+		t->error = NULL;
+		free(t->sql);
+		t->sql = NULL;
+	}
+}
+
 static void *
 worker_main(void *arg)
 {
@@ -427,7 +478,7 @@ worker_main(void *arg)
 		task_record(run, t, TS_RUNNING, w->role);
 		t->started = time_now();
 		t->folded_seconds = 0.0;
-		bool ok = t->kind == TASK_COPY ? sched_run_copy(w, t) : task_execute(w, t);
+		bool ok = sched_run_task(w, t);
 		t->duration = time_now() - t->started - t->folded_seconds;
 		if (!ok && t->error == NULL)
 		{

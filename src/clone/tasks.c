@@ -97,6 +97,42 @@ worker_source(Worker *w)
 	return w->src_ok;
 }
 
+bool
+task_lost_connection(Worker *w, const char **why)
+{
+	const PgConn *conns[] = { &w->dst, &w->src };
+	for (int i = 0; i < 2; i++)
+	{
+		if (pg_error_class(conns[i]->sqlstate) == PG_ERROR_CONNECTION)
+		{
+			*why = conns[i]->errmsg ? conns[i]->errmsg : "connection lost";
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+copy_committed(Worker *w, Task *t)
+{
+	if (!worker_target(w))
+	{
+		return false;
+	}
+	char oid[32], part[16];
+	snprintf(oid, sizeof(oid), "%u", t->table->oid);
+	snprintf(part, sizeof(part), "%d", t->part);
+	char *v = NULL;
+	const char *p[] = { oid, part };
+	bool found = pg_query_value(&w->dst,
+								"SELECT EXISTS (SELECT 1 FROM " CLONE_PROGRESS_TABLE
+								" WHERE table_oid = $1 AND part = $2)",
+								2, p, &v) &&
+				 v != NULL && strcmp(v, "t") == 0;
+	free(v);
+	return found;
+}
+
 void
 worker_close(Worker *w)
 {

@@ -788,6 +788,30 @@ test_retry(void **state)
 	assert_int_equal(r.attempts, 0);
 }
 
+static void
+test_backpressure(void **state)
+{
+	(void) state;
+	/* default: the smaller of 1 GiB and 5% of the disk; given: as given */
+	assert_int_equal(cdc_space_threshold(-1, 100LL << 30), 1LL << 30);
+	assert_int_equal(cdc_space_threshold(-1, 10LL << 30), (10LL << 30) / 20);
+	assert_int_equal(cdc_space_threshold(0, 10LL << 30), 0);
+	assert_int_equal(cdc_space_threshold(12345, 10LL << 30), 12345);
+
+	CdcShared sh;
+	memset(&sh, 0, sizeof(sh));
+	CdcSpace sp;
+	memset(&sp, 0, sizeof(sp));
+	/* no disk has an exabyte free: paused, and said so in CdcShared */
+	assert_true(cdc_space_low(&sp, ".", 1LL << 60, &sh));
+	assert_int_equal(atomic_load(&sh.journal_paused), 1);
+	/* read at most once a second: still paused within it */
+	assert_true(cdc_space_low(&sp, ".", 0, &sh));
+	sp.checked = 0;
+	assert_false(cdc_space_low(&sp, ".", 0, &sh));
+	assert_int_equal(atomic_load(&sh.journal_paused), 0);
+}
+
 int
 main(void)
 {
@@ -795,7 +819,7 @@ main(void)
 		cmocka_unit_test(test_lsn),           cmocka_unit_test(test_pgoutput),
 		cmocka_unit_test(test_test_decoding), cmocka_unit_test(test_wal2json),
 		cmocka_unit_test(test_plugin),        cmocka_unit_test(test_journal),
-		cmocka_unit_test(test_retry),
+		cmocka_unit_test(test_retry),         cmocka_unit_test(test_backpressure),
 	};
 	return cmocka_run_group_tests_name("cdc", tests, NULL, NULL);
 }
