@@ -173,7 +173,7 @@ typedef struct MetricsServer
 static void
 metrics_serve(MetricsServer *m, int client)
 {
-	char req[1024];
+	char req[1024] = { 0 };
 	size_t got = 0;
 	double until = time_now() + 1.0;
 	while (got < sizeof(req) - 1 && memchr(req, '\n', got) == NULL && time_now() < until)
