@@ -54,4 +54,14 @@ bool wal2json_commit_lsns(const char *data, uint32_t len, Lsn *commit_lsn, Lsn *
  */
 int apply_sql_build(const CdcRelation *r, char kind, const char *mask, StrBuf *sql, int *map);
 
+/* ---- captured DDL (ddl_text.c) ---- */
+/* Appends each statement of sql (split at its top-level semicolons) to out. */
+void ddl_split_statements(const char *sql, StrList *out);
+/*
+ * true when stmt's leading keywords are those of the command tag ("CREATE
+ * INDEX" for CREATE UNIQUE INDEX ..., modifiers such as OR REPLACE, TEMP,
+ * UNLOGGED skipped).
+ */
+bool ddl_statement_has_tag(const char *stmt, const char *tag);
+
 #endif /* PGSHIFT_CDC_INT_H */

@@ -151,7 +151,10 @@ typedef enum ExitCode
 	EXIT_TASKS_FAILED = 7, /* the run finished, but some objects failed */
 	EXIT_DIFFERENT = 8,    /* compare found differences */
 	EXIT_INTERRUPTED = 9,  /* stopped by SIGINT/SIGTERM */
-	EXIT_INTERNAL = 10     /* pg_dump/pg_restore failure, disk full, bug */
+	EXIT_INTERNAL = 10,    /* pg_dump/pg_restore failure, disk full, bug */
+	/* 11, 12, 13: reserved (cut-over, check, reconnect) */
+	EXIT_SCHEMA_CHANGE = 14 /* follow: a schema change on the source the target lacks, or DDL
+							   that --ddl cannot replay (--ddl-errors=stop) */
 } ExitCode;
 
 #endif /* PGSHIFT_CORE_H */
