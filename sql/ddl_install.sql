@@ -15,6 +15,7 @@
 -- Capture runs only while the slot named in pgshift.ddl_settings exists in
 -- this database: a copy of this schema restored elsewhere (clone --follow
 -- copies it) records nothing there.
+SELECT pg_catalog.set_config('pgshift.ddl_installing', 'on', true);
 CREATE SCHEMA IF NOT EXISTS pgshift;
 CREATE TABLE IF NOT EXISTS pgshift.ddl_log (
   id bigserial PRIMARY KEY,
@@ -53,7 +54,8 @@ DECLARE
   r record;
   n int;
 BEGIN
-  IF TG_TAG ~ '^(CREATE|ALTER|DROP) (PUBLICATION|SUBSCRIPTION)' THEN
+  IF TG_TAG ~ '^(CREATE|ALTER|DROP) (PUBLICATION|SUBSCRIPTION)'
+      OR pg_catalog.current_setting('pgshift.ddl_installing', true) = 'on' THEN
     RETURN;
   END IF;
   IF NOT EXISTS (SELECT 1 FROM pgshift.ddl_settings s JOIN pg_catalog.pg_replication_slots l
@@ -97,7 +99,8 @@ BEGIN
   FOR r IN SELECT e FROM pg_catalog.jsonb_array_elements(objs) e LOOP
     seen := seen + 1;
     IF r.e->>'schema' IS DISTINCT FROM 'pgshift' AND coalesce(r.e->>'schema', '') !~ '^pg_temp'
-        AND r.e->>'persistence' IS DISTINCT FROM 't' THEN
+        AND r.e->>'persistence' IS DISTINCT FROM 't'
+        AND NOT (r.e->>'type' = 'schema' AND r.e->>'identity' = 'pgshift') THEN
       kept := kept + 1;
     END IF;
   END LOOP;

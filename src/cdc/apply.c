@@ -347,7 +347,8 @@ later_table_kept(Applier *a, const CdcRelation *r)
 	PGresult *res =
 		apply_catalog_query(a,
 							"SELECT n.nspname, c.relname, c.oid = pg_catalog.to_regclass($1) "
-							"FROM pg_catalog.pg_partition_ancestors(pg_catalog.to_regclass($1)) "
+							"FROM (SELECT pg_catalog.to_regclass($1) UNION SELECT "
+							"pg_catalog.pg_partition_ancestors(pg_catalog.to_regclass($1))) "
 							"AS p(relid) JOIN pg_catalog.pg_class c ON c.oid = p.relid "
 							"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
 							1, p);
@@ -895,6 +896,12 @@ apply_commit(Applier *a, Lsn lsn)
 		PQpipelineSync(a->c.conn);
 		q_push(a, 's', lsn, m->end_lsn, a->jr.segno, NULL, NULL, NULL);
 		after_send(a);
+		if (a->ddl_in_txn)
+		{
+			/* the look-ups of the next transactions must see the new schema */
+			PQflush(a->c.conn);
+			pump(a, true);
+		}
 	}
 	if (m->commit_ts != 0)
 	{
