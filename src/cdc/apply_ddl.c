@@ -206,7 +206,7 @@ row_statement(const DdlRow *row, char **why)
 						 "function, a procedure or a DO block cannot be replayed alone)",
 						 row->tag);
 	}
-	else if (strstr(found, "CONCURRENTLY") != NULL || strstr(found, "concurrently") != NULL)
+	else if (strcasestr(found, "concurrently") != NULL)
 	{
 		*why = xstrdup("CONCURRENTLY cannot run inside the transaction it is replayed in");
 		free(found);
