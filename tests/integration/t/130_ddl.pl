@@ -258,7 +258,31 @@ sub without_ddl
 	return;
 }
 
+# stream setup --ddl as a role that is not a superuser: refused before
+# anything is created, saying what to do
+sub not_superuser
+{
+	my $db = 'ddl_nosuper';
+	psql_do($source, 'postgres', qq{CREATE DATABASE "$db"});
+	psql_do($target, 'postgres', qq{CREATE DATABASE "$db"});
+	create_role($source, 'bob', replication => 1);
+	my $dir = work_dir($db);
+	my ($rc, $out, $err) = run_pgshift('stream', 'setup', '--ddl', '--source',
+		uri($source, $db, user => 'bob'), '--target', uri($target, $db), '--dir', $dir,
+		'--slot-name', 'nosuper');
+	is($rc, 6, 'stream setup --ddl as a non-superuser exits 6') or diag($err);
+	like($err, qr/--ddl needs a superuser.*\n.*HINT: .*rds_superuser.*without --ddl/,
+		'the message says why and what to do');
+	is(query_value($source, 'postgres',
+			q{SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'nosuper'}),
+		0, 'no slot was created');
+	is(query_value($source, $db, q{SELECT count(*) FROM pg_event_trigger}), 0,
+		'no event trigger was created');
+	return;
+}
+
 my $t0 = time;
+subtest 'stream setup --ddl needs a superuser' => \&not_superuser;
 my @plugins = test_plugins($source);
 @plugins = grep { my $p = $_; grep { $_ eq $p } split /,/, $ENV{PGSHIFT_TEST_PLUGINS} } @plugins
   if $ENV{PGSHIFT_TEST_PLUGINS};
