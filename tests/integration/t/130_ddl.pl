@@ -6,7 +6,7 @@
 # clone --follow --ddl --filters (schema "skipped" left out), a pgbench load
 # inserting all along, then on the source: ADD COLUMN, RENAME COLUMN, ALTER
 # COLUMN TYPE, DROP COLUMN (each with rows using the new shape), CREATE TABLE
-# + inserts in one query string, CREATE INDEX, CREATE + DROP TABLE, a new
+# + inserts in one query string (three CREATE TABLE in one), CREATE INDEX, CREATE + DROP TABLE, a new
 # partition, DDL in a rolled-back transaction, DDL on the filtered-out
 # table. Then a DDL-bearing transaction whose replay is held on the target
 # (gate_close: its CREATE TABLE waits for pg_class), the follower killed -9
@@ -96,6 +96,7 @@ my @DDL = (
 	q{UPDATE newt SET w = id * 2 WHERE id % 3 = 0},
 	q{DELETE FROM newt WHERE id > 190},
 	q{CREATE INDEX t1_a_idx ON t1 (a)},
+	q{CREATE TABLE m1 (id int PRIMARY KEY); CREATE TABLE m2 (id int PRIMARY KEY, v text DEFAULT 'a;b'); INSERT INTO m2 VALUES (1); CREATE TABLE m3 (LIKE m2)},
 	q{CREATE TABLE dropme (id int PRIMARY KEY); INSERT INTO dropme VALUES (1), (2)},
 	q{DROP TABLE dropme},
 	q{CREATE TABLE part_2 PARTITION OF part FOR VALUES FROM (100) TO (200)},
