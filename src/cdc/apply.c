@@ -375,9 +375,16 @@ later_table_kept(Applier *a, const CdcRelation *r)
 		}
 		free(q);
 	}
+	const Filters *f = a->co->filters;
 	if (kept == 0)
 	{
-		kept = filters_table_excluded(a->co->filters, r->nspname, r->relname) ? -1 : 1;
+		/* [exclude-table-data]: on the target, its changes left out */
+		kept = filters_table_excluded(f, r->nspname, r->relname) ||
+					   (f != NULL &&
+						filters_name_listed(f->exclude_table_data, f->n_exclude_table_data,
+											r->nspname, r->relname))
+				   ? -1
+				   : 1;
 	}
 	PQclear(res);
 	return kept;
