@@ -20,6 +20,7 @@
  * its transaction commits (test_decoding's does not: journal_peek_commit).
  */
 #include "catalog/catalog.h"
+#include "cdc/apply_int.h"
 #include "cdc/cdc.h"
 #include "cdc/cdc_int.h"
 
@@ -32,84 +33,6 @@
 
 #define PG_EPOCH_OFFSET_US 946684800000000LL
 #define MAX_IN_FLIGHT      20000
-
-typedef struct Stmt
-{
-	struct Stmt *next;
-	char kind;  /* 'I', 'U', 'D' */
-	char *mask; /* which columns take part: one char per column */
-	char *name;
-	int nparams;
-	int *map; /* parameter i <- column map[i] (>= ncols: old tuple column - ncols) */
-	int version;
-	char *sql; /* for error messages */
-} Stmt;
-
-typedef struct Pending
-{
-	char what; /* 'q' query, 's' sync */
-	Lsn lsn;   /* source LSN of the change or the commit's end */
-	Lsn commit_end;
-	uint32_t segno;
-	char *desc;        /* for error messages: owned (rare statements), or NULL */
-	const char *cdesc; /* ... or a constant string */
-	const Stmt *stmt;  /* ... or the prepared statement of a change */
-} Pending;
-
-typedef struct Applier
-{
-	const CdcOptions *co;
-	CdcShared *sh;
-	PgConn c;
-	PgConn meta; /* catalog look-ups, outside the pipeline */
-	Pending *q;
-	int qcap, qhead, qlen;
-	bool failed;
-	int nstmts;
-	Lsn progress; /* origin progress at start */
-	Lsn applied;
-	int64_t txns;
-	int64_t rows;
-	int64_t cur_ts;
-	uint32_t confirmed_segno;
-	const char **vals; /* parameter values of one change, reused */
-	int valscap;
-	char *mask; /* statement shape of one change, reused */
-	int maskcap;
-	/* the journal, read and decoded */
-	JournalReader jr;
-	CdcDecoder dec;
-	CdcMessage m;
-	bool in_txn;
-	bool skipping; /* a transaction the target has already */
-	bool done;     /* the end position is reached */
-	bool past_progress;
-	double last_sentinel;
-	uint32_t pruned_before;
-	int idle_rounds;
-	bool paused; /* the sentinel said prefetch only (logged once per change) */
-	/*
-	 * test_decoding: a BEGIN put back until its COMMIT is in the journal. The
-	 * round after goes through the idle path (results, receiver state), and
-	 * reading that BEGIN again is not progress.
-	 */
-	enum
-	{
-		READ,      /* read the next frame */
-		IDLE_ONCE, /* a BEGIN was put back: one round on the idle path first */
-		REREAD     /* the next frame is that BEGIN again */
-	} next;
-	/*
-	 * TRUNCATE messages of one statement, joined into one TRUNCATE (wal2json
-	 * sends one message per table: tables linked by foreign keys must go
-	 * together).
-	 */
-	CdcRelation **trunc;
-	int ntrunc;
-	int trunc_cap;
-	uint8_t trunc_flags;
-	Lsn trunc_lsn;
-} Applier;
 
 static void
 q_push(Applier *a, char what, Lsn lsn, Lsn commit_end, uint32_t segno, char *desc,
@@ -136,6 +59,7 @@ q_push(Applier *a, char what, Lsn lsn, Lsn commit_end, uint32_t segno, char *des
 	p->desc = desc;
 	p->cdesc = cdesc;
 	p->stmt = stmt;
+	p->out = NULL;
 	a->qlen++;
 }
 
@@ -212,6 +136,11 @@ pump(Applier *a, bool block)
 				continue;
 			}
 			ExecStatusType st = PQresultStatus(res);
+			if (p->out != NULL && st == PGRES_TUPLES_OK && !a->failed)
+			{
+				*p->out = res; /* apply_catalog_query's: several results, the last kept */
+				continue;
+			}
 			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED)
 			{
 				if (!a->failed)
@@ -224,7 +153,8 @@ pump(Applier *a, bool block)
 					char *ctx = xasprintf("while applying %s (source LSN %s)", what, lsn);
 					pg_set_error(&a->c, res, ctx);
 					free(ctx);
-					if (!cdc_retry_retryable(a->c.sqlstate))
+					if (!cdc_retry_retryable(a->c.sqlstate) &&
+						!apply_ddl_explain_error(a, a->c.sqlstate, what))
 					{
 						log_hint(LOG_LEVEL_ERROR,
 								 "Fix the cause on the target and run the same command "
@@ -294,9 +224,9 @@ after_send(Applier *a)
 	return pump(a, false);
 }
 
-/* Sends a statement; sql must outlive the result (a constant), or be copied. */
-static bool
-send_query(Applier *a, const char *sql, int n, const char *const *vals, Lsn lsn, bool copy_sql)
+bool
+apply_send_query(Applier *a, const char *sql, int n, const char *const *vals, Lsn lsn,
+				 bool copy_sql)
 {
 	if (!PQsendQueryParams(a->c.conn, sql, n, NULL, vals, NULL, NULL, 0))
 	{
@@ -316,6 +246,35 @@ meta_connect(Applier *a)
 	return a->meta.conn != NULL || pg_connect(&a->meta, a->co->target, "target", "apply-meta", 30);
 }
 
+PGresult *
+apply_catalog_query(Applier *a, const char *sql, int n, const char *const *p)
+{
+	if (!a->ddl_in_txn)
+	{
+		PGresult *res = meta_connect(a) ? pg_query(&a->meta, sql, n, p) : NULL;
+		a->failed = a->failed || res == NULL;
+		return res;
+	}
+	PGresult *res = NULL;
+	if (!PQsendQueryParams(a->c.conn, sql, n, NULL, p, NULL, NULL, 0))
+	{
+		pg_set_error(&a->c, NULL, sql);
+		a->failed = true;
+		return NULL;
+	}
+	q_push(a, 'q', LSN_INVALID, LSN_INVALID, 0, NULL, "a catalog look-up", NULL);
+	a->q[(a->qhead + a->qlen - 1) % a->qcap].out = &res;
+	/* the results of everything sent before, then this one's */
+	PQsendFlushRequest(a->c.conn);
+	if (!pump(a, true) || res == NULL)
+	{
+		PQclear(res);
+		a->failed = true;
+		return NULL;
+	}
+	return res;
+}
+
 /*
  * test_decoding and wal2json do not say which columns are the key, or
  * generated: ask the target.
@@ -327,22 +286,17 @@ lookup_keys(Applier *a, CdcRelation *r)
 	{
 		return true;
 	}
-	if (!meta_connect(a))
-	{
-		a->failed = true;
-		return false;
-	}
 	const char *p[] = { r->qname };
-	PGresult *res =
-		pg_query(&a->meta,
-				 "SELECT a.attname, "
-				 " coalesce(a.attnum = ANY ((SELECT i.indkey FROM pg_catalog.pg_index i"
-				 "   WHERE i.indrelid = c.oid AND (i.indisreplident OR (c.relreplident = 'd' AND"
-				 "   i.indisprimary)) ORDER BY i.indisreplident DESC LIMIT 1)::int2[]), false),"
-				 " c.relreplident, a.attgenerated <> '' "
-				 "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
-				 "WHERE c.oid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
-				 1, p);
+	PGresult *res = apply_catalog_query(
+		a,
+		"SELECT a.attname, "
+		" coalesce(a.attnum = ANY ((SELECT i.indkey FROM pg_catalog.pg_index i"
+		"   WHERE i.indrelid = c.oid AND (i.indisreplident OR (c.relreplident = 'd' AND"
+		"   i.indisprimary)) ORDER BY i.indisreplident DESC LIMIT 1)::int2[]), false),"
+		" c.relreplident, a.attgenerated <> '' "
+		"FROM pg_catalog.pg_class c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid "
+		"WHERE c.oid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+		1, p);
 	if (res == NULL)
 	{
 		a->failed = true;
@@ -350,9 +304,8 @@ lookup_keys(Applier *a, CdcRelation *r)
 	}
 	if (PQntuples(res) == 0)
 	{
-		log_error("target: table %s does not exist", r->qname);
 		PQclear(res);
-		a->failed = true;
+		apply_ddl_missing_table(a, r->qname);
 		return false;
 	}
 	for (int i = 0; i < r->ncols; i++)
@@ -391,17 +344,15 @@ lookup_keys(Applier *a, CdcRelation *r)
 static int
 later_table_kept(Applier *a, const CdcRelation *r)
 {
-	if (!meta_connect(a))
-	{
-		return 0;
-	}
 	const char *p[] = { r->qname };
-	PGresult *res = pg_query(&a->meta,
-							 "SELECT n.nspname, c.relname, c.oid = pg_catalog.to_regclass($1) "
-							 "FROM pg_catalog.pg_partition_ancestors(pg_catalog.to_regclass($1)) "
-							 "AS p(relid) JOIN pg_catalog.pg_class c ON c.oid = p.relid "
-							 "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
-							 1, p);
+	PGresult *res =
+		apply_catalog_query(a,
+							"SELECT n.nspname, c.relname, c.oid = pg_catalog.to_regclass($1) "
+							"FROM (SELECT pg_catalog.to_regclass($1) UNION SELECT "
+							"pg_catalog.pg_partition_ancestors(pg_catalog.to_regclass($1))) "
+							"AS p(relid) JOIN pg_catalog.pg_class c ON c.oid = p.relid "
+							"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace",
+							1, p);
 	if (res == NULL)
 	{
 		return 0;
@@ -425,9 +376,16 @@ later_table_kept(Applier *a, const CdcRelation *r)
 		}
 		free(q);
 	}
+	const Filters *f = a->co->filters;
 	if (kept == 0)
 	{
-		kept = filters_table_excluded(a->co->filters, r->nspname, r->relname) ? -1 : 1;
+		/* [exclude-table-data]: on the target, its changes left out */
+		kept = filters_table_excluded(f, r->nspname, r->relname) ||
+					   (f != NULL &&
+						filters_name_listed(f->exclude_table_data, f->n_exclude_table_data,
+											r->nspname, r->relname))
+				   ? -1
+				   : 1;
 	}
 	PQclear(res);
 	return kept;
@@ -436,12 +394,14 @@ later_table_kept(Applier *a, const CdcRelation *r)
 /*
  * test_decoding and wal2json decode every table of the database: with
  * --filters, only the changes of the tables the filters keep are applied
- * (pgoutput's publication already holds only those).
+ * (pgoutput's publication already holds only those, but with --ddl the
+ * event trigger adds every new table to it).
  */
 static bool
 rel_kept(Applier *a, CdcRelation *r)
 {
-	if (cdc_plugin_uses_publication(a->co->plugin) || a->co->applied_tables == NULL)
+	if ((cdc_plugin_uses_publication(a->co->plugin) && !a->co->ddl) ||
+		a->co->applied_tables == NULL)
 	{
 		return true;
 	}
@@ -477,16 +437,13 @@ target_columns(void *arg, CdcRelation *r, StrList *names)
 	{
 		return !a->failed; /* left out: its changes are skipped */
 	}
-	if (!meta_connect(a))
-	{
-		return false;
-	}
 	const char *p[] = { r->qname };
-	PGresult *res = pg_query(&a->meta,
-							 "SELECT a.attname FROM pg_catalog.pg_attribute a "
-							 "WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 "
-							 "AND NOT a.attisdropped ORDER BY a.attnum",
-							 1, p);
+	PGresult *res =
+		apply_catalog_query(a,
+							"SELECT a.attname FROM pg_catalog.pg_attribute a "
+							"WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 "
+							"AND NOT a.attisdropped ORDER BY a.attnum",
+							1, p);
 	if (res == NULL)
 	{
 		return false;
@@ -547,6 +504,12 @@ static bool
 apply_change(Applier *a, CdcMessage *m, Lsn lsn)
 {
 	CdcRelation *r = m->rel;
+	bool apply_row = true;
+	if (a->co->ddl && apply_ddl_is_log(r) &&
+		(!apply_ddl_change(a, m, lsn, &apply_row) || !apply_row))
+	{
+		return !a->failed;
+	}
 	if (!rel_kept(a, r))
 	{
 		return !a->failed;
@@ -687,7 +650,7 @@ truncate_flush(Applier *a)
 	{
 		sb_append(&sql, " CASCADE");
 	}
-	bool ok = send_query(a, sql.data, 0, NULL, a->trunc_lsn, true);
+	bool ok = apply_send_query(a, sql.data, 0, NULL, a->trunc_lsn, true);
 	sb_free(&sql);
 	return ok;
 }
@@ -869,9 +832,10 @@ apply_begin(Applier *a, Lsn lsn)
 	if (a->in_txn && !a->skipping)
 	{
 		/* a transaction cut short in the journal, sent again: drop the partial one */
-		send_query(a, "ROLLBACK", 0, NULL, lsn, false);
+		apply_send_query(a, "ROLLBACK", 0, NULL, lsn, false);
 	}
 	a->in_txn = true;
+	a->ddl_in_txn = false;
 	a->skipping =
 		m->final_lsn != LSN_INVALID && a->progress != LSN_INVALID && m->final_lsn < a->progress;
 	if (!cdc_plugin_begin_knows_commit(a->co->plugin) && a->progress != LSN_INVALID &&
@@ -889,7 +853,7 @@ apply_begin(Applier *a, Lsn lsn)
 	}
 	if (!a->skipping)
 	{
-		send_query(a, "BEGIN", 0, NULL, lsn, false);
+		apply_send_query(a, "BEGIN", 0, NULL, lsn, false);
 	}
 }
 
@@ -919,7 +883,7 @@ apply_commit(Applier *a, Lsn lsn)
 																 : m->commit_lsn >= endpos);
 	if (already || past_end)
 	{
-		send_query(a, "ROLLBACK", 0, NULL, lsn, false);
+		apply_send_query(a, "ROLLBACK", 0, NULL, lsn, false);
 		a->done = a->done || past_end;
 		return;
 	}
@@ -930,16 +894,22 @@ apply_commit(Applier *a, Lsn lsn)
 		snprintf(ts, sizeof(ts), "%lld", (long long) m->commit_ts + PG_EPOCH_OFFSET_US);
 	}
 	const char *pv[] = { lsnbuf, m->commit_ts != 0 ? ts : NULL };
-	send_query(a,
-			   "SELECT pg_catalog.pg_replication_origin_xact_setup($1::pg_lsn, "
-			   "coalesce(pg_catalog.to_timestamp($2::float8 / 1e6), now()))",
-			   2, pv, lsn, false);
-	send_query(a, "COMMIT", 0, NULL, lsn, false);
+	apply_send_query(a,
+					 "SELECT pg_catalog.pg_replication_origin_xact_setup($1::pg_lsn, "
+					 "coalesce(pg_catalog.to_timestamp($2::float8 / 1e6), now()))",
+					 2, pv, lsn, false);
+	apply_send_query(a, "COMMIT", 0, NULL, lsn, false);
 	if (!a->failed)
 	{
 		PQpipelineSync(a->c.conn);
 		q_push(a, 's', lsn, m->end_lsn, a->jr.segno, NULL, NULL, NULL);
 		after_send(a);
+		if (a->ddl_in_txn)
+		{
+			/* the look-ups of the next transactions must see the new schema */
+			PQflush(a->c.conn);
+			pump(a, true);
+		}
 	}
 	if (m->commit_ts != 0)
 	{
@@ -1075,7 +1045,7 @@ apply_close(Applier *a)
 {
 	if (a->in_txn && !a->skipping && !a->failed)
 	{
-		send_query(a, "ROLLBACK", 0, NULL, LSN_INVALID, false);
+		apply_send_query(a, "ROLLBACK", 0, NULL, LSN_INVALID, false);
 		PQpipelineSync(a->c.conn);
 		q_push(a, 's', LSN_INVALID, LSN_INVALID, a->jr.segno, NULL, NULL, NULL);
 	}
@@ -1104,6 +1074,7 @@ apply_close(Applier *a)
 	free(a->vals);
 	free(a->mask);
 	free(a->trunc);
+	apply_ddl_free(a);
 	free_stmts(&a->dec);
 	message_free(&a->m);
 	decoder_free(&a->dec);

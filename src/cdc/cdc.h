@@ -245,6 +245,16 @@ void message_free(CdcMessage *m);
 bool decoder_decode(CdcDecoder *d, const char *data, uint32_t len, Lsn wal_start, CdcMessage *m);
 
 /* ---- setup, receiver, applier ---- */
+typedef enum CdcDdlErrors
+{
+	CDC_DDL_STOP = 0, /* stop the follower before the transaction (exit code 14) */
+	CDC_DDL_SKIP,     /* leave the statement out, with a warning */
+	CDC_DDL_LOG       /* leave it out, warn, and append it to <dir>/cdc/ddl-skipped.sql */
+} CdcDdlErrors;
+
+/* "stop", "skip", "log"; false (logged) otherwise. */
+bool cdc_ddl_errors_parse(const char *s, CdcDdlErrors *out);
+
 typedef struct CdcOptions
 {
 	const char *source;
@@ -264,6 +274,8 @@ typedef struct CdcOptions
 	const struct Filters *filters; /* --filters, loaded, else NULL */
 	double retry_timeout;          /* seconds the receiver and applier reconnect for; 0: forever */
 	int64_t journal_min_free;      /* bytes free under which receiving pauses; -1: default */
+	bool ddl;                      /* --ddl: capture DDL on the source, replay it (ddl_setup.c) */
+	CdcDdlErrors ddl_errors;       /* --ddl-errors: what to do with DDL that cannot be replayed */
 } CdcOptions;
 
 /*
@@ -298,6 +310,19 @@ enum
  */
 bool cdc_setup(const CdcOptions *co, CdcSlot *slot, int steps, int *exit_code);
 bool cdc_cleanup(const CdcOptions *co);
+/*
+ * --ddl (ddl_setup.c): the source role must be a superuser (event
+ * triggers); false (logged, with what to do) otherwise.
+ */
+bool cdc_ddl_check(PgConn *src, int *exit_code);
+/*
+ * Installs the capture on the source (schema pgshift: table ddl_log, the
+ * event trigger function, the event triggers) and puts pgshift.ddl_log in
+ * the publication when it lists its tables. Before the slot.
+ */
+bool cdc_ddl_install(const CdcOptions *co, int *exit_code);
+/* Removes it from the source, and the copy clone made of it from the target. */
+bool cdc_ddl_remove(const CdcOptions *co);
 void cdc_slot_close(CdcSlot *slot);
 
 /*
@@ -322,6 +347,7 @@ typedef struct CdcShared
 	atomic_int reconnects_target; /* ... the applier */
 	atomic_int gave_up;           /* --retry-timeout spent on either side */
 	atomic_int journal_paused;    /* the receiver waits for disk space (back-pressure) */
+	atomic_int schema_changed; /* applier: stopped on a schema change (EXIT_SCHEMA_CHANGE) */
 } CdcShared;
 
 /*

@@ -100,5 +100,14 @@ void cdc_metrics_note_error(const char *side, const char *sqlstate, const char *
 
 /* pg_replication_origin_session_setup failed on c: the detail and hint for its cause. */
 void cdc_origin_setup_failed(const PgConn *c, const char *origin);
+/* ---- captured DDL (ddl_text.c) ---- */
+/* Appends each statement of sql (split at its top-level semicolons) to out. */
+void ddl_split_statements(const char *sql, StrList *out);
+/*
+ * true when stmt's leading keywords are those of the command tag ("CREATE
+ * INDEX" for CREATE UNIQUE INDEX ..., modifiers such as OR REPLACE, TEMP,
+ * UNLOGGED skipped).
+ */
+bool ddl_statement_has_tag(const char *stmt, const char *tag);
 
 #endif /* PGSHIFT_CDC_INT_H */

@@ -362,7 +362,7 @@ follow_apply(Follower *f)
 	}
 	if (!ok || atomic_load(&f->sh.applier_failed))
 	{
-		return EXIT_TARGET;
+		return atomic_load(&f->sh.schema_changed) ? EXIT_SCHEMA_CHANGE : EXIT_TARGET;
 	}
 	return cdc_sync_sequences(&f->co) ? EXIT_OK : EXIT_TARGET;
 }

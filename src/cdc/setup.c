@@ -376,6 +376,10 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, int steps, int *exit_code)
 	}
 	bool slot_exists = false;
 	int rc = cdc_check_source(co, &src, &slot_exists);
+	if (rc == EXIT_OK && co->ddl)
+	{
+		cdc_ddl_check(&src, &rc);
+	}
 	pg_disconnect(&src);
 	if (rc != EXIT_OK)
 	{
@@ -405,6 +409,13 @@ cdc_setup(const CdcOptions *co, CdcSlot *slot, int steps, int *exit_code)
 	bool made_publication = false;
 	if (!setup_publication(co, &made_publication, exit_code))
 	{
+		drop_new_origin(co, made_origin);
+		return false;
+	}
+	/* --ddl: the capture, before the slot (ddl_setup.c) */
+	if (co->ddl && !cdc_ddl_install(co, exit_code))
+	{
+		drop_new_publication(co, made_publication);
 		drop_new_origin(co, made_origin);
 		return false;
 	}
@@ -471,6 +482,8 @@ cdc_cleanup(const CdcOptions *co)
 			 ok;
 		pg_disconnect(&tgt);
 	}
+	/* --ddl's capture, when there is one (ddl_setup.c) */
+	ok = cdc_ddl_remove(co) && ok;
 	journal_remove_all(co->journal_dir);
 	if (co->state != NULL)
 	{

@@ -65,6 +65,11 @@ stream_cdc_options(CdcOptions *co, const Options *o, StateDb *state, const char 
 	const char *plugin = o->plugin ? o->plugin : (saved_plugin ? saved_plugin : "pgoutput");
 	bool ok = cdc_plugin_parse(plugin, &co->plugin);
 	free(saved_plugin);
+	/* --ddl, or a directory whose setup installed the capture */
+	char *saved_ddl = state != NULL && !o->ddl ? state_get_meta(state, "cdc_ddl") : NULL;
+	co->ddl = o->ddl || saved_ddl != NULL;
+	free(saved_ddl);
+	ok = ok && (o->ddl_errors == NULL || cdc_ddl_errors_parse(o->ddl_errors, &co->ddl_errors));
 	if (state != NULL && o->slot_name == NULL)
 	{
 		char *p = state_get_meta(state, "cdc_slot");

@@ -50,7 +50,7 @@ struct Command
 #define O_SLOT " plugin wal2json-numeric-as-string slot-name publication"
 #define O_CDC                                                                                    \
 	O_SLOT " origin create-slot endpos prune-threshold prune-min-age retry-timeout metrics-port" \
-		   " journal-min-free"
+		   " journal-min-free ddl ddl-errors"
 #define O_STATE OPT_G_RESUME OPT_G_SNAPSHOT
 #define G_CLONE_ALL \
 	O_CONN O_COPY_JOBS O_STATE O_SCHEMA O_STEPS OPT_G_FILTER " follow replay-no-op-updates" O_CDC
@@ -195,7 +195,7 @@ static const Command sentinel_cmds[] = {
 
 static const Command stream_cmds[] = {
 	{ "setup", "create the publication, slot and origin",
-	  G_STREAM O_SLOT " origin create-slot replay-no-op-updates", cmd_stream_setup, NULL, NULL,
+	  G_STREAM O_SLOT " origin create-slot replay-no-op-updates ddl", cmd_stream_setup, NULL, NULL,
 	  .noop_why = WHY_STREAM },
 	{ "cleanup", "drop the slot, publication, origin and journal",
 	  G_STREAM " plugin slot-name origin publication", cmd_stream_cleanup, NULL, NULL,

@@ -123,6 +123,12 @@ static const OptDef g_opts[] = {
 	  "publication name (default pgshift)" },
 	{ "create-slot", 0, OK_BOOL, NULL, OFF(create_slot), "CREATE_SLOT", NULL,
 	  "create the replication slot" },
+	{ "ddl", 0, OK_BOOL, NULL, OFF(ddl), "DDL", NULL,
+	  "capture DDL on the source (event triggers: needs a superuser) and replay it in "
+	  "commit order" },
+	{ "ddl-errors", 0, OK_STR, NULL, OFF(ddl_errors), "DDL_ERRORS", "stop|skip|log",
+	  "DDL --ddl cannot replay: stop the follower (default), skip it, or skip and log it to "
+	  "<dir>/cdc/ddl-skipped.sql" },
 	{ "endpos", 'E', OK_STR, NULL, OFF(endpos), "ENDPOS", "LSN",
 	  "stop replaying at the first commit at or past this LSN" },
 	{ "retry-timeout", 0, OK_DURATION, NULL, OFF(retry_timeout), "RETRY_TIMEOUT", "DURATION",

@@ -63,6 +63,8 @@ typedef struct Options
 	char *origin;
 	char *publication;
 	bool create_slot;
+	bool ddl;
+	char *ddl_errors;
 	char *endpos;
 	char *startpos;
 	bool current;
