@@ -778,7 +778,10 @@ apply_open(Applier *a)
 								  "and connect to the target as a superuser.");
 		return false;
 	}
-	pg_exec(&a->c, "SET session_replication_role TO replica");
+	if (!cdc_triggers_begin(&a->c, co))
+	{
+		return false;
+	}
 	a->progress = origin_progress(a);
 	a->applied = a->progress;
 	char pb[32];
@@ -1125,11 +1128,13 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 		journal_reader_close(&a.jr);
 		decoder_free(&a.dec);
 		pg_disconnect(&a.c);
+		cdc_triggers_end(co);
 		atomic_store(&sh->applier_failed, 1);
 		return false;
 	}
 	apply_loop(&a);
 	apply_close(&a);
+	cdc_triggers_end(co);
 	if (a.failed)
 	{
 		atomic_store(&sh->applier_failed, 1);

@@ -54,4 +54,16 @@ bool wal2json_commit_lsns(const char *data, uint32_t len, Lsn *commit_lsn, Lsn *
  */
 int apply_sql_build(const CdcRelation *r, char kind, const char *mask, StrBuf *sql, int *map);
 
+/* ---- the target's triggers without session_replication_role (apply_triggers.c) ---- */
+/*
+ * On the applier's session: SET session_replication_role = replica, or when
+ * the role may not, disable the enabled user triggers of the tables applied
+ * to (recorded in state.db first). false: the applier cannot start.
+ */
+bool cdc_triggers_begin(PgConn *c, const CdcOptions *co);
+/* Enables again what a degraded applier (this one, or one that crashed) disabled. */
+bool cdc_triggers_restore(PgConn *c, StateDb *state);
+/* Same on a connection of its own (the applier's may be in a broken pipeline). */
+void cdc_triggers_end(const CdcOptions *co);
+
 #endif /* PGSHIFT_CDC_INT_H */
