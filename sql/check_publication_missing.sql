@@ -1,6 +1,7 @@
 -- check_publication_missing.sql — which of the given tables an existing
 -- publication does not publish (neither the table nor one of its partition
--- ancestors is in it, and it is not FOR ALL TABLES).
+-- ancestors is in it -- pg_partition_ancestors gives nothing for a table that
+-- is not a partition -- and it is not FOR ALL TABLES).
 -- $1 text publication name, $2 text[] quoted qualified table names.
 -- PostgreSQL 12+ (pg_partition_ancestors).
 SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS qname
@@ -12,7 +13,8 @@ SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS qname
    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_publication p
                     WHERE p.pubname = $1 AND p.puballtables)
    AND NOT EXISTS (SELECT 1
-                     FROM pg_catalog.pg_partition_ancestors(c.oid) AS a(relid)
+                     FROM (SELECT c.oid AS relid
+                           UNION SELECT pa.relid FROM pg_catalog.pg_partition_ancestors(c.oid) pa) a
                      JOIN pg_catalog.pg_class ac ON ac.oid = a.relid
                      JOIN pg_catalog.pg_namespace an ON an.oid = ac.relnamespace
                      JOIN pg_catalog.pg_publication_tables pt

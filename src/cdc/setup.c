@@ -539,11 +539,26 @@ cdc_cleanup(const CdcOptions *co)
 							"pg_catalog.pg_replication_slots WHERE slot_name = $1",
 							1, p) &&
 			 ok;
-		char *qp = pg_quote_ident(co->publication);
-		char *sql = xasprintf("DROP PUBLICATION IF EXISTS %s", qp);
-		ok = pg_exec(&src, sql) && ok;
-		free(sql);
-		free(qp);
+		/* a publication of another role (made by the tables' owner for us) stays */
+		const char *pp[] = { co->publication };
+		char *other = query1(&src,
+							 "SELECT count(*) FROM pg_catalog.pg_publication WHERE pubname = $1 "
+							 "AND NOT pg_catalog.pg_has_role(pubowner, 'USAGE')",
+							 1, pp);
+		if (other != NULL && strcmp(other, "0") != 0)
+		{
+			log_notice("left publication \"%s\" in place: it belongs to another role",
+					   co->publication);
+		}
+		else
+		{
+			char *qp = pg_quote_ident(co->publication);
+			char *sql = xasprintf("DROP PUBLICATION IF EXISTS %s", qp);
+			ok = pg_exec(&src, sql) && ok;
+			free(sql);
+			free(qp);
+		}
+		free(other);
 		pg_disconnect(&src);
 	}
 	else

@@ -255,12 +255,16 @@ check_target_space(CheckCtx *x, int64_t need)
 	size_format(need, n, sizeof(n));
 	if (dir == NULL || dir[0] == '\0' || statvfs(dir, &st) != 0)
 	{
+		bool local = x->tgt_ok && target_is_local(&x->tgt);
+		char *why = local ? xasprintf("role \"%s\" may not read its data_directory setting "
+									  "(pg_read_all_settings)",
+									  x->tgt_user ? x->tgt_user : "?")
+						  : xstrdup("it is on another machine");
 		check_add(x, "size.target_space", CHECK_WARNING,
 				  "Make sure the target has that much free space (and some for its WAL).",
-				  "could not check the target's free space (it is %s, or its data_directory "
-				  "is not readable by role \"%s\"): the copy needs about %s",
-				  x->tgt_ok && target_is_local(&x->tgt) ? "local" : "on another machine",
-				  x->tgt_user ? x->tgt_user : "?", n);
+				  "could not check the target's free space (%s): the copy needs about %s", why,
+				  n);
+		free(why);
 		free(dir);
 		return;
 	}
