@@ -283,8 +283,8 @@ setup_publication(const CdcOptions *co, bool *made_publication, int *exit_code)
 	const char *p[] = { co->publication };
 	char *has =
 		query1(&src, "SELECT count(*) FROM pg_catalog.pg_publication WHERE pubname = $1", 1, p);
-	char *super = query1(&src, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user",
-						 0, NULL);
+	char *super = query1(
+		&src, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user", 0, NULL);
 	/* the tables the publication must hold: the filters', else every publishable one */
 	StrList all = { 0 };
 	const StrList *want = co->tables;

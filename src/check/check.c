@@ -157,8 +157,7 @@ check_tools(CheckCtx *x)
 		}
 		else
 		{
-			check_add(x, id, CHECK_OK, NULL, "\"%s\" is version %d.%d", path, v / 10000,
-					  v % 10000);
+			check_add(x, id, CHECK_OK, NULL, "\"%s\" is version %d.%d", path, v / 10000, v % 10000);
 		}
 		free(path);
 	}
@@ -212,8 +211,7 @@ check_catalog(CheckCtx *x)
 	{
 		check_add(x, "source.catalog", CHECK_BLOCKING,
 				  "Connect as a role that may read the source's catalog.",
-				  "could not read the source's catalog: %s",
-				  x->src.errmsg ? x->src.errmsg : "?");
+				  "could not read the source's catalog: %s", x->src.errmsg ? x->src.errmsg : "?");
 		return false;
 	}
 	filters_apply(&x->filters, &x->cat);

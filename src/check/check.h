@@ -29,7 +29,7 @@ typedef enum CheckLevel
 
 typedef struct CheckItem
 {
-	char *id;    /* stable: "source.read", "follow.wal_level", ... */
+	char *id; /* stable: "source.read", "follow.wal_level", ... */
 	CheckLevel level;
 	char *found; /* what was found */
 	char *fix;   /* the statement or setting that fixes it, or NULL */
@@ -68,8 +68,8 @@ typedef struct CheckReport
 	/* the plan (spec.plan): the source catalog, filtered, sized and split */
 	bool have_catalog;
 	Catalog cat;
-	int64_t db_bytes;     /* pg_database_size of the source, -1 unknown */
-	double copy_seconds;  /* estimated from CHECK_CLONE_MB_PER_S */
+	int64_t db_bytes;    /* pg_database_size of the source, -1 unknown */
+	double copy_seconds; /* estimated from CHECK_CLONE_MB_PER_S */
 	int table_jobs;
 } CheckReport;
 

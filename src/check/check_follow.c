@@ -93,8 +93,8 @@ check_slots(CheckCtx *x)
 	}
 	else
 	{
-		check_add(x, "follow.slots", CHECK_OK, NULL, "%ld of %ld replication slots free",
-				  max - n, max);
+		check_add(x, "follow.slots", CHECK_OK, NULL, "%ld of %ld replication slots free", max - n,
+				  max);
 	}
 	long senders = value_long(&x->src, "SELECT current_setting('max_wal_senders')");
 	long busy = value_long(&x->src, "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE "
@@ -102,10 +102,9 @@ check_slots(CheckCtx *x)
 	/* the slot's connection holds the snapshot while the receiver streams: two at once */
 	if (senders >= 0 && busy >= 0 && senders - busy < 2)
 	{
-		char *fix = xasprintf("ALTER SYSTEM SET max_wal_senders = %ld; and restart the source.",
-							  busy + 2);
-		check_add(x, "follow.wal_senders", senders - busy < 1 ? CHECK_BLOCKING : CHECK_WARNING,
-				  fix,
+		char *fix =
+			xasprintf("ALTER SYSTEM SET max_wal_senders = %ld; and restart the source.", busy + 2);
+		check_add(x, "follow.wal_senders", senders - busy < 1 ? CHECK_BLOCKING : CHECK_WARNING, fix,
 				  "%ld of max_wal_senders = %ld are in use: the follower needs 2 (one holds the "
 				  "copy's snapshot while the other streams)",
 				  busy, senders);
@@ -124,8 +123,8 @@ check_publication(CheckCtx *x)
 {
 	if (!cdc_plugin_uses_publication(x->spec->plugin))
 	{
-		check_add(x, "follow.publication", CHECK_OK, NULL,
-				  "plugin %s needs no publication", cdc_plugin_name(x->spec->plugin));
+		check_add(x, "follow.publication", CHECK_OK, NULL, "plugin %s needs no publication",
+				  cdc_plugin_name(x->spec->plugin));
 		return;
 	}
 	const char *pub = x->spec->publication;
@@ -151,8 +150,8 @@ check_publication(CheckCtx *x)
 		sb_free(&names);
 		if (res != NULL && PQntuples(res) > 0)
 		{
-			char *fix = xasprintf("As the tables' owner: ALTER PUBLICATION %s ADD TABLE %s%s;",
-								  pub, PQgetvalue(res, 0, 0), PQntuples(res) > 1 ? ", ..." : "");
+			char *fix = xasprintf("As the tables' owner: ALTER PUBLICATION %s ADD TABLE %s%s;", pub,
+								  PQgetvalue(res, 0, 0), PQntuples(res) > 1 ? ", ..." : "");
 			check_add(x, "follow.publication", CHECK_BLOCKING, fix,
 					  "publication \"%s\" exists and lacks %d of the kept tables (the first: "
 					  "%s)",

@@ -33,8 +33,8 @@ typedef struct CheckCtx
 } CheckCtx;
 
 /* Adds an item; found and fix are formatted (fix NULL: none). */
-void check_add(CheckCtx *x, const char *id, CheckLevel level, const char *fix, const char *fmt,
-			   ...) __attribute__((format(printf, 5, 6)));
+void check_add(CheckCtx *x, const char *id, CheckLevel level, const char *fix, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 /* One value of a query (NULL on error, logged at debug: the check goes on). */
 char *check_value(PgConn *c, const char *sql, int n, const char *const *p);
 bool check_is_true(PgConn *c, const char *sql);

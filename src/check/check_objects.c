@@ -98,8 +98,8 @@ check_extensions(CheckCtx *x)
 	}
 }
 
-#define SQL_DB_LOCALE                                                                  \
-	"SELECT pg_catalog.pg_encoding_to_char(encoding), datcollate, datctype FROM "       \
+#define SQL_DB_LOCALE                                                             \
+	"SELECT pg_catalog.pg_encoding_to_char(encoding), datcollate, datctype FROM " \
 	"pg_catalog.pg_database WHERE datname = current_database()"
 
 void
@@ -163,8 +163,8 @@ check_one_collation(CheckCtx *x, PGresult *s, int i)
 		check_add(x, id, CHECK_BLOCKING,
 				  "Install the locale (libc) or an ICU that has it on the target and run "
 				  "pg_import_system_collations, or change the indexes' collation on the source.",
-				  "collation %s, used by %s indexes on the source, does not exist on the target",
-				  q, PQgetvalue(s, i, 5));
+				  "collation %s, used by %s indexes on the source, does not exist on the target", q,
+				  PQgetvalue(s, i, 5));
 	}
 	else if (PQntuples(t) == 0)
 	{
@@ -262,8 +262,7 @@ check_target_space(CheckCtx *x, int64_t need)
 						  : xstrdup("it is on another machine");
 		check_add(x, "size.target_space", CHECK_WARNING,
 				  "Make sure the target has that much free space (and some for its WAL).",
-				  "could not check the target's free space (%s): the copy needs about %s", why,
-				  n);
+				  "could not check the target's free space (%s): the copy needs about %s", why, n);
 		free(why);
 		free(dir);
 		return;
@@ -279,8 +278,8 @@ check_target_space(CheckCtx *x, int64_t need)
 	else if ((double) avail < 1.2 * (double) need)
 	{
 		check_add(x, "size.target_space", CHECK_WARNING, "Free space on the target's disk.",
-				  "the target's disk (%s) has %s free, little more than the %s the copy needs",
-				  dir, a, n);
+				  "the target's disk (%s) has %s free, little more than the %s the copy needs", dir,
+				  a, n);
 	}
 	else
 	{
@@ -293,8 +292,8 @@ check_target_space(CheckCtx *x, int64_t need)
 void
 check_size(CheckCtx *x)
 {
-	char *v = check_value(&x->src, "SELECT pg_catalog.pg_database_size(current_database())", 0,
-						  NULL);
+	char *v =
+		check_value(&x->src, "SELECT pg_catalog.pg_database_size(current_database())", 0, NULL);
 	int64_t all = v != NULL && v[0] ? strtoll(v, NULL, 10) : -1;
 	free(v);
 	int64_t kept = 0;

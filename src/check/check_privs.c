@@ -81,8 +81,8 @@ check_source_large_objects(CheckCtx *x)
 	{
 		return;
 	}
-	char *total = check_value(&x->src, "SELECT count(*) FROM pg_catalog.pg_largeobject_metadata",
-							  0, NULL);
+	char *total =
+		check_value(&x->src, "SELECT count(*) FROM pg_catalog.pg_largeobject_metadata", 0, NULL);
 	long n = total != NULL ? strtol(total, NULL, 10) : -1;
 	free(total);
 	if (n <= 0)
@@ -171,8 +171,7 @@ check_target_create(CheckCtx *x)
 		if (res != NULL && PQntuples(res) > 0)
 		{
 			char *names = rows_list(res, 0);
-			char *fix =
-				xasprintf("GRANT CREATE ON SCHEMA %s TO %s;", PQgetvalue(res, 0, 0), role);
+			char *fix = xasprintf("GRANT CREATE ON SCHEMA %s TO %s;", PQgetvalue(res, 0, 0), role);
 			check_add(x, "target.schemas", CHECK_BLOCKING, fix,
 					  "role \"%s\" may not create objects in the target's schemas %s", x->tgt_user,
 					  names);
@@ -197,11 +196,12 @@ check_target_owner_acl(CheckCtx *x)
 	if (!x->spec->no_owner)
 	{
 		const char *p[] = { x->kept_tables, x->tgt_user };
-		char *others = check_value(&x->src,
-								   "SELECT string_agg(DISTINCT pg_catalog.pg_get_userbyid(relowner), "
-								   "', ') FROM pg_catalog.pg_class WHERE oid = ANY ($1::oid[]) AND "
-								   "pg_catalog.pg_get_userbyid(relowner) <> $2",
-								   2, p);
+		char *others =
+			check_value(&x->src,
+						"SELECT string_agg(DISTINCT pg_catalog.pg_get_userbyid(relowner), "
+						"', ') FROM pg_catalog.pg_class WHERE oid = ANY ($1::oid[]) AND "
+						"pg_catalog.pg_get_userbyid(relowner) <> $2",
+						2, p);
 		if (others != NULL && others[0] != '\0')
 		{
 			check_add(x, "target.owner", CHECK_BLOCKING,

@@ -50,9 +50,9 @@ struct Command
 #define O_SLOT  " plugin wal2json-numeric-as-string slot-name publication"
 #define O_CDC   O_SLOT " origin create-slot endpos prune-threshold prune-min-age"
 #define O_STATE OPT_G_RESUME OPT_G_SNAPSHOT
-#define G_CLONE_ALL                                                                        \
+#define G_CLONE_ALL                                                                               \
 	O_CONN O_COPY_JOBS O_STATE O_SCHEMA O_STEPS OPT_G_FILTER " follow replay-no-op-updates" O_CDC \
-		" clone-dry-run"
+															 " clone-dry-run"
 /* check: what a clone (--follow) with the same options needs */
 #define G_CHECK                                   \
 	O_CONN OPT_G_JSON OPT_G_FILTER O_SPLIT O_SLOT \
