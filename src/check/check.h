@@ -52,6 +52,7 @@ typedef struct CheckSpec
 	bool roles;
 	bool skip_extensions;
 	bool skip_large_objects;
+	bool skip_publications;
 	bool estimate_table_sizes;
 	SplitSpec split;
 	int table_jobs;

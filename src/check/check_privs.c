@@ -344,10 +344,57 @@ check_target_existing(CheckCtx *x)
 	PQclear(res);
 }
 
+/*
+ * What only a superuser may create on the target, among what the schema
+ * restore replays: publications FOR ALL TABLES (or TABLES IN SCHEMA) and
+ * event triggers.
+ */
+static void
+check_superuser_objects(CheckCtx *x)
+{
+	if (x->tgt_super || !x->src_ok)
+	{
+		return;
+	}
+	const char *pubsql = x->src_version >= 150000
+							 ? "SELECT string_agg(pg_catalog.quote_ident(pubname), ', ') FROM "
+							   "pg_catalog.pg_publication p WHERE p.puballtables OR EXISTS "
+							   "(SELECT 1 FROM pg_catalog.pg_publication_namespace pn WHERE "
+							   "pn.pnpubid = p.oid)"
+							 : "SELECT string_agg(pg_catalog.quote_ident(pubname), ', ') FROM "
+							   "pg_catalog.pg_publication WHERE puballtables";
+	char *pubs = x->spec->skip_publications ? NULL : check_value(&x->src, pubsql, 0, NULL);
+	if (pubs != NULL && pubs[0] != '\0')
+	{
+		check_add(x, "target.publications", CHECK_BLOCKING,
+				  "Add --skip-publications (the target needs none of the source's publications "
+				  "to be a copy), or restore as a superuser.",
+				  "the source's publications %s are FOR ALL TABLES or TABLES IN SCHEMA: "
+				  "creating them on the target needs a superuser, and role \"%s\" is not one",
+				  pubs, x->tgt_user);
+	}
+	free(pubs);
+	char *evt = check_value(&x->src,
+							"SELECT string_agg(pg_catalog.quote_ident(evtname), ', ') FROM "
+							"pg_catalog.pg_event_trigger",
+							0, NULL);
+	if (evt != NULL && evt[0] != '\0')
+	{
+		check_add(x, "target.event_triggers", CHECK_BLOCKING,
+				  "Create them on the target as a superuser, then use --restore-tolerance for "
+				  "the entries that fail; or restore as a superuser.",
+				  "the source's event triggers %s can only be created by a superuser on the "
+				  "target, and role \"%s\" is not one",
+				  evt, x->tgt_user);
+	}
+	free(evt);
+}
+
 void
 check_target_privileges(CheckCtx *x)
 {
 	check_target_create(x);
+	check_superuser_objects(x);
 	check_target_owner_acl(x);
 	check_target_roles(x);
 	check_target_existing(x);

@@ -29,6 +29,7 @@ check_main(Options *opts, bool plan)
 					   .roles = opts->roles,
 					   .skip_extensions = opts->skip_extensions,
 					   .skip_large_objects = opts->skip_large_objects,
+					   .skip_publications = opts->skip_publications,
 					   .estimate_table_sizes = opts->estimate_table_sizes,
 					   .split = cli_split_spec(opts),
 					   .table_jobs = opts->table_jobs,

@@ -54,9 +54,10 @@ struct Command
 	O_CONN O_COPY_JOBS O_STATE O_SCHEMA O_STEPS OPT_G_FILTER " follow replay-no-op-updates" O_CDC \
 															 " clone-dry-run"
 /* check: what a clone (--follow) with the same options needs */
-#define G_CHECK                                   \
-	O_CONN OPT_G_JSON OPT_G_FILTER O_SPLIT O_SLOT \
-		" origin follow drop-if-exists no-owner no-acl roles skip-extensions skip-large-objects"
+#define G_CHECK                                                                                  \
+	O_CONN OPT_G_JSON OPT_G_FILTER O_SPLIT O_SLOT                                                \
+		" origin follow drop-if-exists no-owner no-acl roles skip-extensions skip-large-objects" \
+		" skip-publications"
 #define G_LIST_OBJ                                   \
 	OPT_G_SOURCE OPT_G_DIR OPT_G_JSON OPT_G_SNAPSHOT \
 		" filters filter force cache drop-cache list-skipped"

@@ -12,7 +12,8 @@
 #   - a target (PostgreSQL 17, ICU 60) lacking an extension (adminpack, gone
 #     in 17) and an ICU collation an index uses, and one whose version differs
 #   - a target role that may not create, use origins or set
-#     session_replication_role; --drop-if-exists over tables it does not own
+#     session_replication_role; --drop-if-exists over tables it does not own;
+#     a source publication FOR ALL TABLES it could not restore
 use strict;
 use warnings;
 
@@ -233,6 +234,7 @@ CREATE INDEX words_d ON public.words (d);
 subtest 'target role: no CREATE, no origins, no session_replication_role' => sub {
 	create_role($target, 'weak');
 	psql_do($target, 'good', q{CREATE TABLE public.items (id int)});
+	psql_do($source, 'good', q{CREATE PUBLICATION allpub FOR ALL TABLES});
 	my ($rc, $by) = check_run('weak', $source, 'good', $target, 'good',
 		tuser => { user => 'weak' }, args => ['--follow', '--drop-if-exists', '--no-owner', '--no-acl']);
 	is($rc, 12, 'exit 12');
@@ -240,6 +242,7 @@ subtest 'target role: no CREATE, no origins, no session_replication_role' => sub
 	item_is('weak', $by, 'target.drop', 'blocking', qr/public\.items/, qr/OWNER TO "weak"/);
 	item_is('weak', $by, 'follow.origins', 'blocking', qr/weak/,
 		qr/GRANT EXECUTE ON FUNCTION pg_catalog\.pg_replication_origin_session_setup\(text\) TO "weak";.*GRANT SELECT ON pg_catalog\.pg_replication_origin_status TO "weak"/);
+	item_is('weak', $by, 'target.publications', 'blocking', qr/allpub.*superuser/, qr/--skip-publications/);
 	item_is('weak', $by, 'follow.session_replication_role', 'warning', qr/DISABLE TRIGGER/,
 		qr/GRANT SET ON PARAMETER session_replication_role TO "weak"/);
 	# text output: one line per item, the fix under it
@@ -248,6 +251,7 @@ subtest 'target role: no CREATE, no origins, no session_replication_role' => sub
 	is($rc2, 12, 'text output: exit 12');
 	like($out, qr/^blocking target\.create: .*\n\s+fix: GRANT CREATE ON DATABASE/m, 'text: item then its fix');
 	like($out, qr/^\d+ blocking, \d+ warning\(s\), \d+ ok$/m, 'text: the count');
+	psql_do($source, 'good', q{DROP PUBLICATION allpub});
 };
 
 done_testing();
