@@ -18,8 +18,11 @@
 # the target (no replica role): parents and children inserted, updated and
 # deleted in the source's order apply cleanly.
 #
-# Then a source role owning its tables (not superuser) gets its publication
-# FOR TABLE from `stream setup`, which `stream cleanup` drops again.
+# Before that, a plain clone as the same roles. After it, a large object the
+# source role cannot read (pg_read_all_data does not cover them): check
+# reports it, and the server agrees. Then a source role owning its tables
+# (not superuser) gets its publication FOR TABLE from `stream setup`, which
+# `stream cleanup` drops again.
 use strict;
 use warnings;
 
@@ -99,6 +102,17 @@ is($by{'follow.session_replication_role'}{level}, 'warning',
 	'check: session_replication_role cannot be set (warning: triggers are disabled instead)');
 is($by{'source.read'}{level}, 'ok', 'check: pg_read_all_data reads every table');
 
+# ------------------------------------------------------------ clone (no follow)
+psql_do($target, 'postgres', 'CREATE DATABASE app2 OWNER tgt_owner');
+($rc, $out, $err) = run_pgshift({ timeout => 120 }, 'clone', @restore,
+	'--source', uri($source, 'app', user => 'migrator'),
+	'--target', uri($target, 'app2', user => 'tgt_owner'), '--dir', work_dir('least_clone'),
+	'--table-jobs', '2', '--index-jobs', '2');
+is($rc, 0, 'clone as the least-privileged roles: exit 0') or diag(tail_lines($err, 30));
+is(query_value($target, 'app2', 'SELECT count(*) FROM public.child'), 1000, 'clone: the rows are there');
+is(query_value($target, 'app2', q{SELECT count(*) FROM pg_class WHERE relowner <> 'tgt_owner'::regrole AND relnamespace = 'public'::regnamespace}),
+	0, 'clone: everything belongs to the target role');
+
 # ------------------------------------------------------------ clone --follow, killed
 my $h = start_pgshift({ timeout => 300 }, 'clone', '--follow', @conn, @cdc, @restore,
 	'--table-jobs', '2', '--index-jobs', '2');
@@ -158,6 +172,21 @@ is(query_value($target, 'postgres', q{SELECT count(*) FROM pg_replication_origin
 is(query_value($source, 'app', q{SELECT count(*) FROM pg_publication WHERE pubname = 'mig'}), 1,
 	"the owner's publication stays");
 
+# ------------------------------------------------------------ large objects
+# pg_read_all_data reads tables, not large objects: check must say so, as the
+# server does.
+subtest 'a large object the source role cannot read' => sub {
+	my $lo = query_value($source, 'app', q{SET ROLE app_owner; SELECT lo_from_bytea(0, 'secret blob')});
+	my ($rc, $out) = run_pgshift({ timeout => 60 }, 'check', '--json', @conn, @restore);
+	is($rc, 12, 'check: exit 12');
+	my %b = map { $_->{id} => $_ } @{ (eval { JSON::PP::decode_json($out) } // { items => [] })->{items} };
+	is($b{'source.large_objects'}{level}, 'blocking', 'check: the large object is reported');
+	like($b{'source.large_objects'}{fix} // '', qr/GRANT SELECT ON LARGE OBJECT $lo TO "migrator"/, 'check: the GRANT');
+	my ($prc, $pout, $perr) = PgShiftTest::_run_psql($source, 'app', "SET ROLE migrator; SELECT lo_get($lo);");
+	like($perr, qr/permission denied for large object/, 'the server agrees: migrator cannot read it');
+	psql_do($source, 'app', "SELECT lo_unlink($lo)");
+};
+
 # ------------------------------------------------------------ FOR TABLE publication
 subtest 'a source role owning its tables gets a publication FOR TABLE' => sub {
 	create_role($source, 'owner_repl', replication => 1);
@@ -173,6 +202,9 @@ GRANT SELECT ON pg_catalog.pg_replication_origin_status TO tgt_owner;
 SET ROLE owner_repl;
 CREATE TABLE public.a (id int PRIMARY KEY);
 CREATE TABLE public.b (id int PRIMARY KEY);
+CREATE TABLE public.p (id int PRIMARY KEY) PARTITION BY RANGE (id);
+CREATE TABLE public.p1 PARTITION OF public.p FOR VALUES FROM (0) TO (100);
+CREATE TABLE public.p2 PARTITION OF public.p FOR VALUES FROM (100) TO (200);
 });
 	my @oconn = ('--source', uri($source, 'own', user => 'owner_repl'),
 		'--target', uri($target, 'own', user => 'tgt_owner'), '--dir', work_dir('own'));
@@ -180,11 +212,21 @@ CREATE TABLE public.b (id int PRIMARY KEY);
 	my ($rc, $out) = run_pgshift({ timeout => 60 }, 'check', '--json', '--follow', @oconn, @ocdc, @restore);
 	my %b = map { $_->{id} => $_ } @{ (eval { JSON::PP::decode_json($out) } // { items => [] })->{items} };
 	is($b{'follow.publication'}{level}, 'warning', 'check: a publication FOR TABLE will be made');
-	like($b{'follow.publication'}{found}, qr/FOR TABLE of the 2 kept tables/, 'check says FOR TABLE');
+	like($b{'follow.publication'}{found}, qr/FOR TABLE of the 5 kept tables/, 'check says FOR TABLE');
 	($rc, $out, my $err) = run_pgshift({ timeout => 60 }, 'stream', 'setup', @oconn, @ocdc);
 	is($rc, 0, 'stream setup as the tables\' owner (not superuser)') or diag($err);
 	is(query_value($source, 'own', q{SELECT puballtables::text || ' ' || (SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'ownpub') FROM pg_publication WHERE pubname = 'ownpub'}),
-		'false a,b', 'the publication lists the two tables (not FOR ALL TABLES)');
+		'false a,b,p1,p2', 'the publication lists the tables, partitions through their parent (not FOR ALL TABLES)');
+	($rc, $out) = run_pgshift({ timeout => 60 }, 'check', '--json', '--follow', @oconn, @ocdc, @restore);
+	%b = map { $_->{id} => $_ } @{ (eval { JSON::PP::decode_json($out) } // { items => [] })->{items} };
+	is($b{'follow.publication'}{level}, 'ok', 'check: the publication now exists and holds every table (partitions too)')
+	  or diag(explain($b{'follow.publication'}));
+	is($b{'follow.slot_name'}{level}, 'blocking', 'check: the slot name is taken now');
+	psql_do($source, 'own', q{SET ROLE owner_repl; CREATE TABLE public.later (id int PRIMARY KEY)});
+	($rc, $out) = run_pgshift({ timeout => 60 }, 'check', '--json', '--follow', @oconn, @ocdc, @restore);
+	%b = map { $_->{id} => $_ } @{ (eval { JSON::PP::decode_json($out) } // { items => [] })->{items} };
+	is($b{'follow.publication'}{level}, 'blocking', 'check: a table created since is not in the publication');
+	like($b{'follow.publication'}{fix} // '', qr/ALTER PUBLICATION ownpub ADD TABLE public\.later/, 'check: the fix adds it');
 	($rc, $out, $err) = run_pgshift({ timeout => 60 }, 'stream', 'cleanup', @oconn, @ocdc);
 	is($rc, 0, 'stream cleanup') or diag($err);
 	is(query_value($source, 'own', q{SELECT count(*) FROM pg_publication}), 0, 'its publication is dropped');
