@@ -18,7 +18,8 @@
 # the target (no replica role): parents and children inserted, updated and
 # deleted in the source's order apply cleanly.
 #
-# Before that, a plain clone as the same roles. After it, a large object the
+# Before that, a plain clone as the same roles (--roles: skipped, with a
+# warning). After it, a large object the
 # source role cannot read (pg_read_all_data does not cover them): check
 # reports it, and the server agrees. Then a source role owning its tables
 # (not superuser) gets its publication FOR TABLE from `stream setup`, which
@@ -104,12 +105,16 @@ is($by{'source.read'}{level}, 'ok', 'check: pg_read_all_data reads every table')
 
 # ------------------------------------------------------------ clone (no follow)
 psql_do($target, 'postgres', 'CREATE DATABASE app2 OWNER tgt_owner');
-($rc, $out, $err) = run_pgshift({ timeout => 120 }, 'clone', @restore,
+($rc, $out, $err) = run_pgshift({ timeout => 120 }, 'clone', @restore, '--roles',
 	'--source', uri($source, 'app', user => 'migrator'),
 	'--target', uri($target, 'app2', user => 'tgt_owner'), '--dir', work_dir('least_clone'),
 	'--table-jobs', '2', '--index-jobs', '2');
 is($rc, 0, 'clone as the least-privileged roles: exit 0') or diag(tail_lines($err, 30));
 is(query_value($target, 'app2', 'SELECT count(*) FROM public.child'), 1000, 'clone: the rows are there');
+like($err, qr/skipped copying the roles \(--roles\): the target role is neither superuser nor CREATEROLE/,
+	'clone --roles: the superuser-only step is skipped with a warning naming it');
+is(query_value($target, 'postgres', q{SELECT count(*) FROM pg_roles WHERE rolname IN ('app_owner', 'migrator')}), 0,
+	'clone --roles: no role was created');
 is(query_value($target, 'app2', q{SELECT count(*) FROM pg_class WHERE relowner <> 'tgt_owner'::regrole AND relnamespace = 'public'::regnamespace}),
 	0, 'clone: everything belongs to the target role');
 
