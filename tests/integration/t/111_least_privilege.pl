@@ -14,7 +14,8 @@
 # on top of the audit rows replicated from the source, the target would hold
 # more of them. The follower is killed with SIGKILL while applying (the
 # trigger stays disabled: the record in state.db says so), then resumed;
-# after it stops the trigger is enabled again. Foreign keys stay checked on
+# after it stops the trigger is enabled again. Killed once more, `stream
+# cleanup` enables it. Foreign keys stay checked on
 # the target (no replica role): parents and children inserted, updated and
 # deleted in the source's order apply cleanly.
 #
@@ -168,8 +169,16 @@ is($rc, 0, 'compare data as the least-privileged roles: no difference') or diag(
 ($rc, $out, $err) = run_pgshift({ timeout => 60 }, 'compare', 'schema', @conn);
 is($rc, 0, 'compare schema as the least-privileged roles: no difference') or diag("$out\n$err");
 
+# killed again while following: stream cleanup puts the trigger back
+$h = start_pgshift({ timeout => 300 }, 'follow', '--resume', @conn, @cdc);
+ok(wait_until(60, sub { !pgshift_running($h) || query_value($target, 'app', $trigger_sql) eq 'D' }),
+	'follow again: the trigger is disabled');
+kill 'KILL', $h->{pid};
+finish_pgshift($h);
+is(query_value($target, 'app', $trigger_sql), 'D', 'killed: the trigger stays disabled');
 ($rc, $out, $err) = run_pgshift({ timeout => 60 }, 'stream', 'cleanup', @conn, @cdc);
 is($rc, 0, 'stream cleanup as the least-privileged roles') or diag($err);
+is(query_value($target, 'app', $trigger_sql), 'O', 'stream cleanup enabled the trigger again');
 is(query_value($source, 'postgres', q{SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'lp_slot'}), 0,
 	'the slot is dropped');
 is(query_value($target, 'postgres', q{SELECT count(*) FROM pg_replication_origin WHERE roname = 'lp_origin'}), 0,
