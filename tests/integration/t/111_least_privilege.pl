@@ -170,7 +170,7 @@ is($rc, 0, 'compare data as the least-privileged roles: no difference') or diag(
 is($rc, 0, 'compare schema as the least-privileged roles: no difference') or diag("$out\n$err");
 
 # killed again while following: stream cleanup puts the trigger back
-$h = start_pgshift({ timeout => 300 }, 'follow', '--resume', @conn, @cdc);
+$h = start_pgshift({ timeout => 300 }, 'follow', '--resume', @conn, @cdc, '--endpos', 'FFFF/0');
 ok(wait_until(60, sub { !pgshift_running($h) || query_value($target, 'app', $trigger_sql) eq 'D' }),
 	'follow again: the trigger is disabled');
 kill 'KILL', $h->{pid};
