@@ -1010,6 +1010,7 @@ apply_paused(Applier *a)
 	if (off != a->paused)
 	{
 		a->paused = off;
+		a->failed = a->failed || (!off && !cdc_triggers_refresh(a->co)); /* restored since? */
 		log_info(off ? "prefetch only (the sentinel's apply is off): changes are received, not "
 					   "applied, until \"pgshift stream sentinel set apply\""
 					 : "the sentinel's apply is on: applying");

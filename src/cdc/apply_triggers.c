@@ -13,6 +13,10 @@
  * replica too. Foreign keys stay checked: each source transaction is applied
  * whole and in commit order, the order that satisfied them on the source.
  *
+ * In pgcopydb's step flow the applier may start paused (prefetch) while the
+ * copy still runs, and the copy's post-data restores the triggers later: the
+ * triggers are looked up again when applying starts after a pause.
+ *
  * Invariant: the triggers disabled are recorded in state.db (meta
  * "cdc_disabled_triggers", one "schema.table<TAB>trigger" per line) BEFORE
  * they are disabled, and the record is cleared only after they are enabled
@@ -173,18 +177,48 @@ cdc_triggers_restore(PgConn *c, StateDb *state)
 	return ok;
 }
 
-bool
-cdc_triggers_begin(PgConn *c, const CdcOptions *co)
+/* SET session_replication_role = replica on c; false (quietly) when not permitted. */
+static bool
+set_replica_role(PgConn *c)
 {
 	bool quiet = c->quiet_errors;
 	c->quiet_errors = true;
 	bool ok = pg_exec(c, "SET session_replication_role TO replica");
 	c->quiet_errors = quiet;
-	if (ok)
+	return ok;
+}
+
+static bool triggers_degrade(PgConn *c, const CdcOptions *co);
+
+bool
+cdc_triggers_begin(PgConn *c, const CdcOptions *co)
+{
+	if (set_replica_role(c))
 	{
 		/* a degraded run that crashed left triggers disabled: not needed any more */
 		return cdc_triggers_restore(c, co->state);
 	}
+	return triggers_degrade(c, co);
+}
+
+bool
+cdc_triggers_refresh(const CdcOptions *co)
+{
+	PgConn c;
+	if (!pg_connect(&c, co->target, "target", "triggers", 10))
+	{
+		return false;
+	}
+	bool ok = set_replica_role(&c) || triggers_degrade(&c, co);
+	pg_disconnect(&c);
+	return ok;
+}
+
+/* The role may not set session_replication_role: record, then disable the triggers. */
+static bool
+triggers_degrade(PgConn *c, const CdcOptions *co)
+{
+	bool ok;
 	if (co->state == NULL)
 	{
 		log_error("target: the role may not set session_replication_role, and without a work "

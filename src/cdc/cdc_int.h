@@ -61,6 +61,12 @@ int apply_sql_build(const CdcRelation *r, char kind, const char *mask, StrBuf *s
  * to (recorded in state.db first). false: the applier cannot start.
  */
 bool cdc_triggers_begin(PgConn *c, const CdcOptions *co);
+/*
+ * When applying starts after a pause (pgcopydb's prefetch: the copy's
+ * post-data may have restored triggers since): the same on a connection of
+ * its own.
+ */
+bool cdc_triggers_refresh(const CdcOptions *co);
 /* Enables again what a degraded applier (this one, or one that crashed) disabled. */
 bool cdc_triggers_restore(PgConn *c, StateDb *state);
 /* Same on a connection of its own (the applier's may be in a broken pipeline). */
