@@ -55,7 +55,7 @@ struct Command
 															 " clone-dry-run"
 /* check: what a clone (--follow) with the same options needs */
 #define G_CHECK                                                                                  \
-	O_CONN OPT_G_JSON OPT_G_FILTER O_SPLIT O_SLOT                                                \
+	OPT_G_SOURCE OPT_G_TARGET OPT_G_JSON OPT_G_FILTER O_SPLIT O_SLOT                             \
 		" origin follow drop-if-exists no-owner no-acl roles skip-extensions skip-large-objects" \
 		" skip-publications"
 #define G_LIST_OBJ                                   \

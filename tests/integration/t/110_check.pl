@@ -85,7 +85,7 @@ sub check_run
 	my ($rc, $out, $err) = run_pgshift({ timeout => 60 }, 'check', '--json',
 		'--source', uri($snode, $sdb, %{ $o{suser} // {} }),
 		'--target', uri($tnode, $tdb, %{ $o{tuser} // {} }),
-		'--dir', work_dir($name), @{ $o{args} // [] });
+		@{ $o{args} // [] });
 	my $doc = eval { JSON::PP::decode_json($out) } // { items => [] };
 	ok(ref $doc->{items} eq 'ARRAY' && @{ $doc->{items} }, "$name: JSON with items")
 	  or diag("stdout:\n$out\nstderr:\n" . tail_lines($err));
@@ -247,7 +247,7 @@ subtest 'target role: no CREATE, no origins, no session_replication_role' => sub
 		qr/GRANT SET ON PARAMETER session_replication_role TO "weak"/);
 	# text output: one line per item, the fix under it
 	my ($rc2, $out) = run_pgshift({ timeout => 60 }, 'check', '--source', uri($source, 'good'),
-		'--target', uri($target, 'good', user => 'weak'), '--dir', work_dir('weak_text'));
+		'--target', uri($target, 'good', user => 'weak'));
 	is($rc2, 12, 'text output: exit 12');
 	like($out, qr/^blocking target\.create: .*\n\s+fix: GRANT CREATE ON DATABASE/m, 'text: item then its fix');
 	like($out, qr/^\d+ blocking, \d+ warning\(s\), \d+ ok$/m, 'text: the count');

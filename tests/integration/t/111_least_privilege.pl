@@ -95,7 +95,7 @@ sub wait_until
 my $trigger_sql = q{SELECT coalesce((SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'child_audit'), 'none')};
 
 # ------------------------------------------------------------ check
-my ($rc, $out, $err) = run_pgshift({ timeout => 60 }, 'check', '--json', '--follow', @conn, @cdc, @restore);
+my ($rc, $out, $err) = run_pgshift({ timeout => 60 }, 'check', '--json', '--follow', @conn[0 .. 3], @cdc, @restore);
 is($rc, 0, 'check --follow as the least-privileged roles: exit 0') or diag("$out\n$err");
 my %by = map { $_->{id} => $_ } @{ (eval { JSON::PP::decode_json($out) } // { items => [] })->{items} };
 is($by{'follow.publication'}{level}, 'ok', 'check: the existing publication holds the tables');
@@ -191,7 +191,7 @@ is(query_value($source, 'app', q{SELECT count(*) FROM pg_publication WHERE pubna
 # server does.
 subtest 'a large object the source role cannot read' => sub {
 	my $lo = query_value($source, 'app', q{SET ROLE app_owner; SELECT lo_from_bytea(0, 'secret blob')});
-	my ($rc, $out) = run_pgshift({ timeout => 60 }, 'check', '--json', @conn, @restore);
+	my ($rc, $out) = run_pgshift({ timeout => 60 }, 'check', '--json', @conn[0 .. 3], @restore);
 	is($rc, 12, 'check: exit 12');
 	my %b = map { $_->{id} => $_ } @{ (eval { JSON::PP::decode_json($out) } // { items => [] })->{items} };
 	is($b{'source.large_objects'}{level}, 'blocking', 'check: the large object is reported');
@@ -223,7 +223,7 @@ CREATE TABLE public.p2 PARTITION OF public.p FOR VALUES FROM (100) TO (200);
 	my @oconn = ('--source', uri($source, 'own', user => 'owner_repl'),
 		'--target', uri($target, 'own', user => 'tgt_owner'), '--dir', work_dir('own'));
 	my @ocdc = ('--publication', 'ownpub', '--slot-name', 'own_slot', '--origin', 'own_origin');
-	my ($rc, $out) = run_pgshift({ timeout => 60 }, 'check', '--json', '--follow', @oconn, @ocdc, @restore);
+	my ($rc, $out) = run_pgshift({ timeout => 60 }, 'check', '--json', '--follow', @oconn[0 .. 3], @ocdc, @restore);
 	my %b = map { $_->{id} => $_ } @{ (eval { JSON::PP::decode_json($out) } // { items => [] })->{items} };
 	is($b{'follow.publication'}{level}, 'warning', 'check: a publication FOR TABLE will be made');
 	like($b{'follow.publication'}{found}, qr/FOR TABLE of the 5 kept tables/, 'check says FOR TABLE');
@@ -231,13 +231,13 @@ CREATE TABLE public.p2 PARTITION OF public.p FOR VALUES FROM (100) TO (200);
 	is($rc, 0, 'stream setup as the tables\' owner (not superuser)') or diag($err);
 	is(query_value($source, 'own', q{SELECT puballtables::text || ' ' || (SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_publication_tables WHERE pubname = 'ownpub') FROM pg_publication WHERE pubname = 'ownpub'}),
 		'false a,b,p1,p2', 'the publication lists the tables, partitions through their parent (not FOR ALL TABLES)');
-	($rc, $out) = run_pgshift({ timeout => 60 }, 'check', '--json', '--follow', @oconn, @ocdc, @restore);
+	($rc, $out) = run_pgshift({ timeout => 60 }, 'check', '--json', '--follow', @oconn[0 .. 3], @ocdc, @restore);
 	%b = map { $_->{id} => $_ } @{ (eval { JSON::PP::decode_json($out) } // { items => [] })->{items} };
 	is($b{'follow.publication'}{level}, 'ok', 'check: the publication now exists and holds every table (partitions too)')
 	  or diag(explain($b{'follow.publication'}));
 	is($b{'follow.slot_name'}{level}, 'blocking', 'check: the slot name is taken now');
 	psql_do($source, 'own', q{SET ROLE owner_repl; CREATE TABLE public.later (id int PRIMARY KEY)});
-	($rc, $out) = run_pgshift({ timeout => 60 }, 'check', '--json', '--follow', @oconn, @ocdc, @restore);
+	($rc, $out) = run_pgshift({ timeout => 60 }, 'check', '--json', '--follow', @oconn[0 .. 3], @ocdc, @restore);
 	%b = map { $_->{id} => $_ } @{ (eval { JSON::PP::decode_json($out) } // { items => [] })->{items} };
 	is($b{'follow.publication'}{level}, 'blocking', 'check: a table created since is not in the publication');
 	like($b{'follow.publication'}{fix} // '', qr/ALTER PUBLICATION ownpub ADD TABLE public\.later/, 'check: the fix adds it');
