@@ -61,19 +61,17 @@ INSERT INTO public.secret (v) VALUES ('s');
 sub server_state
 {
 	my ($node, $db) = @_;
-	return join(' | ',
-		query_value($node, 'postgres',
-			q{SELECT coalesce(string_agg(slot_name, ',' ORDER BY slot_name), '') FROM pg_replication_slots}),
-		query_value($node, 'postgres',
-			q{SELECT coalesce(string_agg(roname, ',' ORDER BY roname), '') FROM pg_replication_origin}),
-		query_value($node, 'postgres', q{SELECT count(*) || ' roles' FROM pg_roles}),
-		query_value($node, 'postgres',
-			q{SELECT count(*) || ' settings changed' FROM pg_settings WHERE source = 'configuration file' AND pending_restart}),
-		query_value($node, $db,
-			q{SELECT coalesce(string_agg(pubname, ',' ORDER BY pubname), '') FROM pg_publication}),
-		query_value($node, $db, q{SELECT count(*) || ' relations' FROM pg_class}),
-		query_value($node, $db, q{SELECT count(*) || ' triggers enabled' FROM pg_trigger WHERE tgenabled <> 'D'}),
-		query_value($node, $db, q{SELECT count(*) || ' extensions' FROM pg_extension}));
+	# one query (cluster-wide views are the same from any database)
+	return query_value($node, $db, q{SELECT concat_ws(' | ',
+		(SELECT coalesce(string_agg(slot_name, ',' ORDER BY slot_name), '') FROM pg_replication_slots),
+		(SELECT coalesce(string_agg(roname, ',' ORDER BY roname), '') FROM pg_replication_origin),
+		(SELECT count(*) || ' roles' FROM pg_roles),
+		(SELECT count(*) || ' settings pending restart' FROM pg_settings WHERE pending_restart),
+		(SELECT coalesce(string_agg(pubname, ',' ORDER BY pubname), '') FROM pg_publication),
+		(SELECT count(*) || ' relations' FROM pg_class),
+		(SELECT count(*) || ' triggers enabled' FROM pg_trigger WHERE tgenabled <> 'D'),
+		(SELECT count(*) || ' extensions' FROM pg_extension),
+		(SELECT count(*) || ' large objects' FROM pg_largeobject_metadata))});
 }
 
 # Runs `pgshift check --json @args` against (src node, src db, tgt node, tgt db),
