@@ -145,6 +145,15 @@ subtest 'source role: no SELECT on a table, no REPLICATION' => sub {
 		qr/ALTER ROLE "reader" REPLICATION/);
 	item_is('grants', $by, 'follow.publication', 'blocking', qr/reader.*publication/,
 		qr/CREATE PUBLICATION pgshift .*--publication pgshift.*test_decoding/);
+	# what the filters leave out need not be readable
+	my $filters = work_dir('grants_filters') . '/filters.ini';
+	open(my $fh, '>', $filters) or die "$filters: $!";
+	print $fh "[exclude-table]\npublic.secret\n";
+	close $fh;
+	my ($rc2, $by2) = check_run('grants_filtered', $source, 'good', $target, 'good',
+		suser => { user => 'reader' }, args => ['--filters', $filters]);
+	is($rc2, 0, 'with public.secret filtered out: exit 0');
+	item_is('grants_filtered', $by2, 'source.read', 'ok', qr/the 1 kept tables/);
 };
 
 # ------------------------------------------------------------ wal_level, old pg_dump
