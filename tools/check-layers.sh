@@ -4,7 +4,7 @@
 # Reads every `#include "dir/file.h"` of src/*/*.h and src/*/*.c, maps both
 # ends to their folder and checks, against the layer order (bottom to top)
 #
-#   core pg state catalog schema clone cdc compare report cli
+#   core pg state catalog schema clone cdc compare check report cli
 #
 # that a folder includes only its own or lower folders' headers (an upward
 # edge is printed as file:line), that the folders form no cycle, and that
@@ -18,7 +18,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-LAYERS="core pg state catalog schema clone cdc compare report cli"
+LAYERS="core pg state catalog schema clone cdc compare check report cli"
 
 # file:line:target for every include of interest
 edges=$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]' src/*/*.h src/*/*.c |

@@ -744,7 +744,10 @@ apply_open(Applier *a)
 		cdc_origin_setup_failed(&a->c, co->origin);
 		return false;
 	}
-	pg_exec(&a->c, "SET session_replication_role TO replica");
+	if (!cdc_triggers_begin(&a->c, co))
+	{
+		return false;
+	}
 	a->progress = origin_progress(a);
 	a->applied = a->progress;
 	char pb[32];
@@ -980,6 +983,7 @@ apply_paused(Applier *a)
 	if (off != a->paused)
 	{
 		a->paused = off;
+		a->failed = a->failed || (!off && !cdc_triggers_refresh(a->co)); /* restored since? */
 		log_info(off ? "prefetch only (the sentinel's apply is off): changes are received, not "
 					   "applied, until \"pgshift stream sentinel set apply\""
 					 : "the sentinel's apply is on: applying");
@@ -1136,6 +1140,8 @@ cdc_apply(const CdcOptions *co, CdcShared *sh)
 		free(errmsg);
 	}
 	free(errmsg);
+	/* once, after the last session: an outage keeps them disabled (recorded) */
+	cdc_triggers_end(co);
 	if (failed)
 	{
 		atomic_store(&sh->applier_failed, 1);

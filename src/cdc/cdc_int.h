@@ -109,5 +109,22 @@ void ddl_split_statements(const char *sql, StrList *out);
  * UNLOGGED skipped).
  */
 bool ddl_statement_has_tag(const char *stmt, const char *tag);
+/* ---- the target's triggers without session_replication_role (apply_triggers.c) ---- */
+/*
+ * On the applier's session: SET session_replication_role = replica, or when
+ * the role may not, disable the enabled user triggers of the tables applied
+ * to (recorded in state.db first). false: the applier cannot start.
+ */
+bool cdc_triggers_begin(PgConn *c, const CdcOptions *co);
+/*
+ * When applying starts after a pause (pgcopydb's prefetch: the copy's
+ * post-data may have restored triggers since): the same on a connection of
+ * its own.
+ */
+bool cdc_triggers_refresh(const CdcOptions *co);
+/* Enables again what a degraded applier (this one, or one that crashed) disabled. */
+bool cdc_triggers_restore(PgConn *c, StateDb *state);
+/* Same on a connection of its own (the applier's may be in a broken pipeline). */
+void cdc_triggers_end(const CdcOptions *co);
 
 #endif /* PGSHIFT_CDC_INT_H */

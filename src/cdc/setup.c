@@ -15,12 +15,15 @@
  * origin it finds.
  */
 #include "cdc/cdc.h"
+#include "cdc/cdc_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "catalog/catalog.h"
+
+#include "sql.inc"
 
 static char *
 query1(PgConn *c, const char *sql, int n, const char *const *p)
@@ -199,7 +202,10 @@ setup_origin(const CdcOptions *co, bool fresh_stream, bool *made_origin, int *ex
 			"pg_catalog.pg_replication_origin WHERE roname = $1)",
 			1, op))
 	{
-		log_hint(LOG_LEVEL_ERROR, "Replication origins need a superuser on the target.");
+		log_hint(LOG_LEVEL_ERROR, "Replication origins need a superuser on the target, or "
+								  "EXECUTE on the pg_replication_origin_* functions and SELECT "
+								  "on pg_replication_origin_status granted (\"pgshift check "
+								  "--follow\" lists the GRANTs).");
 		pg_disconnect(&tgt);
 		*made_origin = false;
 		*exit_code = EXIT_PRECONDITION;
@@ -209,7 +215,57 @@ setup_origin(const CdcOptions *co, bool fresh_stream, bool *made_origin, int *ex
 	return true;
 }
 
-/* pgoutput: the publication, created when missing (before the slot). */
+/* An existing publication: used as it is if it holds every table of want. */
+static bool
+publication_holds(PgConn *src, const char *pub, const StrList *want, int *exit_code)
+{
+	StrBuf names;
+	sb_init(&names);
+	sb_append_char(&names, '{');
+	for (int i = 0; i < want->n; i++)
+	{
+		if (i > 0)
+		{
+			sb_append_char(&names, ',');
+		}
+		sb_append_array_elem(&names, want->items[i]);
+	}
+	sb_append_char(&names, '}');
+	const char *p[] = { pub, names.data };
+	PGresult *res = pg_query(src, SQL_CHECK_PUBLICATION_MISSING, 2, p);
+	sb_free(&names);
+	if (res == NULL)
+	{
+		*exit_code = EXIT_SOURCE;
+		return false;
+	}
+	int n = PQntuples(res);
+	if (n > 0)
+	{
+		log_error("source: publication \"%s\" exists and does not publish %d of the tables to "
+				  "follow (the first: %s)",
+				  pub, n, PQgetvalue(res, 0, 0));
+		log_hint(LOG_LEVEL_ERROR,
+				 "As the tables' owner: ALTER PUBLICATION %s ADD TABLE %s%s; or name another "
+				 "--publication.",
+				 pub, PQgetvalue(res, 0, 0), n > 1 ? ", ..." : "");
+		PQclear(res);
+		*exit_code = EXIT_PRECONDITION;
+		return false;
+	}
+	PQclear(res);
+	log_info("using the existing publication \"%s\" as it is (it holds the %d tables to follow)",
+			 pub, want->n);
+	return true;
+}
+
+/*
+ * pgoutput: the publication, created when missing (before the slot). A
+ * superuser gets FOR ALL TABLES; any other role FOR TABLE of the kept tables
+ * (which needs their ownership; a table created later is not in it). An
+ * existing publication is used as it is, once checked to hold every kept
+ * table.
+ */
 static bool
 setup_publication(const CdcOptions *co, bool *made_publication, int *exit_code)
 {
@@ -227,24 +283,41 @@ setup_publication(const CdcOptions *co, bool *made_publication, int *exit_code)
 	const char *p[] = { co->publication };
 	char *has =
 		query1(&src, "SELECT count(*) FROM pg_catalog.pg_publication WHERE pubname = $1", 1, p);
-	bool ok = true;
-	if (has != NULL && strcmp(has, "0") == 0)
+	char *super = query1(
+		&src, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user", 0, NULL);
+	/* the tables the publication must hold: the filters', else every publishable one */
+	StrList all = { 0 };
+	const StrList *want = co->tables;
+	PGresult *res = want == NULL ? pg_query(&src, SQL_CHECK_PUBLISHABLE_TABLES, 0, NULL) : NULL;
+	for (int i = 0; res != NULL && i < PQntuples(res); i++)
 	{
+		strlist_add(&all, PQgetvalue(res, i, 0));
+	}
+	PQclear(res);
+	want = want != NULL ? want : &all;
+	bool ok = has != NULL && super != NULL;
+	if (ok && strcmp(has, "0") != 0)
+	{
+		ok = publication_holds(&src, co->publication, want, exit_code);
+	}
+	else if (ok)
+	{
+		bool for_all = co->tables == NULL && strcmp(super, "t") == 0;
 		char *qp = pg_quote_ident(co->publication);
 		StrBuf sql;
 		sb_init(&sql);
 		sb_printf(&sql, "CREATE PUBLICATION %s ", qp);
-		if (co->tables == NULL)
+		if (for_all)
 		{
 			sb_append(&sql, "FOR ALL TABLES");
 		}
-		else if (co->tables->n > 0)
+		else if (want->n > 0)
 		{
 			/* (the filters may keep no table: an empty publication) */
 			sb_append(&sql, "FOR TABLE ");
-			for (int i = 0; i < co->tables->n; i++)
+			for (int i = 0; i < want->n; i++)
 			{
-				sb_printf(&sql, "%s%s", i ? ", " : "", co->tables->items[i]);
+				sb_printf(&sql, "%s%s", i ? ", " : "", want->items[i]);
 			}
 		}
 		ok = pg_exec(&src, sql.data);
@@ -252,21 +325,37 @@ setup_publication(const CdcOptions *co, bool *made_publication, int *exit_code)
 		free(qp);
 		if (!ok)
 		{
-			log_hint(LOG_LEVEL_ERROR, "Creating a publication FOR ALL TABLES needs a superuser "
-									  "on the source.");
+			log_hint(LOG_LEVEL_ERROR,
+					 "FOR ALL TABLES needs a superuser, FOR TABLE the ownership of the tables: "
+					 "create publication \"%s\" as their owner or a superuser and pass "
+					 "--publication %s, or use --plugin test_decoding (no publication).",
+					 co->publication, co->publication);
 			*exit_code = EXIT_PRECONDITION;
 		}
-		else if (co->tables == NULL)
+		else if (for_all)
 		{
 			log_info("created publication \"%s\" for all tables", co->publication);
 		}
 		else
 		{
-			log_info("created publication \"%s\" for the %d tables the filters keep",
-					 co->publication, co->tables->n);
+			log_info("created publication \"%s\" for the %d tables %s", co->publication, want->n,
+					 co->tables != NULL ? "the filters keep" : "of the database");
+			if (co->tables == NULL)
+			{
+				log_warn("publication \"%s\" lists the tables that exist now (the role is not a "
+						 "superuser): a table created later is not replicated unless its owner "
+						 "adds it (ALTER PUBLICATION %s ADD TABLE ...)",
+						 co->publication, co->publication);
+			}
 		}
 		*made_publication = ok;
 	}
+	else
+	{
+		*exit_code = EXIT_SOURCE;
+	}
+	strlist_free(&all);
+	free(super);
 	free(has);
 	pg_disconnect(&src);
 	return ok;
@@ -461,11 +550,26 @@ cdc_cleanup(const CdcOptions *co)
 							"pg_catalog.pg_replication_slots WHERE slot_name = $1",
 							1, p) &&
 			 ok;
-		char *qp = pg_quote_ident(co->publication);
-		char *sql = xasprintf("DROP PUBLICATION IF EXISTS %s", qp);
-		ok = pg_exec(&src, sql) && ok;
-		free(sql);
-		free(qp);
+		/* a publication of another role (made by the tables' owner for us) stays */
+		const char *pp[] = { co->publication };
+		char *other = query1(&src,
+							 "SELECT count(*) FROM pg_catalog.pg_publication WHERE pubname = $1 "
+							 "AND NOT pg_catalog.pg_has_role(pubowner, 'USAGE')",
+							 1, pp);
+		if (other != NULL && strcmp(other, "0") != 0)
+		{
+			log_notice("left publication \"%s\" in place: it belongs to another role",
+					   co->publication);
+		}
+		else
+		{
+			char *qp = pg_quote_ident(co->publication);
+			char *sql = xasprintf("DROP PUBLICATION IF EXISTS %s", qp);
+			ok = pg_exec(&src, sql) && ok;
+			free(sql);
+			free(qp);
+		}
+		free(other);
 		pg_disconnect(&src);
 	}
 	else
@@ -474,6 +578,8 @@ cdc_cleanup(const CdcOptions *co)
 	}
 	if (co->target != NULL && pg_connect(&tgt, co->target, "target", "cleanup", 0))
 	{
+		/* what a degraded applier that crashed left disabled */
+		ok = cdc_triggers_restore(&tgt, co->state) && ok;
 		const char *p[] = { co->origin };
 		ok = pg_exec_params(&tgt,
 							"SELECT pg_catalog.pg_replication_origin_drop(roname) FROM "

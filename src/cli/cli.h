@@ -16,6 +16,9 @@ typedef int (*CommandStepsFn)(Options *opts, int steps);
 int cmd_ping(Options *opts);
 int cmd_version(Options *opts);
 int cmd_clone(Options *opts);
+/* check, and clone --dry-run: the pre-flight (cmd_check.c); exit 12 when something blocks. */
+int cmd_check(Options *opts);
+int cmd_clone_dry_run(Options *opts);
 int cmd_snapshot(Options *opts);
 /* copy schema|data|table-data|...: clone_main with the row's STEP_* mask (cmd_clone.c). */
 int cmd_copy_steps(Options *opts, int steps);

@@ -77,6 +77,10 @@ cmd_copy_steps(Options *opts, int steps)
 int
 cmd_clone(Options *opts)
 {
+	if (opts->dry_run)
+	{
+		return cmd_clone_dry_run(opts);
+	}
 	if (opts->follow)
 	{
 		return cli_clone_follow(opts);

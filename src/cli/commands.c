@@ -52,8 +52,14 @@ struct Command
 	O_SLOT " origin create-slot endpos prune-threshold prune-min-age retry-timeout metrics-port" \
 		   " journal-min-free ddl ddl-errors"
 #define O_STATE OPT_G_RESUME OPT_G_SNAPSHOT
-#define G_CLONE_ALL \
-	O_CONN O_COPY_JOBS O_STATE O_SCHEMA O_STEPS OPT_G_FILTER " follow replay-no-op-updates" O_CDC
+#define G_CLONE_ALL                                                                               \
+	O_CONN O_COPY_JOBS O_STATE O_SCHEMA O_STEPS OPT_G_FILTER " follow replay-no-op-updates" O_CDC \
+															 " clone-dry-run"
+/* check: what a clone (--follow) with the same options needs */
+#define G_CHECK                                                                                  \
+	OPT_G_SOURCE OPT_G_TARGET OPT_G_JSON OPT_G_FILTER O_SPLIT O_SLOT                             \
+		" origin follow drop-if-exists no-owner no-acl roles skip-extensions skip-large-objects" \
+		" skip-publications"
 #define G_LIST_OBJ                                   \
 	OPT_G_SOURCE OPT_G_DIR OPT_G_JSON OPT_G_SNAPSHOT \
 		" filters filter force cache drop-cache list-skipped"
@@ -243,6 +249,8 @@ static const Command root_cmds[] = {
 	{ "restore", "restore a dumped schema or roles on the target", NULL, NULL, restore_cmds, NULL },
 	{ "list", "list what pgshift sees on the source", NULL, NULL, list_cmds, NULL },
 	{ "stream", "change data capture, step by step", NULL, NULL, stream_cmds, NULL },
+	{ "check", "pre-flight: will the clone (--follow) work? reads both servers, changes nothing",
+	  G_CHECK, cmd_check, NULL, NULL },
 	{ "ping", "check that the source and target can be reached", O_CONN, cmd_ping, NULL, NULL },
 	{ "help", "show the commands", NULL, NULL, NULL, NULL },
 	{ "version", "show the version", OPT_G_JSON, cmd_version, NULL, NULL },

@@ -183,6 +183,9 @@ static const OptDef g_opts[] = {
 	  "go on when pg_restore fails on at most N objects (each is logged; default 0)" },
 	{ "dry-run", 0, OK_BOOL, NULL, OFF(dry_run), NULL, NULL,
 	  "say what would be removed, remove nothing" },
+	{ "dry-run", 0, OK_BOOL, "clone-dry-run", OFF(dry_run), NULL, NULL,
+	  "run the checks of \"pgshift check\", then print the plan; change nothing (exit 12 when "
+	  "something blocks)" },
 	{ "to-stdout", 'O', OK_BOOL, NULL, OFF(to_stdout), NULL, NULL,
 	  "not supported: the journal is binary and applied by pgshift itself" },
 	{ "wal2json-numeric-as-string", 'w', OK_BOOL, NULL, OFF(noop_flag),

@@ -160,9 +160,37 @@ clone_roles_command(const CloneSpec *spec, int what)
 	return rc;
 }
 
+/* Can the target role create roles? (Managed services give neither right.) */
+static bool
+roles_may_create(const CloneSpec *spec)
+{
+	PgConn c;
+	if (!pg_connect(&c, spec->target, "target", "roles", 0))
+	{
+		return true; /* the restore reports the connection failure */
+	}
+	char *v = NULL;
+	pg_query_value(&c,
+				   "SELECT rolsuper OR rolcreaterole FROM pg_catalog.pg_roles WHERE rolname = "
+				   "current_user",
+				   0, NULL, &v);
+	bool may = v == NULL || strcmp(v, "f") != 0;
+	free(v);
+	pg_disconnect(&c);
+	return may;
+}
+
 bool
 clone_copy_roles(const CloneSpec *spec, const WorkDir *wd)
 {
+	if (!roles_may_create(spec))
+	{
+		log_warn("skipped copying the roles (--roles): the target role is neither superuser nor "
+				 "CREATEROLE");
+		log_hint(LOG_LEVEL_WARN, "Create the roles on the target as its administrator; with "
+								 "--no-owner --no-acl the copy needs none of them.");
+		return true;
+	}
 	char *path = NULL;
 	bool ok = roles_dump(spec, wd, &path) && roles_restore(spec, path);
 	free(path);

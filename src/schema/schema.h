@@ -41,6 +41,13 @@ void schema_child_conn_free(ChildConn *c);
 /* Directory holding pg_dump/pg_restore: $PGSHIFT_PG_BIN, the newest
  * /usr/lib/postgresql/N/bin, or "" (PATH). */
 const char *schema_pg_bin(void);
+/*
+ * The version of the program (pg_dump, pg_restore, pg_dumpall) pgshift will
+ * run, from schema_pg_bin(): *version as server_version_num (150008), *path
+ * the program's path (malloc'd). false when it cannot be run (logged as a
+ * warning). The one place that answers "which pg_dump" (src/schema/tool_version.c).
+ */
+bool schema_tool_version(const char *program, int *version, char **path);
 
 /* ---- archive table of contents ---- */
 typedef struct TocEntry
