@@ -68,6 +68,7 @@ typedef struct Applier
 	int nstmts;
 	Lsn progress; /* origin progress at start */
 	Lsn applied;
+	Lsn keepalive_lsn; /* the last keepalive read outside a transaction */
 	int64_t txns;
 	int64_t rows;
 	int64_t cur_ts;
@@ -809,6 +810,11 @@ apply_idle(Applier *a)
 	{
 		return false;
 	}
+	if (!a->in_txn && a->qlen == 0)
+	{
+		Lsn up = a->keepalive_lsn > a->applied ? a->keepalive_lsn : a->applied;
+		atomic_store(&sh->caught_up_lsn, up);
+	}
 	Lsn endpos = atomic_load(&sh->endpos);
 	if (!a->in_txn && a->qlen == 0 && endpos != LSN_INVALID && a->applied >= endpos)
 	{
@@ -951,6 +957,10 @@ apply_frame(Applier *a, const JournalFrame *f)
 {
 	if (f->kind == JF_KEEPALIVE)
 	{
+		if (!a->in_txn)
+		{
+			a->keepalive_lsn = f->lsn; /* caught up to here once nothing is pending */
+		}
 		Lsn endpos = atomic_load(&a->sh->endpos);
 		if (!a->in_txn && endpos != LSN_INVALID && f->lsn >= endpos)
 		{

@@ -313,6 +313,12 @@ typedef struct CdcShared
 	_Atomic Lsn received_lsn; /* receiver: stream position */
 	_Atomic Lsn flushed_lsn;
 	_Atomic Lsn applied_lsn;
+	/*
+	 * applier: every transaction up to here is committed on the target (the
+	 * last confirmed commit, or a keepalive read with nothing pending); the
+	 * follower publishes it for `cutover` (cdc/cutover.c)
+	 */
+	_Atomic Lsn caught_up_lsn;
 	_Atomic double last_commit_ts_lag; /* seconds, applier */
 	_Atomic int64_t applied_txns;
 	_Atomic int64_t applied_rows;
@@ -359,5 +365,38 @@ int follow_run(const FollowSpec *spec);
 
 /* Sets every sequence of the source (current values) on the target. */
 bool cdc_sync_sequences(const CdcOptions *co);
+
+/* ---- the cut-over (cdc/cutover.c) ---- */
+typedef enum CutoverFence
+{
+	CUTOVER_FENCE_BUILTIN, /* ALTER DATABASE ... SET default_transaction_read_only, sessions ended
+							*/
+	CUTOVER_FENCE_COMMAND, /* --fence-command / --unfence-command */
+	CUTOVER_FENCE_NONE     /* the user stopped the writes */
+} CutoverFence;
+
+typedef struct CutoverSpec
+{
+	const char *source;
+	const char *target; /* or NULL: needed by --switch-command only */
+	const char *dir;
+	const char *pid_file;  /* the follower's lock on the work directory */
+	const char *json_path; /* <dir>/cutover.json */
+	StateDb *state;
+	CutoverFence fence;
+	const char *fence_command;
+	const char *unfence_command;
+	const char *switch_command;
+	double max_lag; /* seconds */
+	double wait;    /* seconds the ready check waits for the lag to go under max_lag */
+	double timeout; /* seconds from the fence to the end of the drain */
+} CutoverSpec;
+
+/*
+ * Ready check, fence, drain, switch, report (cdc/cutover.c): EXIT_OK, a
+ * refusal before any change (EXIT_PRECONDITION, EXIT_SOURCE...), or
+ * EXIT_ABORTED once the fence was attempted and undone.
+ */
+int cutover_run(const CutoverSpec *spec);
 
 #endif /* PGSHIFT_CDC_H */

@@ -409,6 +409,11 @@ cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos, JournalWrite
 	while (ok && !rv.stream_ended && !atomic_load(&sh->stop) && !signals_interrupted())
 	{
 		ok = recv_report(&rv);
+		if (!rv.in_txn)
+		{
+			/* an end position set after the stream got there (cutover) */
+			check_endpos(&rv, rv.stream_pos);
+		}
 		if (!ok || rv.reached_end)
 		{
 			break;

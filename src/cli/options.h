@@ -67,6 +67,15 @@ typedef struct Options
 	char *startpos;
 	bool current;
 
+	/* cutover (durations as given: "10s", "5min") */
+	char *max_lag;
+	char *wait;
+	char *timeout;
+	char *fence;
+	char *fence_command;
+	char *unfence_command;
+	char *switch_command;
+
 	/* list / compare / output */
 	bool json;
 	bool list_skipped;

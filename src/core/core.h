@@ -151,7 +151,8 @@ typedef enum ExitCode
 	EXIT_TASKS_FAILED = 7, /* the run finished, but some objects failed */
 	EXIT_DIFFERENT = 8,    /* compare found differences */
 	EXIT_INTERRUPTED = 9,  /* stopped by SIGINT/SIGTERM */
-	EXIT_INTERNAL = 10     /* pg_dump/pg_restore failure, disk full, bug */
+	EXIT_INTERNAL = 10,    /* pg_dump/pg_restore failure, disk full, bug */
+	EXIT_ABORTED = 11      /* cutover aborted after its fence: the source takes writes again */
 } ExitCode;
 
 #endif /* PGSHIFT_CORE_H */
