@@ -780,6 +780,8 @@ apply_open(Applier *a)
 		return false;
 	}
 	pg_exec(&a->c, "SET session_replication_role TO replica");
+	/* a target fenced by a cut-over (followed back with --reverse) stays writable for us */
+	pg_exec(&a->c, "SET default_transaction_read_only TO off");
 	a->progress = origin_progress(a);
 	a->applied = a->progress;
 	char pb[32];

@@ -390,7 +390,15 @@ typedef struct CutoverSpec
 	double max_lag; /* seconds */
 	double wait;    /* seconds the ready check waits for the lag to go under max_lag */
 	double timeout; /* seconds from the fence to the end of the drain */
+	/*
+	 * --reverse: before the switch, the publication and slot on the target
+	 * and the origin on the source, all named CUTOVER_REVERSE_NAME, for a
+	 * `follow` from the target back to the source
+	 */
+	bool reverse;
 } CutoverSpec;
+
+#define CUTOVER_REVERSE_NAME "pgshift_reverse"
 
 /*
  * Ready check, fence, drain, switch, report (cdc/cutover.c): EXIT_OK, a

@@ -419,6 +419,99 @@ drain(Cutover *c, double deadline, const char **why)
 	return true;
 }
 
+/* ---- --reverse ---- */
+
+/*
+ * The way back, made after the drain and before the switch: no application
+ * write can have reached the target yet, so the slot's consistent point is
+ * before all of them. The forward follower has stopped: nothing it applies
+ * can come back through this slot.
+ */
+/*
+ * Not a superuser on the target (FOR ALL TABLES needs one): the publication
+ * lists the target's tables, which are the ones the clone kept. false on error.
+ */
+static bool
+reverse_tables(const char *target, StrList *tables, bool *all)
+{
+	PgConn t;
+	if (!pg_connect(&t, target, "target", "cutover", 10))
+	{
+		return false;
+	}
+	char *su = NULL;
+	bool ok = pg_query_value(&t,
+							 "SELECT rolsuper::text FROM pg_catalog.pg_roles "
+							 "WHERE rolname = current_user",
+							 0, NULL, &su);
+	*all = ok && su != NULL && strcmp(su, "true") == 0;
+	free(su);
+	PGresult *res = ok && !*all
+						? pg_query(&t,
+								   "SELECT format('%I.%I', n.nspname, c.relname) "
+								   "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+								   "ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') "
+								   "AND NOT c.relispartition AND n.nspname NOT LIKE 'pg\\_%' "
+								   "AND n.nspname <> 'information_schema' ORDER BY 1",
+								   0, NULL)
+						: NULL;
+	ok = ok && (*all || res != NULL);
+	for (int i = 0; res != NULL && i < PQntuples(res); i++)
+	{
+		strlist_add(tables, PQgetvalue(res, i, 0));
+	}
+	PQclear(res);
+	pg_disconnect(&t);
+	return ok;
+}
+
+static bool
+reverse_setup(Cutover *c)
+{
+	StrList tables;
+	memset(&tables, 0, sizeof(tables));
+	bool all = false;
+	if (!reverse_tables(c->spec->target, &tables, &all))
+	{
+		return false;
+	}
+	CdcOptions co;
+	memset(&co, 0, sizeof(co));
+	co.source = c->spec->target;
+	co.target = c->spec->source;
+	co.slot = CUTOVER_REVERSE_NAME;
+	co.origin = CUTOVER_REVERSE_NAME;
+	co.publication = CUTOVER_REVERSE_NAME;
+	co.plugin = CDC_PLUGIN_PGOUTPUT;
+	co.tables = all ? NULL : &tables;
+	CdcSlot slot;
+	int code;
+	bool ok = cdc_setup(&co, &slot, CDC_SETUP_ORIGIN | CDC_SETUP_SLOT, &code);
+	strlist_free(&tables);
+	if (!ok)
+	{
+		return false;
+	}
+	char b[32];
+	lsn_format(slot.consistent_lsn, b, sizeof(b));
+	cdc_slot_close(&slot);
+	cutover_event(c, "reverse ready", "slot and publication \"%s\" on the target from %s",
+				  CUTOVER_REVERSE_NAME, b);
+	return true;
+}
+
+/* How to follow back, once the application writes on the target. */
+static void
+reverse_hint(const Cutover *c)
+{
+	printf("to stream the new server's changes back to the old one:\n"
+		   "  pgshift follow --source NEW --target OLD --dir %s-reverse --slot-name %s "
+		   "--publication %s --origin %s\n"
+		   "(NEW: the --target of this cut-over, OLD: its --source; the old database stays "
+		   "read-only for everyone but that follower)\n",
+		   c->spec->dir, CUTOVER_REVERSE_NAME, CUTOVER_REVERSE_NAME, CUTOVER_REVERSE_NAME);
+}
+
 /* ---- abort ---- */
 
 static int
@@ -517,12 +610,20 @@ cutover_steps(Cutover *c)
 	{
 		return cutover_abort(c, "interrupted");
 	}
+	if (s->reverse && !reverse_setup(c))
+	{
+		return cutover_abort(c, "the way back (--reverse) could not be set up");
+	}
 	if (!cutover_switch(c))
 	{
 		return cutover_abort(c, "the switch command failed");
 	}
 	cutover_event(c, "switch done", s->switch_command ? "switch command ran" : "no switch command");
 	report_write(c, "completed", NULL);
+	if (s->reverse)
+	{
+		reverse_hint(c);
+	}
 	return EXIT_OK;
 }
 

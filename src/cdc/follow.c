@@ -404,6 +404,18 @@ follow_run(const FollowSpec *spec)
 	{
 		return EXIT_USAGE;
 	}
+	char *cut = f.co.state != NULL ? state_get_meta(f.co.state, "cutover_status") : NULL;
+	bool cut_done = cut != NULL && strcmp(cut, "completed") == 0;
+	free(cut);
+	if (cut_done)
+	{
+		/* the application writes on the target now; a reverse follower may write here */
+		log_error("the cut-over of this work directory is completed: its source is no longer "
+				  "the one written to");
+		log_hint(LOG_LEVEL_ERROR, "To follow the new server's changes back, use another --dir "
+								  "(see \"pgshift cutover --reverse\").");
+		return EXIT_PRECONDITION;
+	}
 	if (f.co.state != NULL && (spec->what & FOLLOW_APPLY))
 	{
 		state_clear_meta(f.co.state, "follow_");

@@ -98,7 +98,9 @@ cutover_spec_from_options(const Options *o, CutoverSpec *s)
 	s->fence_command = o->fence_command;
 	s->unfence_command = o->unfence_command;
 	s->switch_command = o->switch_command;
-	if (!cli_require_uris(o, true, o->switch_command != NULL) || !cutover_fence_option(o, s) ||
+	s->reverse = o->reverse;
+	if (!cli_require_uris(o, true, o->switch_command != NULL || o->reverse) ||
+		!cutover_fence_option(o, s) ||
 		!duration_option("max-lag", o->max_lag, "10s", &s->max_lag) ||
 		!duration_option("wait", o->wait, "5min", &s->wait) ||
 		!duration_option("timeout", o->timeout, "60s", &s->timeout))

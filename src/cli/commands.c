@@ -234,7 +234,7 @@ static const Command root_cmds[] = {
 	  G_STREAM O_CDC " replay-no-op-updates", STEPS(cmd_stream, FOLLOW_RECEIVE | FOLLOW_APPLY),
 	  .noop_why = WHY_STREAM },
 	{ "cutover", "fence the source, drain the follower, switch to the target",
-	  O_CONN " max-lag wait timeout fence fence-command unfence-command switch-command",
+	  O_CONN " max-lag wait timeout fence fence-command unfence-command switch-command reverse",
 	  cmd_cutover, NULL, NULL },
 	{ "snapshot", "export a snapshot on the source and hold it until interrupted",
 	  OPT_G_SOURCE OPT_G_TARGET OPT_G_DIR " follow filters" O_SLOT, cmd_snapshot, NULL, NULL },

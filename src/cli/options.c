@@ -225,6 +225,9 @@ static const OptDef g_opts[] = {
 	  "cutover: stop the source's writes with this shell command instead" },
 	{ "unfence-command", 0, OK_STR, NULL, OFF(unfence_command), "CUTOVER_UNFENCE_COMMAND", "CMD",
 	  "cutover: the shell command that undoes --fence-command (on abort)" },
+	{ "reverse", 0, OK_BOOL, NULL, OFF(reverse), "CUTOVER_REVERSE", NULL,
+	  "cutover: before the switch, a slot and publication on the target (and an origin on "
+	  "the source), \"pgshift_reverse\", to follow the new server's changes back" },
 	{ "switch-command", 0, OK_STR, NULL, OFF(switch_command), "CUTOVER_SWITCH_COMMAND", "CMD",
 	  "cutover: shell command pointing the application at the target (PGSHIFT_TARGET_PGURI "
 	  "in its environment, without password)" },

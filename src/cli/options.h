@@ -75,6 +75,7 @@ typedef struct Options
 	char *fence_command;
 	char *unfence_command;
 	char *switch_command;
+	bool reverse;
 
 	/* list / compare / output */
 	bool json;

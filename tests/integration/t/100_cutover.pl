@@ -19,6 +19,10 @@
 #     target);
 #   - then a cut-over with a --fence-command that succeeds: exit 0, the
 #     unfence command is not run, the target equals the source.
+# cut_r: cutover --reverse makes the slot and publication on the target and
+#   the origin on the source; rows written on the new server then, followed
+#   back with `pgshift follow --source NEW --target OLD` (the old database
+#   still fenced for everyone else), make both equal again.
 use strict;
 use warnings;
 
@@ -29,7 +33,9 @@ use Test::More;
 use Time::HiRes qw(time sleep);
 use PgShiftTest;
 
-my ($source, $target) = start_pair();
+# the target streams back to the source after a cut-over --reverse
+my ($source, $target) = start_pair(
+	target_conf => "wal_level = logical\nmax_replication_slots = 10\nmax_wal_senders = 10");
 for my $node ($source, $target)
 {
 	create_role($node, $TEST_USER, superuser => 1, replication => 1);
@@ -186,6 +192,50 @@ sub sequences_at_or_past
 	like($out, qr/already completed/, 'cut_a: ... says it is done');
 	ok(!-e $marker, 'cut_a: ... and runs no switch command');
 	is(db_fenced($db), 1, 'cut_a: ... and leaves the fence as it was');
+	($rc, $out, $err) = run_pgshift('follow', '--resume', '--source', uri($source, $db),
+		'--target', uri($target, $db), '--dir', $dir);
+	is($rc, 6, 'cut_a: following again in the cut-over directory is refused');
+}
+
+# ------------------------------------------------ cut_r: the way back
+{
+	my $db  = 'cut_r';
+	my $dir = work_dir('cut_r');
+	make_db($db);
+	my $h = start_follower($db, $dir);
+	psql_do($source, $db, q{INSERT INTO public.items (v) SELECT 'before ' || g FROM generate_series(1, 20) g});
+	my ($rc, $out, $err) = cutover($db, $dir, '--reverse');
+	is($rc, 0, 'cut_r: cutover --reverse exits 0') or diag($err);
+	like($out, qr/pgshift follow --source NEW --target OLD/, 'cut_r: it says how to follow back');
+	ok(wait_exit($h, 30), 'cut_r: the forward follower exits');
+	my ($frc) = finish_pgshift($h);
+	is($frc, 0, 'cut_r: the forward follower exited 0');
+	is(query_value($target, $db,
+			q{SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'pgshift_reverse'}),
+		1, 'cut_r: the reverse slot is on the target');
+	is(query_value($source, $db,
+			q{SELECT count(*) FROM pg_replication_origin WHERE roname = 'pgshift_reverse'}),
+		1, 'cut_r: the reverse origin is on the source');
+
+	# the application writes on the new server
+	psql_do($target, $db, q{
+INSERT INTO public.items (v) SELECT 'on new ' || g FROM generate_series(1, 50) g;
+UPDATE public.pgbench_accounts SET abalance = abalance + 7 WHERE aid <= 500;
+DELETE FROM public.items WHERE v LIKE 'before 1%';
+INSERT INTO public.pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, 1, 5, now());
+SELECT nextval('public.counter') FROM generate_series(1, 3);
+});
+	my $endpos = query_value($target, $db, 'SELECT pg_current_wal_lsn()');
+	($rc, $out, $err) = run_pgshift({ timeout => 120 }, 'follow',
+		'--source', uri($target, $db), '--target', uri($source, $db),
+		'--dir', work_dir('cut_r_reverse'), '--slot-name', 'pgshift_reverse',
+		'--publication', 'pgshift_reverse', '--origin', 'pgshift_reverse', '--endpos', $endpos);
+	is($rc, 0, 'cut_r: the reverse follow exits 0') or diag($err);
+	is(query_value($source, $db, q{SELECT count(*) FROM public.items WHERE v LIKE 'on new %'}),
+		50, 'cut_r: the new server\'s rows are on the old one');
+	compare_tables($target, $source, $db);
+	compare_table_data($target, $source, $db);
+	is(db_fenced($db), 1, 'cut_r: the old database stays read-only for the others');
 }
 
 # ------------------------------------------------ cut_b: failures
