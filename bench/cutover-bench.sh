@@ -97,6 +97,8 @@ run_one() { # i
     src "$DB" "ALTER TABLE pgbench_history REPLICA IDENTITY FULL"
     src postgres "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'cutbench'" >/dev/null
     reset_target
+    psql -X -q -At -h 127.0.0.1 -p "$TGT_PORT" -U postgres -d postgres -c \
+        "SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname = 'cutbench'" >/dev/null
     "$PGSHIFT" clone --follow --source "$SRC_URI" --target "$TGT_URI" --dir "$dir" \
         --slot-name cutbench --origin cutbench --table-jobs 2 --index-jobs 2 \
         >"$logdir/follow.log" 2>&1 &

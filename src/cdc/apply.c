@@ -1002,6 +1002,14 @@ apply_frame(Applier *a, const JournalFrame *f)
 				apply_truncate(a, &a->m, f->lsn);
 			}
 			break;
+		case CDC_ORIGIN:
+			if (applying && a->co->local_only)
+			{
+				/* --local-only: a replication wrote it here; it must not loop back */
+				send_query(a, "ROLLBACK", 0, NULL, f->lsn, false);
+				a->skipping = true;
+			}
+			break;
 		default:
 			break;
 	}

@@ -166,7 +166,8 @@ typedef enum CdcKind
 	CDC_UPDATE,
 	CDC_DELETE,
 	CDC_TRUNCATE,
-	CDC_SKIP /* origin, type, message, ...: nothing to apply */
+	CDC_SKIP,  /* type, message, ...: nothing to apply */
+	CDC_ORIGIN /* pgoutput: the transaction was applied on the source by a replication */
 } CdcKind;
 
 typedef struct CdcColumn
@@ -262,6 +263,12 @@ typedef struct CdcOptions
 	 */
 	const StrList *applied_tables;
 	const struct Filters *filters; /* --filters, loaded, else NULL */
+	/*
+	 * --local-only (pgoutput): skip the transactions that carry a replication
+	 * origin (applied on the source by a replication, e.g. the forward
+	 * follower before a cutover --reverse): no change loops back
+	 */
+	bool local_only;
 } CdcOptions;
 
 /*

@@ -506,7 +506,7 @@ reverse_hint(const Cutover *c)
 {
 	printf("to stream the new server's changes back to the old one:\n"
 		   "  pgshift follow --source NEW --target OLD --dir %s-reverse --slot-name %s "
-		   "--publication %s --origin %s\n"
+		   "--publication %s --origin %s --local-only\n"
 		   "(NEW: the --target of this cut-over, OLD: its --source; the old database stays "
 		   "read-only for everyone but that follower)\n",
 		   c->spec->dir, CUTOVER_REVERSE_NAME, CUTOVER_REVERSE_NAME, CUTOVER_REVERSE_NAME);

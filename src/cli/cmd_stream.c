@@ -63,6 +63,13 @@ stream_cdc_options(CdcOptions *co, const Options *o, StateDb *state, const char 
 	const char *plugin = o->plugin ? o->plugin : (saved_plugin ? saved_plugin : "pgoutput");
 	bool ok = cdc_plugin_parse(plugin, &co->plugin);
 	free(saved_plugin);
+	co->local_only = o->local_only;
+	if (ok && o->local_only && co->plugin != CDC_PLUGIN_PGOUTPUT)
+	{
+		log_error("--local-only needs --plugin pgoutput (its Origin messages tell which "
+				  "transactions a replication applied)");
+		ok = false;
+	}
 	if (state != NULL && o->slot_name == NULL)
 	{
 		char *p = state_get_meta(state, "cdc_slot");

@@ -119,6 +119,9 @@ static const OptDef g_opts[] = {
 	  "replication origin on the target (default pgshift)" },
 	{ "publication", 0, OK_STR, NULL, OFF(publication), "PUBLICATION", "NAME",
 	  "publication name (default pgshift)" },
+	{ "local-only", 0, OK_BOOL, NULL, OFF(local_only), "LOCAL_ONLY", NULL,
+	  "follow: skip the transactions a replication applied on the source (pgoutput; the way "
+	  "back after cutover --reverse)" },
 	{ "create-slot", 0, OK_BOOL, NULL, OFF(create_slot), "CREATE_SLOT", NULL,
 	  "create the replication slot" },
 	{ "endpos", 'E', OK_STR, NULL, OFF(endpos), "ENDPOS", "LSN",

@@ -63,6 +63,7 @@ typedef struct Options
 	char *origin;
 	char *publication;
 	bool create_slot;
+	bool local_only;
 	char *endpos;
 	char *startpos;
 	bool current;

@@ -17,12 +17,16 @@
 #     INSERT commits, pg_db_role_setting has no default_transaction_read_only),
 #     and once continued the follower keeps following (a new row reaches the
 #     target);
+#   - the same, interrupted (SIGINT) once the fence is in place: exit 11,
+#     the fence undone;
 #   - then a cut-over with a --fence-command that succeeds: exit 0, the
 #     unfence command is not run, the target equals the source.
 # cut_r: cutover --reverse makes the slot and publication on the target and
 #   the origin on the source; rows written on the new server then, followed
-#   back with `pgshift follow --source NEW --target OLD` (the old database
-#   still fenced for everyone else), make both equal again.
+#   back with `pgshift follow --source NEW --target OLD --local-only` (the
+#   old database still fenced for everyone else), make both equal again; a
+#   transaction written on the new server under a replication origin is not
+#   followed back.
 use strict;
 use warnings;
 
@@ -225,14 +229,28 @@ DELETE FROM public.items WHERE v LIKE 'before 1%';
 INSERT INTO public.pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, 1, 5, now());
 SELECT nextval('public.counter') FROM generate_series(1, 3);
 });
+	# a transaction a replication applied on the new server (it carries an
+	# origin): --local-only keeps it from looping back
+	psql_do($target, $db, q{SELECT pg_replication_origin_create('elsewhere')});
+	psql_do($target, $db, q{
+SELECT pg_replication_origin_session_setup('elsewhere');
+INSERT INTO public.items (v) VALUES ('looped');
+});
+	psql_do($target, $db, q{INSERT INTO public.items (v) VALUES ('last on new')});
 	my $endpos = query_value($target, $db, 'SELECT pg_current_wal_lsn()');
 	($rc, $out, $err) = run_pgshift({ timeout => 120 }, 'follow',
 		'--source', uri($target, $db), '--target', uri($source, $db),
 		'--dir', work_dir('cut_r_reverse'), '--slot-name', 'pgshift_reverse',
-		'--publication', 'pgshift_reverse', '--origin', 'pgshift_reverse', '--endpos', $endpos);
+		'--publication', 'pgshift_reverse', '--origin', 'pgshift_reverse', '--local-only',
+		'--endpos', $endpos);
 	is($rc, 0, 'cut_r: the reverse follow exits 0') or diag($err);
 	is(query_value($source, $db, q{SELECT count(*) FROM public.items WHERE v LIKE 'on new %'}),
 		50, 'cut_r: the new server\'s rows are on the old one');
+	is(query_value($source, $db, q{SELECT count(*) FROM public.items WHERE v = 'last on new'}),
+		1, 'cut_r: ... up to the last one');
+	is(query_value($source, $db, q{SELECT count(*) FROM public.items WHERE v = 'looped'}),
+		0, 'cut_r: the transaction with a replication origin did not loop back');
+	psql_do($target, $db, q{DELETE FROM public.items WHERE v = 'looped'});
 	compare_tables($target, $source, $db);
 	compare_table_data($target, $source, $db);
 	is(db_fenced($db), 1, 'cut_r: the old database stays read-only for the others');
@@ -260,31 +278,50 @@ SELECT nextval('public.counter') FROM generate_series(1, 3);
 	my $sqlite = (grep { -x "$_/sqlite3" } split /:/, $ENV{PATH})[0];
 	SKIP:
 	{
-		skip 'sqlite3 command not found', 6 unless $sqlite;
-		# caught up with the source's current position before it stops
-		my $lsn = query_value($source, $db, 'SELECT pg_current_wal_lsn()');
-		my $deadline = time + 30;
-		my $caught = 0;
-		while (!$caught && time < $deadline)
-		{
-			my $st = '';
-			IPC::Run::run([ "$sqlite/sqlite3", "$dir/state.db",
-					"SELECT value FROM meta WHERE key = 'follow_status'" ], '>', \$st);
-			my ($up) = $st =~ /^\d+ (\S+) /;
-			$caught = $up && query_value($source, $db, "SELECT '$up'::pg_lsn >= '$lsn'::pg_lsn") eq 't';
-			sleep 0.2 unless $caught;
-		}
-		ok($caught, 'cut_b: the follower caught up');
-		kill 'STOP', $h->{pid};
-		($rc, $out, $err) = cutover($db, $dir, '--timeout', '3s', '--wait', '1s');
-		kill 'CONT', $h->{pid};
+		skip 'sqlite3 command not found', 9 unless $sqlite;
+		# caught up with the source's current position (what the follower
+		# publishes in state.db), so that the ready check passes once it stops
+		my $caught_up = sub {
+			my $lsn = query_value($source, $db, 'SELECT pg_current_wal_lsn()');
+			my $deadline = time + 30;
+			while (time < $deadline)
+			{
+				my $st = '';
+				IPC::Run::run([ "$sqlite/sqlite3", "$dir/state.db",
+						"SELECT value FROM meta WHERE key = 'follow_status'" ], '>', \$st);
+				my ($up) = $st =~ /^\d+ (\S+) /;
+				return 1 if $up
+				  && query_value($source, $db, "SELECT '$up'::pg_lsn >= '$lsn'::pg_lsn") eq 't';
+				sleep 0.2;
+			}
+			return 0;
+		};
+		# The follower stopped (SIGSTOP) once caught up; if the source wrote
+		# WAL meanwhile (a background record), the ready check refuses (exit
+		# 6, nothing changed): the follower goes on, and we try again.
+		my $stopped = sub {
+			my ($run) = @_;
+			my @r;
+			for my $try (1 .. 5)
+			{
+				$caught_up->() or last;
+				kill 'STOP', $h->{pid};
+				@r = $run->();
+				kill 'CONT', $h->{pid};
+				last unless $r[0] == 6;
+				note('the ready check refused (WAL written after the follower stopped): again');
+			}
+			return @r;
+		};
+		($rc, $out, $err) =
+		  $stopped->(sub { cutover($db, $dir, '--timeout', '3s', '--wait', '1s') });
 		is($rc, 11, 'cut_b: a drain that cannot finish: exit 11') or diag($err);
 		like($err, qr/drain did not finish within --timeout.*\n(?:.*\n)*.*source takes writes again/,
 			'cut_b: ... with the reason and that the source takes writes');
 		is(db_fenced($db), 0, 'cut_b: pg_db_role_setting has no default_transaction_read_only');
 		is(insert_error($db, 'after abort'), '', 'cut_b: a new INSERT commits');
 		my $got = 0;
-		$deadline = time + 30;
+		my $deadline = time + 30;
 		while (!$got && time < $deadline)
 		{
 			$got = query_value($target, $db,
@@ -292,6 +329,20 @@ SELECT nextval('public.counter') FROM generate_series(1, 3);
 			sleep 0.2 unless $got;
 		}
 		ok($got && pgshift_running($h), 'cut_b: the follower follows on after the abort');
+
+		# Ctrl-C once the fence is in place (the follower stopped again)
+		my $fenced;
+		($rc, $out, $err) = $stopped->(sub {
+			my $c = start_pgshift({ timeout => 120 }, 'cutover', '--source', uri($source, $db),
+				'--target', uri($target, $db), '--dir', $dir, '--timeout', '60s', '--wait', '1s');
+			$fenced = wait_output($c, qr/fence in place/, 30);
+			kill 'INT', $c->{pid};
+			return finish_pgshift($c);
+		});
+		ok($fenced, 'cut_b: the fence was in place before the interrupt');
+		is($rc, 11, 'cut_b: interrupted after the fence: exit 11');
+		is(db_fenced($db), 0, 'cut_b: ... and the fence is undone');
+		is(insert_error($db, 'after interrupt'), '', 'cut_b: ... a new INSERT commits');
 	}
 
 	# a fence command that works
