@@ -150,6 +150,20 @@ window_seconds(const Cutover *c, int64_t end_us)
 	return c->fence_start_us > 0 ? (double) (end_us - c->fence_start_us) / 1e6 : 0.0;
 }
 
+/* A JSON string's contents: quotes and backslashes escaped, control characters as spaces. */
+static void
+json_text(StrBuf *j, const char *s)
+{
+	for (const char *p = s; *p; p++)
+	{
+		if (*p == '"' || *p == '\\')
+		{
+			sb_append_char(j, '\\');
+		}
+		sb_append_char(j, (unsigned char) *p < 0x20 ? ' ' : *p);
+	}
+}
+
 /* cutover.json: the outcome and the timeline (also kept in state.db for list progress). */
 static char *
 report_json(const Cutover *c, const char *status, const char *why)
@@ -164,29 +178,24 @@ report_json(const Cutover *c, const char *status, const char *why)
 			  c->lag_bytes, c->lag_seconds);
 	if (why != NULL)
 	{
-		sb_append(&j, "  \"reason\": ");
-		StrBuf q;
-		sb_init(&q);
-		for (const char *p = why; *p; p++)
-		{
-			if (*p == '"' || *p == '\\')
-			{
-				sb_append_char(&q, '\\');
-			}
-			sb_append_char(&q, (*p == '\n' || *p == '\t') ? ' ' : *p);
-		}
-		sb_printf(&j, "\"%s\",\n", q.data ? q.data : "");
-		sb_free(&q);
+		sb_append(&j, "  \"reason\": \"");
+		json_text(&j, why);
+		sb_append(&j, "\",\n");
 	}
 	sb_append(&j, "  \"timeline\": [");
 	for (int i = 0; i < c->nev; i++)
 	{
 		const CutoverEvent *e = &c->ev[i];
 		time_format_wall(e->wall_us, wall, sizeof(wall));
-		sb_printf(&j, "%s\n    {\"event\": \"%s\", \"at\": \"%s\", \"seconds\": %.3f%s%s%s}",
-				  i ? "," : "", e->name, wall, window_seconds(c, e->wall_us),
-				  e->detail ? ", \"detail\": \"" : "", e->detail ? e->detail : "",
-				  e->detail ? "\"" : "");
+		sb_printf(&j, "%s\n    {\"event\": \"%s\", \"at\": \"%s\", \"seconds\": %.3f", i ? "," : "",
+				  e->name, wall, window_seconds(c, e->wall_us));
+		if (e->detail != NULL)
+		{
+			sb_append(&j, ", \"detail\": \"");
+			json_text(&j, e->detail);
+			sb_append(&j, "\"");
+		}
+		sb_append(&j, "}");
 	}
 	sb_append(&j, "\n  ],\n");
 	int64_t last = c->nev > 0 ? c->ev[c->nev - 1].wall_us : 0;
@@ -539,8 +548,8 @@ cutover_abort(Cutover *c, const char *why)
 	else
 	{
 		log_detail(LOG_LEVEL_ERROR,
-				   "The follower is not running: start it again with \"pgshift "
-				   "follow --resume --dir %s\" before the next cut-over.",
+				   "The follower is not running: start it again with its options (\"pgshift "
+				   "follow ... --dir %s\") so that the target keeps up with the source.",
 				   c->spec->dir);
 	}
 	return EXIT_ABORTED;
@@ -565,6 +574,36 @@ already_done(const CutoverSpec *s)
 	return done;
 }
 
+/*
+ * The follower's slot is in the --source database: the fence goes to the
+ * database the follower reads, not another one given by mistake.
+ */
+static bool
+slot_here(Cutover *c)
+{
+	char *slot = state_get_meta(c->spec->state, "cdc_slot");
+	if (slot == NULL)
+	{
+		return true; /* a follower started with --slot-name alone records none */
+	}
+	const char *p[] = { slot };
+	char *n = NULL;
+	bool ok = pg_query_value(&c->src,
+							 "SELECT count(*) FROM pg_catalog.pg_replication_slots "
+							 "WHERE slot_name = $1 AND database = current_database()",
+							 1, p, &n);
+	bool here = ok && n != NULL && strcmp(n, "0") != 0;
+	if (ok && !here)
+	{
+		log_error("the follower's replication slot \"%s\" is not in source database \"%s\"", slot,
+				  c->dbname);
+		log_hint(LOG_LEVEL_ERROR, "Give cutover the --source of the follower.");
+	}
+	free(n);
+	free(slot);
+	return here;
+}
+
 /* Our session: opened before the fence, writable whatever the database's default. */
 static int
 cutover_open(Cutover *c)
@@ -576,7 +615,7 @@ cutover_open(Cutover *c)
 	{
 		return EXIT_SOURCE;
 	}
-	if (c->spec->fence == CUTOVER_FENCE_BUILTIN && !cutover_fence_precheck(c))
+	if (!slot_here(c) || (c->spec->fence == CUTOVER_FENCE_BUILTIN && !cutover_fence_precheck(c)))
 	{
 		return EXIT_PRECONDITION;
 	}

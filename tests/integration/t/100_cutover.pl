@@ -32,6 +32,7 @@ use warnings;
 
 use File::Spec;
 use IPC::Run ();
+use JSON::PP ();
 use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time sleep);
@@ -254,6 +255,10 @@ INSERT INTO public.items (v) VALUES ('looped');
 	compare_tables($target, $source, $db);
 	compare_table_data($target, $source, $db);
 	is(db_fenced($db), 1, 'cut_r: the old database stays read-only for the others');
+	my ($lrc, $lout) = run_pgshift('list', 'progress', '--dir', $dir, '--json');
+	my $doc = eval { JSON::PP::decode_json($lout) };
+	is($doc && $doc->{cutover} && $doc->{cutover}{status}, 'completed',
+		'cut_r: list progress --json holds the cut-over');
 }
 
 # ------------------------------------------------ cut_b: failures
@@ -264,8 +269,14 @@ INSERT INTO public.items (v) VALUES ('looped');
 	my $h = start_follower($db, $dir);
 	my ($fm, $um) = ("$dir/fence.marker", "$dir/unfence.marker");
 
+	# the wrong source database: refused before any change
+	my ($rc, $out, $err) = run_pgshift('cutover', '--source', uri($source, 'postgres'),
+		'--dir', $dir);
+	is($rc, 6, 'cut_b: a --source other than the follower\'s is refused');
+	is(db_fenced('postgres'), 0, 'cut_b: ... and nothing is fenced there');
+
 	# the fence command fails
-	my ($rc, $out, $err) = cutover($db, $dir,
+	($rc, $out, $err) = cutover($db, $dir,
 		'--fence-command', "echo fence > '$fm'; exit 1",
 		'--unfence-command', "echo unfence > '$um'");
 	is($rc, 11, 'cut_b: a failing fence command: exit 11') or diag($err);
