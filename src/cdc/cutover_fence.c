@@ -176,9 +176,12 @@ cutover_fence_precheck(Cutover *c)
 	return true;
 }
 
-/* Ends the database's other client sessions and waits until they are gone. */
+/*
+ * Ends the database's other client sessions and waits until they are gone;
+ * *ended: how many.
+ */
 static bool
-fence_terminate(Cutover *c)
+fence_terminate(Cutover *c, int *ended)
 {
 	PGresult *res =
 		pg_query(&c->src,
@@ -196,7 +199,8 @@ fence_terminate(Cutover *c)
 		return false;
 	}
 	char *pids = xstrdup(PQgetvalue(res, 0, 0));
-	log_info("fence: ended %s session(s) of database \"%s\"", PQgetvalue(res, 0, 1), c->dbname);
+	*ended = (int) strtol(PQgetvalue(res, 0, 1), NULL, 10);
+	log_info("fence: ended %d session(s) of database \"%s\"", *ended, c->dbname);
 	PQclear(res);
 	double deadline = time_now() + TERMINATE_WAIT_S;
 	bool gone = false;
@@ -238,7 +242,17 @@ fence_builtin(Cutover *c)
 	sb_append(&sql, " SET default_transaction_read_only = on");
 	bool ok = pg_exec(&c->src, sql.data);
 	sb_free(&sql);
-	return ok && fence_terminate(c);
+	/*
+	 * Again until a pass finds nobody: a session that read the database's
+	 * settings before the ALTER may show in pg_stat_activity only once its
+	 * start-up is over.
+	 */
+	int ended = 1;
+	for (int pass = 0; ok && ended > 0 && pass < 3; pass++)
+	{
+		ok = fence_terminate(c, &ended);
+	}
+	return ok;
 }
 
 /* RESET in our session, or in a new one if ours is lost (it must not be read-only). */
