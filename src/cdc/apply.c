@@ -748,6 +748,8 @@ apply_open(Applier *a)
 	{
 		return false;
 	}
+	/* a target fenced by a cut-over (followed back with --reverse) stays writable for us */
+	pg_exec(&a->c, "SET default_transaction_read_only TO off");
 	a->progress = origin_progress(a);
 	a->applied = a->progress;
 	char pb[32];
@@ -777,6 +779,11 @@ apply_idle(Applier *a)
 	if (!pump(a, false))
 	{
 		return false;
+	}
+	if (!a->in_txn && a->qlen == 0)
+	{
+		Lsn up = a->keepalive_lsn > a->applied ? a->keepalive_lsn : a->applied;
+		atomic_store(&sh->caught_up_lsn, up);
 	}
 	Lsn endpos = atomic_load(&sh->endpos);
 	if (!a->in_txn && a->qlen == 0 && endpos != LSN_INVALID && a->applied >= endpos)
@@ -927,6 +934,10 @@ apply_frame(Applier *a, const JournalFrame *f)
 {
 	if (f->kind == JF_KEEPALIVE)
 	{
+		if (!a->in_txn)
+		{
+			a->keepalive_lsn = f->lsn; /* caught up to here once nothing is pending */
+		}
 		Lsn endpos = atomic_load(&a->sh->endpos);
 		if (!a->in_txn && endpos != LSN_INVALID && f->lsn >= endpos)
 		{
@@ -964,6 +975,14 @@ apply_frame(Applier *a, const JournalFrame *f)
 			if (applying)
 			{
 				apply_truncate(a, &a->m, f->lsn);
+			}
+			break;
+		case CDC_ORIGIN:
+			if (applying && a->co->local_only)
+			{
+				/* --local-only: a replication wrote it here; it must not loop back */
+				apply_send_query(a, "ROLLBACK", 0, NULL, f->lsn, false);
+				a->skipping = true;
 			}
 			break;
 		default:

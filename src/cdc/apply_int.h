@@ -44,6 +44,7 @@ typedef struct Applier
 	int nstmts;
 	Lsn progress; /* origin progress at start */
 	Lsn applied;
+	Lsn keepalive_lsn; /* the last keepalive read outside a transaction */
 	int64_t txns;
 	int64_t rows;
 	int64_t cur_ts;

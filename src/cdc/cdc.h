@@ -166,7 +166,8 @@ typedef enum CdcKind
 	CDC_UPDATE,
 	CDC_DELETE,
 	CDC_TRUNCATE,
-	CDC_SKIP /* origin, type, message, ...: nothing to apply */
+	CDC_SKIP,  /* type, message, ...: nothing to apply */
+	CDC_ORIGIN /* pgoutput: the transaction was applied on the source by a replication */
 } CdcKind;
 
 typedef struct CdcColumn
@@ -276,6 +277,12 @@ typedef struct CdcOptions
 	int64_t journal_min_free;      /* bytes free under which receiving pauses; -1: default */
 	bool ddl;                      /* --ddl: capture DDL on the source, replay it (ddl_setup.c) */
 	CdcDdlErrors ddl_errors;       /* --ddl-errors: what to do with DDL that cannot be replayed */
+	/*
+	 * --local-only (pgoutput): skip the transactions that carry a replication
+	 * origin (applied on the source by a replication, e.g. the forward
+	 * follower before a cutover --reverse): no change loops back
+	 */
+	bool local_only;
 } CdcOptions;
 
 /*
@@ -340,6 +347,12 @@ typedef struct CdcShared
 	_Atomic Lsn received_lsn; /* receiver: stream position */
 	_Atomic Lsn flushed_lsn;
 	_Atomic Lsn applied_lsn;
+	/*
+	 * applier: every transaction up to here is committed on the target (the
+	 * last confirmed commit, or a keepalive read with nothing pending); the
+	 * follower publishes it for `cutover` (cdc/cutover.c)
+	 */
+	_Atomic Lsn caught_up_lsn;
 	_Atomic double last_commit_ts_lag; /* seconds, applier */
 	_Atomic int64_t applied_txns;
 	_Atomic int64_t applied_rows;
@@ -392,5 +405,46 @@ int follow_run(const FollowSpec *spec);
 
 /* Sets every sequence of the source (current values) on the target. */
 bool cdc_sync_sequences(const CdcOptions *co);
+
+/* ---- the cut-over (cdc/cutover.c) ---- */
+typedef enum CutoverFence
+{
+	CUTOVER_FENCE_BUILTIN, /* ALTER DATABASE ... SET default_transaction_read_only, sessions ended
+							*/
+	CUTOVER_FENCE_COMMAND, /* --fence-command / --unfence-command */
+	CUTOVER_FENCE_NONE     /* the user stopped the writes */
+} CutoverFence;
+
+typedef struct CutoverSpec
+{
+	const char *source;
+	const char *target; /* or NULL: needed by --switch-command only */
+	const char *dir;
+	const char *pid_file;  /* the follower's lock on the work directory */
+	const char *json_path; /* <dir>/cutover.json */
+	StateDb *state;
+	CutoverFence fence;
+	const char *fence_command;
+	const char *unfence_command;
+	const char *switch_command;
+	double max_lag; /* seconds */
+	double wait;    /* seconds the ready check waits for the lag to go under max_lag */
+	double timeout; /* seconds from the fence to the end of the drain */
+	/*
+	 * --reverse: before the switch, the publication and slot on the target
+	 * and the origin on the source, all named CUTOVER_REVERSE_NAME, for a
+	 * `follow` from the target back to the source
+	 */
+	bool reverse;
+} CutoverSpec;
+
+#define CUTOVER_REVERSE_NAME "pgshift_reverse"
+
+/*
+ * Ready check, fence, drain, switch, report (cdc/cutover.c): EXIT_OK, a
+ * refusal before any change (EXIT_PRECONDITION, EXIT_SOURCE...), or
+ * EXIT_ABORTED once the fence was attempted and undone.
+ */
+int cutover_run(const CutoverSpec *spec);
 
 #endif /* PGSHIFT_CDC_H */

@@ -502,6 +502,8 @@ decode_pgoutput(CdcDecoder *d, const char *data, uint32_t len, CdcMessage *m)
 			break;
 		}
 		case 'O':
+			m->kind = CDC_ORIGIN;
+			break;
 		case 'Y':
 		case 'M':
 			m->kind = CDC_SKIP;

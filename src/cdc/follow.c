@@ -44,6 +44,7 @@ typedef struct Follower
 	pthread_t watcher;
 	bool watching;
 	atomic_int watch_stop;
+	atomic_int applying; /* the applier runs (copy done): the watcher publishes its status */
 } Follower;
 
 static void *
@@ -101,6 +102,13 @@ endpos_publish(Follower *f)
 		return;
 	}
 	atomic_store(&f->sh.prefetch, s.prefetch);
+	if (s.endpos == LSN_INVALID && atomic_load(&f->sh.endpos) != LSN_INVALID)
+	{
+		/* cleared (an aborted cutover): follow on */
+		log_info("end position cleared");
+		atomic_store(&f->sh.endpos, LSN_INVALID);
+		return;
+	}
 	if (s.endpos == LSN_INVALID || s.endpos == atomic_load(&f->sh.endpos))
 	{
 		return;
@@ -111,6 +119,41 @@ endpos_publish(Follower *f)
 	atomic_store(&f->sh.endpos, s.endpos);
 }
 
+/*
+ * For `cutover` in another process (cdc/cutover.c): meta "follow_status" =
+ * "pid caught-up-LSN wall-us state" (state 'a' applying, 'p' prefetch),
+ * written each watcher round while the applier runs.
+ */
+static void
+status_publish(Follower *f)
+{
+	if (f->co.state == NULL || !atomic_load(&f->applying))
+	{
+		return;
+	}
+	Lsn up = atomic_load(&f->sh.caught_up_lsn);
+	Lsn applied = atomic_load(&f->sh.applied_lsn);
+	char b[32], v[96];
+	lsn_format(applied > up ? applied : up, b, sizeof(b));
+	snprintf(v, sizeof(v), "%ld %s %lld %c", (long) getpid(), b, (long long) time_wall_us(),
+			 atomic_load(&f->sh.prefetch) ? 'p' : 'a');
+	state_set_meta(f->co.state, "follow_status", v);
+}
+
+/* meta "follow_exit" = "exit-code end-position wall-us": how the follower ended. */
+static void
+exit_publish(Follower *f, int rc)
+{
+	if (f->co.state == NULL || !(f->spec->what & FOLLOW_APPLY))
+	{
+		return;
+	}
+	char b[32], v[96];
+	lsn_format(atomic_load(&f->sh.endpos), b, sizeof(b));
+	snprintf(v, sizeof(v), "%d %s %lld", rc, b, (long long) time_wall_us());
+	state_set_meta(f->co.state, "follow_exit", v);
+}
+
 static void *
 watcher_main(void *arg)
 {
@@ -119,6 +162,7 @@ watcher_main(void *arg)
 	while (!atomic_load(&f->watch_stop))
 	{
 		endpos_publish(f);
+		status_publish(f);
 		usleep(WATCH_INTERVAL_US);
 	}
 	return NULL;
@@ -394,6 +438,22 @@ follow_run(const FollowSpec *spec)
 	{
 		return EXIT_USAGE;
 	}
+	char *cut = f.co.state != NULL ? state_get_meta(f.co.state, "cutover_status") : NULL;
+	bool cut_done = cut != NULL && strcmp(cut, "completed") == 0;
+	free(cut);
+	if (cut_done)
+	{
+		/* the application writes on the target now; a reverse follower may write here */
+		log_error("the cut-over of this work directory is completed: its source is no longer "
+				  "the one written to");
+		log_hint(LOG_LEVEL_ERROR, "To follow the new server's changes back, use another --dir "
+								  "(see \"pgshift cutover --reverse\").");
+		return EXIT_PRECONDITION;
+	}
+	if (f.co.state != NULL && (spec->what & FOLLOW_APPLY))
+	{
+		state_clear_meta(f.co.state, "follow_");
+	}
 	void *metrics = NULL;
 	if (spec->metrics_port > 0 &&
 		(metrics = cdc_metrics_start(spec->metrics_port, &f.sh, f.co.journal_dir)) == NULL)
@@ -404,10 +464,12 @@ follow_run(const FollowSpec *spec)
 	int rc = (spec->what & FOLLOW_COPY) ? follow_copy(&f) : follow_stream(&f);
 	if (rc == EXIT_OK)
 	{
+		atomic_store(&f.applying, (spec->what & FOLLOW_APPLY) != 0);
 		rc = (spec->what & FOLLOW_APPLY) ? follow_apply(&f) : follow_receive_only(&f);
 	}
 	follower_stop(&f);
 	watcher_stop(&f);
 	cdc_metrics_stop(metrics);
+	exit_publish(&f, rc);
 	return rc;
 }

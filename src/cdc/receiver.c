@@ -477,6 +477,11 @@ recv_session(Receiver *rv, Lsn start)
 	while (ok && !rv->stream_ended && !atomic_load(&rv->sh->stop) && !signals_interrupted())
 	{
 		ok = recv_report(rv);
+		if (!rv->in_txn)
+		{
+			/* an end position set after the stream got there (cutover) */
+			check_endpos(rv, rv->stream_pos);
+		}
 		if (!ok || rv->reached_end)
 		{
 			break;

@@ -630,7 +630,9 @@ cdc_sync_sequences(const CdcOptions *co)
 		return false;
 	}
 	int n = 0;
-	ok = catalog_apply_sequences(&tgt, &cat, &n);
+	/* a target fenced by a cut-over (followed back with --reverse) stays writable for us */
+	ok = pg_exec(&tgt, "SET default_transaction_read_only TO off") &&
+		 catalog_apply_sequences(&tgt, &cat, &n);
 	if (ok)
 	{
 		log_info("set %d sequences to the source's current values", n);

@@ -25,6 +25,8 @@ int cmd_copy_steps(Options *opts, int steps);
 /* dump ..., restore ..., copy roles|extensions: the row's SCHEMA_CMD_* mask (cmd_schema.c). */
 int cmd_schema_steps(Options *opts, int what);
 int cmd_list_progress(Options *opts);
+/* cutover: the cut-over against a running follower's work directory (cmd_cutover.c). */
+int cmd_cutover(Options *opts);
 
 /* The source listings, one handler given which (a row's mask in commands.c). */
 enum

@@ -70,6 +70,13 @@ stream_cdc_options(CdcOptions *co, const Options *o, StateDb *state, const char 
 	co->ddl = o->ddl || saved_ddl != NULL;
 	free(saved_ddl);
 	ok = ok && (o->ddl_errors == NULL || cdc_ddl_errors_parse(o->ddl_errors, &co->ddl_errors));
+	co->local_only = o->local_only;
+	if (ok && o->local_only && co->plugin != CDC_PLUGIN_PGOUTPUT)
+	{
+		log_error("--local-only needs --plugin pgoutput (its Origin messages tell which "
+				  "transactions a replication applied)");
+		ok = false;
+	}
 	if (state != NULL && o->slot_name == NULL)
 	{
 		char *p = state_get_meta(state, "cdc_slot");

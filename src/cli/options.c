@@ -121,6 +121,9 @@ static const OptDef g_opts[] = {
 	  "replication origin on the target (default pgshift)" },
 	{ "publication", 0, OK_STR, NULL, OFF(publication), "PUBLICATION", "NAME",
 	  "publication name (default pgshift)" },
+	{ "local-only", 0, OK_BOOL, NULL, OFF(local_only), "LOCAL_ONLY", NULL,
+	  "follow: skip the transactions a replication applied on the source (pgoutput; the way "
+	  "back after cutover --reverse)" },
 	{ "create-slot", 0, OK_BOOL, NULL, OFF(create_slot), "CREATE_SLOT", NULL,
 	  "create the replication slot" },
 	{ "ddl", 0, OK_BOOL, NULL, OFF(ddl), "DDL", NULL,
@@ -229,6 +232,27 @@ static const OptDef g_opts[] = {
 	{ "port", 0, OK_STR, NULL, OFF(noop_value), "PORT", "PORT",
 	  "accepted for pgcopydb scripts; no effect",
 	  .noop = "pgshift has no follow coordinator to reach over TCP" },
+
+	/* cutover */
+	{ "max-lag", 0, OK_STR, NULL, OFF(max_lag), "CUTOVER_MAX_LAG", "DURATION",
+	  "cutover: the largest apply lag to start from (default 10s)" },
+	{ "wait", 0, OK_STR, NULL, OFF(wait), "CUTOVER_WAIT", "DURATION",
+	  "cutover: how long to wait for the lag to go under --max-lag (default 5min)" },
+	{ "timeout", 0, OK_STR, NULL, OFF(timeout), "CUTOVER_TIMEOUT", "DURATION",
+	  "cutover: abort when the drain is not done this long after the fence (default 60s)" },
+	{ "fence", 0, OK_STR, NULL, OFF(fence), "CUTOVER_FENCE", "builtin|none",
+	  "cutover: builtin (read-only database, sessions ended; default) or none (writes are "
+	  "already stopped)" },
+	{ "fence-command", 0, OK_STR, NULL, OFF(fence_command), "CUTOVER_FENCE_COMMAND", "CMD",
+	  "cutover: stop the source's writes with this shell command instead" },
+	{ "unfence-command", 0, OK_STR, NULL, OFF(unfence_command), "CUTOVER_UNFENCE_COMMAND", "CMD",
+	  "cutover: the shell command that undoes --fence-command (on abort)" },
+	{ "reverse", 0, OK_BOOL, NULL, OFF(reverse), "CUTOVER_REVERSE", NULL,
+	  "cutover: before the switch, a slot and publication on the target (and an origin on "
+	  "the source), \"pgshift_reverse\", to follow the new server's changes back" },
+	{ "switch-command", 0, OK_STR, NULL, OFF(switch_command), "CUTOVER_SWITCH_COMMAND", "CMD",
+	  "cutover: shell command pointing the application at the target (PGSHIFT_TARGET_PGURI "
+	  "in its environment, without password)" },
 
 	/* list commands: pgcopydb's options */
 	{ "without-pkey", 0, OK_BOOL, NULL, OFF(without_pkey), NULL, NULL,

@@ -65,12 +65,23 @@ typedef struct Options
 	bool create_slot;
 	bool ddl;
 	char *ddl_errors;
+	bool local_only;
 	char *endpos;
 	char *startpos;
 	bool current;
 	double retry_timeout;     /* seconds; 0 = forever */
 	int metrics_port;         /* 0: none */
 	int64_t journal_min_free; /* bytes; -1 = automatic */
+
+	/* cutover (durations as given: "10s", "5min") */
+	char *max_lag;
+	char *wait;
+	char *timeout;
+	char *fence;
+	char *fence_command;
+	char *unfence_command;
+	char *switch_command;
+	bool reverse;
 
 	/* list / compare / output */
 	bool json;

@@ -804,6 +804,41 @@ progress_run(Progress *pr, const WorkDir *wd, StateDb *sdb, const char *status)
 	free(elapsed);
 }
 
+/* The cut-over (cdc/cutover.c keeps its cutover.json in meta "cutover"), if one ran. */
+static void
+progress_cutover(Progress *pr, StateDb *sdb)
+{
+	char *text = state_get_meta(sdb, "cutover");
+	json_t *doc = text != NULL ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	if (doc == NULL)
+	{
+		return;
+	}
+	if (pr->json != NULL)
+	{
+		jset(pr->json, "cutover", doc);
+		return;
+	}
+	json_t *st = json_object_get(doc, "status");
+	json_t *w = json_object_get(doc, "write_unavailable_seconds");
+	json_t *e = json_object_get(doc, "endpos");
+	printf("Cut-over: %s, writes unavailable for %.3f s%s%s%s\n",
+		   json_is_string(st) ? json_string_value(st) : "?", json_number_value(w),
+		   json_is_string(e) && json_string_length(e) > 0 ? " (end position " : "",
+		   json_is_string(e) ? json_string_value(e) : "",
+		   json_is_string(e) && json_string_length(e) > 0 ? ")" : "");
+	json_t *tl = json_object_get(doc, "timeline");
+	size_t i;
+	json_t *ev;
+	json_array_foreach(tl, i, ev)
+	{
+		printf("  %-16s %+8.3f s\n", json_string_value(json_object_get(ev, "event")),
+			   json_number_value(json_object_get(ev, "seconds")));
+	}
+	json_decref(doc);
+}
+
 /* The progress report proper; false on a state.db read error. */
 static bool
 progress_report(const ProgressSpec *spec, const WorkDir *wd, StateDb *sdb, const char *status)
@@ -813,6 +848,7 @@ progress_report(const ProgressSpec *spec, const WorkDir *wd, StateDb *sdb, const
 	pr.now = time_wall_us();
 	pr.json = spec->json ? json_object() : NULL;
 	progress_run(&pr, wd, sdb, status);
+	progress_cutover(&pr, sdb);
 	bool ok = state_progress_tasks(sdb, &pr.tasks, &pr.ntasks) &&
 			  state_progress_tables(sdb, &pr.tables, &pr.ntables) && progress_steps(&pr, sdb);
 	if (ok)

@@ -220,13 +220,16 @@ test_pgoutput(void **state)
 	assert_int_equal(msg.commit_lsn, 0x1000);
 	assert_int_equal(msg.end_lsn, 0x1030);
 
-	/* origin, type and logical messages are skipped, not errors */
+	/*
+	 * origin: its own kind (follow --local-only skips the transaction); type
+	 * and logical messages are skipped, not errors
+	 */
 	Msg o = { .len = 0 };
 	m8(&o, 'O');
 	m64(&o, 1);
 	mstr(&o, "elsewhere");
 	assert_true(decoder_decode(&d, o.buf, (uint32_t) o.len, 0x1000, &msg));
-	assert_int_equal(msg.kind, CDC_SKIP);
+	assert_int_equal(msg.kind, CDC_ORIGIN);
 
 	/* a relation described again unchanged keeps its pointer and version */
 	Msg r2 = relation_msg();
