@@ -360,7 +360,7 @@ typedef struct CdcShared
 	atomic_int reconnects_target; /* ... the applier */
 	atomic_int gave_up;           /* --retry-timeout spent on either side */
 	atomic_int journal_paused;    /* the receiver waits for disk space (back-pressure) */
-	atomic_int schema_changed; /* applier: stopped on a schema change (EXIT_SCHEMA_CHANGE) */
+	atomic_int schema_changed;    /* applier: stopped on a schema change (EXIT_SCHEMA_CHANGE) */
 } CdcShared;
 
 /*
