@@ -160,3 +160,9 @@ cdc_ddl_remove(const CdcOptions *co)
 	bool ok = ddl_remove_from(co->source, "source");
 	return ddl_remove_from(co->target, "target") && ok;
 }
+
+bool
+cdc_ddl_private_table(const char *qname)
+{
+	return strcmp(qname, "pgshift.ddl_settings") == 0;
+}

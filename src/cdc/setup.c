@@ -286,15 +286,21 @@ setup_publication(const CdcOptions *co, bool *made_publication, int *exit_code)
 	char *super = query1(
 		&src, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user", 0, NULL);
 	/* the tables the publication must hold: the filters', else every publishable one */
+	/* (--ddl's own settings table is never published: only its log is) */
 	StrList all = { 0 };
-	const StrList *want = co->tables;
-	PGresult *res = want == NULL ? pg_query(&src, SQL_CHECK_PUBLISHABLE_TABLES, 0, NULL) : NULL;
-	for (int i = 0; res != NULL && i < PQntuples(res); i++)
+	PGresult *res =
+		co->tables == NULL ? pg_query(&src, SQL_CHECK_PUBLISHABLE_TABLES, 0, NULL) : NULL;
+	int nwant = co->tables != NULL ? co->tables->n : res != NULL ? PQntuples(res) : 0;
+	for (int i = 0; i < nwant; i++)
 	{
-		strlist_add(&all, PQgetvalue(res, i, 0));
+		const char *t = co->tables != NULL ? co->tables->items[i] : PQgetvalue(res, i, 0);
+		if (!cdc_ddl_private_table(t))
+		{
+			strlist_add(&all, t);
+		}
 	}
 	PQclear(res);
-	want = want != NULL ? want : &all;
+	const StrList *want = &all;
 	bool ok = has != NULL && super != NULL;
 	if (ok && strcmp(has, "0") != 0)
 	{
