@@ -142,17 +142,18 @@ void signals_raise(void);
 typedef enum ExitCode
 {
 	EXIT_OK = 0,
-	EXIT_USAGE = 1,         /* bad command line */
-	EXIT_SOURCE = 2,        /* cannot connect to or query the source */
-	EXIT_TARGET = 3,        /* cannot connect to or query the target */
-	EXIT_NOT_BUILT = 4,     /* command not implemented yet */
-	EXIT_WORKDIR = 5,       /* work directory unusable or used by another run */
-	EXIT_PRECONDITION = 6,  /* servers not ready: target holds objects, privilege, wal_level */
-	EXIT_TASKS_FAILED = 7,  /* the run finished, but some objects failed */
-	EXIT_DIFFERENT = 8,     /* compare found differences */
-	EXIT_INTERRUPTED = 9,   /* stopped by SIGINT/SIGTERM */
-	EXIT_INTERNAL = 10,     /* pg_dump/pg_restore failure, disk full, bug */
-	EXIT_RETRY_TIMEOUT = 13 /* the follower gave up reconnecting after --retry-timeout */
+	EXIT_USAGE = 1,        /* bad command line */
+	EXIT_SOURCE = 2,       /* cannot connect to or query the source */
+	EXIT_TARGET = 3,       /* cannot connect to or query the target */
+	EXIT_NOT_BUILT = 4,    /* command not implemented yet */
+	EXIT_WORKDIR = 5,      /* work directory unusable or used by another run */
+	EXIT_PRECONDITION = 6, /* servers not ready: target holds objects, privilege, wal_level */
+	EXIT_TASKS_FAILED = 7, /* the run finished, but some objects failed */
+	EXIT_DIFFERENT = 8,    /* compare found differences */
+	EXIT_INTERRUPTED = 9,  /* stopped by SIGINT/SIGTERM */
+	EXIT_INTERNAL = 10,    /* pg_dump/pg_restore failure, disk full, bug */
+	/* the follower gave up reconnecting after --retry-timeout */
+	EXIT_RETRY_TIMEOUT = 13
 } ExitCode;
 
 #endif /* PGSHIFT_CORE_H */
