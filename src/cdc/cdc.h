@@ -322,7 +322,8 @@ bool cdc_cleanup(const CdcOptions *co);
  * triggers); false (logged, with what to do) otherwise.
  */
 bool cdc_ddl_check(PgConn *src, int *exit_code);
-/* qname ("schema.table", quoted as format('%I.%I')) is --ddl's own settings table: never published. */
+/* qname ("schema.table", quoted as format('%I.%I')) is --ddl's own settings table: never published.
+ */
 bool cdc_ddl_private_table(const char *qname);
 /*
  * Installs the capture on the source (schema pgshift: table ddl_log, the

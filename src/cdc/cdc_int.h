@@ -64,6 +64,7 @@ typedef struct CdcRetry
 	double failing_since;  /* time_now() of the outage's first failure; 0: none */
 	double delay;          /* the next nominal delay */
 	int attempts;
+	bool ever_ok; /* a session worked in this process (a slot in use is then transient) */
 	unsigned int seed;
 } CdcRetry;
 

@@ -470,7 +470,8 @@ recv_session(Receiver *rv, Lsn start)
 				 cdc_plugin_name(co->plugin), startbuf, co->journal_dir);
 		cdc_retry_ok(&rv->retry);
 	}
-	else if (strcmp(rv->c.sqlstate, "42704") == 0)
+	else if (strcmp(rv->c.sqlstate, "42704") == 0 && rv->c.errmsg != NULL &&
+			 strstr(rv->c.errmsg, "replication slot") != NULL)
 	{
 		recv_slot_lost(rv);
 	}

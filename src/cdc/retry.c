@@ -5,10 +5,11 @@
  * Invariant: only a failure of the connection's kind is retried (SQLSTATE
  * class 08, the server shutting down, starting up or in recovery, a
  * connection lost without a SQLSTATE — pg_error_class's PG_ERROR_CONNECTION
- * — plus "too many clients" and a replication origin still held by a
- * session the server is ending). Anything else (a missing slot or origin, a
- * constraint violation, a missing relation, a full disk) stops at once: a
- * retry cannot fix it, and a loop would only hide it.
+ * — plus "too many clients", and a slot or origin still held by a session
+ * the server is ending: 55006, only after a session worked and for 30 s).
+ * Anything else (a missing slot or origin, a constraint violation, a missing
+ * relation, a full disk) stops at once: a retry cannot fix it, and a loop
+ * would only hide it.
  *
  * Why here and not in the loops themselves: the receiver and the applier
  * each resume from their own durable position (the journal's last complete
@@ -29,6 +30,7 @@
 
 #define RETRY_FIRST_DELAY 0.5
 #define RETRY_MAX_DELAY   10.0
+#define IN_USE_WAIT       30.0
 
 void
 cdc_retry_init(CdcRetry *r, const char *side, double timeout, CdcShared *sh)
@@ -61,6 +63,7 @@ cdc_retry_ok(CdcRetry *r)
 		log_info("%s: reconnected after %.1fs (%d attempt%s)", r->side, down, r->attempts,
 				 r->attempts == 1 ? "" : "s");
 	}
+	r->ever_ok = true;
 	r->failing_since = 0;
 	r->attempts = 0;
 	r->delay = RETRY_FIRST_DELAY;
@@ -95,6 +98,16 @@ cdc_retry_wait(CdcRetry *r, const char *sqlstate, const char *errmsg)
 		return false;
 	}
 	double now = time_now();
+	/*
+	 * A slot or origin in use: right after a fault, the session the server is
+	 * ending may hold it for a moment; at the start, or for long, another
+	 * process uses it, which no wait fixes.
+	 */
+	if (strcmp(sqlstate, "55006") == 0 &&
+		(!r->ever_ok || (r->failing_since != 0 && now - r->failing_since > IN_USE_WAIT)))
+	{
+		return false;
+	}
 	if (r->failing_since == 0)
 	{
 		r->failing_since = now;

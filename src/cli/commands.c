@@ -44,13 +44,15 @@ struct Command
 	" restore-jobs restore-tolerance drop-if-exists no-owner no-acl no-comments" \
 	" no-tablespaces skip-extensions skip-ext-comments skip-collations skip-publications"
 #define O_SCHEMA O_RESTORE " skip-db-properties roles no-role-passwords requirements"
+/* a follow that rides out faults and can be watched (issue 14) */
+#define O_WATCH " retry-timeout metrics-port journal-min-free"
+
 #define O_STEPS                                                                           \
 	" skip-large-objects skip-vacuum skip-analyze fail-fast skip-xid-check defer-indexes" \
 	" defer-analyze defer-validate-fks"
 #define O_SLOT " plugin wal2json-numeric-as-string slot-name publication"
-#define O_CDC                                                                                    \
-	O_SLOT " origin create-slot endpos prune-threshold prune-min-age retry-timeout metrics-port" \
-		   " journal-min-free ddl ddl-errors"
+#define O_CDC \
+	O_SLOT " origin create-slot endpos prune-threshold prune-min-age ddl ddl-errors" O_WATCH
 #define O_STATE OPT_G_RESUME OPT_G_SNAPSHOT
 #define G_CLONE_ALL                                                                               \
 	O_CONN O_COPY_JOBS O_STATE O_SCHEMA O_STEPS OPT_G_FILTER " follow replay-no-op-updates" O_CDC \

@@ -770,6 +770,9 @@ test_retry(void **state)
 	cdc_retry_init(&r, "target", 0.05, &sh);
 	assert_false(cdc_retry_wait(&r, "23505", "duplicate key"));
 	assert_int_equal(atomic_load(&sh.gave_up), 0);
+	/* a slot in use at the start: another process has it, no wait */
+	assert_false(cdc_retry_wait(&r, "55006", "replication slot is active"));
+	assert_int_equal(atomic_load(&sh.reconnects_target), 0);
 	/* retryable: waits (at most what is left of the budget), then gives up */
 	double t0 = time_now();
 	assert_true(cdc_retry_wait(&r, "08006", "server closed the connection"));
