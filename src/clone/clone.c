@@ -390,7 +390,7 @@ clone_open(CloneRun *run, WorkDir *wd, StateDb *state)
 
 /* Both servers connected, the snapshot set, the filters read. */
 static ExitCode
-clone_connect(CloneRun *run, PgConn *target, bool resuming)
+clone_connect(CloneRun *run, PgConn *target, int steps, bool resuming)
 {
 	const CloneSpec *spec = run->spec;
 	if (!pg_connect(&run->snap_conn, spec->source, "source", "snapshot", 0))
@@ -402,6 +402,12 @@ clone_connect(CloneRun *run, PgConn *target, bool resuming)
 		return EXIT_TARGET;
 	}
 	run->source_version = pg_server_version(&run->snap_conn);
+	/* issue 17: a source pg_dump cannot dump is refused before the slot, the snapshot */
+	if ((steps & (STEP_SCHEMA_PRE | STEP_SCHEMA_POST | STEP_ROLES)) &&
+		!schema_check_source_dumpable(run->source_version))
+	{
+		return EXIT_PRECONDITION;
+	}
 	if (!pg_query_value(target, "SELECT current_database()", 0, NULL, &run->target_db))
 	{
 		return EXIT_TARGET;
@@ -601,7 +607,7 @@ static ExitCode
 clone_steps(CloneRun *run, PgConn *target, int steps, bool resuming)
 {
 	const CloneSpec *spec = run->spec;
-	ExitCode rc = clone_connect(run, target, resuming);
+	ExitCode rc = clone_connect(run, target, steps, resuming);
 	if (rc == EXIT_OK)
 	{
 		rc = clone_catalog(run, resuming);

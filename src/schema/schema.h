@@ -41,6 +41,15 @@ void schema_child_conn_free(ChildConn *c);
 /* Directory holding pg_dump/pg_restore: $PGSHIFT_PG_BIN, the newest
  * /usr/lib/postgresql/N/bin, or "" (PATH). */
 const char *schema_pg_bin(void);
+/*
+ * The version (server_version_num style, 150015) of the pg_dump that
+ * spawn_run starts, read once from `pg_dump --version`; 0 when it cannot be
+ * run or read (logged). schema_check_source_dumpable: false (logged with a
+ * hint naming the version needed and PGSHIFT_PG_BIN) when that pg_dump is of
+ * an older major than the source.
+ */
+int schema_pg_dump_version(void);
+bool schema_check_source_dumpable(int source_version);
 
 /* ---- archive table of contents ---- */
 typedef struct TocEntry
