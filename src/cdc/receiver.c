@@ -21,6 +21,7 @@
  */
 #include "cdc/cdc.h"
 #include "cdc/cdc_int.h"
+#include "cdc/decode_stream.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -143,6 +144,7 @@ typedef struct Receiver
 	bool want_reply;
 	bool reached_end;
 	bool stream_ended; /* the source ended the COPY */
+	StreamSpool spool; /* pgoutput's streamed transactions (decode_stream.c) */
 } Receiver;
 
 static bool
@@ -272,6 +274,23 @@ recv_rotate(Receiver *rv)
 	return true;
 }
 
+/* A message of a streamed transaction, into the journal at its Stream Commit. */
+static bool
+recv_emit(void *arg, const char *data, uint32_t len, Lsn lsn)
+{
+	Receiver *rv = arg;
+	if (!journal_write(&rv->jw, JF_DATA, lsn, data, len))
+	{
+		return journal_failed(rv);
+	}
+	if (data[0] == 'R')
+	{
+		relmsgs_keep(&rv->relmsgs, data, len);
+	}
+	rv->in_txn = rv->in_txn || data[0] == 'B';
+	return true;
+}
+
 /* XLogData: one plugin message into the journal, its commit marked. */
 static bool
 recv_data(Receiver *rv, const char *buf, int n)
@@ -279,6 +298,19 @@ recv_data(Receiver *rv, const char *buf, int n)
 	Lsn wal_start = cdc_get_be64(buf + 1);
 	const char *payload = buf + 25;
 	uint32_t plen = (uint32_t) (n - 25);
+	/* streamed transactions: spooled, then written whole at their commit */
+	char commit_msg[STREAM_COMMIT_MSG_LEN];
+	StreamResult sr =
+		stream_spool_take(&rv->spool, payload, plen, wal_start, recv_emit, rv, commit_msg);
+	if (sr == STREAM_FAILED || sr == STREAM_CONSUMED)
+	{
+		return sr == STREAM_CONSUMED && rv->journal_ok;
+	}
+	if (sr == STREAM_COMMIT)
+	{
+		payload = commit_msg;
+		plen = sizeof(commit_msg);
+	}
 	Lsn end_lsn = LSN_INVALID, commit_lsn = LSN_INVALID;
 	CdcFrameRole role =
 		cdc_plugin_frame_role(rv->co->plugin, payload, plen, wal_start, &commit_lsn, &end_lsn);
@@ -400,6 +432,10 @@ cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos, JournalWrite
 		*jwp = rv.jw;
 		return false;
 	}
+	if (co->plugin == CDC_PLUGIN_PGOUTPUT)
+	{
+		stream_spool_init(&rv.spool, co->journal_dir);
+	}
 	char startbuf[32];
 	lsn_format(start, startbuf, sizeof(startbuf));
 	log_info("receiving changes from slot \"%s\" (%s) from %s into \"%s\"", co->slot,
@@ -418,6 +454,7 @@ cdc_receive_loop(const CdcOptions *co, CdcShared *sh, Lsn startpos, JournalWrite
 	recv_finish(&rv);
 	pg_disconnect(&rv.c);
 	relmsgs_free(&rv.relmsgs);
+	stream_spool_close(&rv.spool);
 	*jwp = rv.jw;
 	return ok;
 }

@@ -402,6 +402,7 @@ clone_connect(CloneRun *run, PgConn *target, int steps, bool resuming)
 		return EXIT_TARGET;
 	}
 	run->source_version = pg_server_version(&run->snap_conn);
+	pg_features_of(run->source_version, &run->source);
 	/* issue 17: a source pg_dump cannot dump is refused before the slot, the snapshot */
 	if ((steps & (STEP_SCHEMA_PRE | STEP_SCHEMA_POST | STEP_ROLES)) &&
 		!schema_check_source_dumpable(run->source_version))
@@ -470,8 +471,9 @@ clone_copy_format(CloneRun *run, PgConn *target)
 	run->frozen_ok = true;
 	int tv = pg_server_version(target);
 	run->target_version = tv;
+	pg_features_of(tv, &run->target);
 	run->binary_ok = !spec->no_copy_binary &&
-					 (spec->use_copy_binary || run->source_version / 10000 == tv / 10000);
+					 (spec->use_copy_binary || pg_copy_binary_compatible(run->source_version, tv));
 	log_info("COPY format: %s", run->binary_ok ? "binary (tables of built-in types), text "
 												 "otherwise"
 											   : "text");
