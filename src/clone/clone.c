@@ -344,7 +344,9 @@ clone_precheck(const CloneSpec *spec)
 		pg_disconnect(&run.snap_conn);
 		return EXIT_TARGET;
 	}
-	ExitCode rc = clone_check_servers(&run, &target, STEP_ALL, spec->resume);
+	ExitCode rc = schema_check_source_dumpable(pg_server_version(&run.snap_conn))
+					  ? clone_check_servers(&run, &target, STEP_ALL, spec->resume)
+					  : EXIT_PRECONDITION;
 	pg_disconnect(&target);
 	pg_disconnect(&run.snap_conn);
 	return rc;

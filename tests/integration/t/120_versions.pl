@@ -196,4 +196,49 @@ for my $pair (@PAIRS)
 	};
 }
 
+# A source newer than the pg_dump pgshift runs (16 here, pg_dump 15): refused
+# with exit 6 before any change on either server.
+sub newer_source_refused
+{
+	my ($source, $target) = start_versions(16, 15);
+	for my $node ($source, $target)
+	{
+		psql_do($node, 'postgres', 'CREATE DATABASE newer');
+	}
+	psql_do($source, 'newer', 'CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)');
+	my $state = q{SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+	                || '/' || (SELECT count(*) FROM pg_publication)
+	                || '/' || (SELECT count(*) FROM pg_replication_slots)
+	                || '/' || (SELECT count(*) FROM pg_replication_origin)};
+	my ($src_before, $tgt_before) = map { query_value($_, 'newer', $state) } ($source, $target);
+	for my $follow (1, 0)
+	{
+		my $what = $follow ? 'clone --follow' : 'clone';
+		my $dir = work_dir($follow ? 'newer_source_follow' : 'newer_source');
+		my ($rc, $out, $err) = run_pgshift('clone', ($follow ? ('--follow', '--plugin', 'pgoutput') : ()),
+			'--source', uri($source, 'newer'), '--target', uri($target, 'newer'), '--dir', $dir);
+		is($rc, 6, "$what from a 16 source with pg_dump 15 exits 6 (precondition)")
+		  or diag("stdout:\n" . tail_lines($out) . "\nstderr:\n" . tail_lines($err));
+		like($err, qr/source runs PostgreSQL 16, newer than the pg_dump pgshift would run \(15\./,
+			"$what: the message names the source version and the pg_dump version");
+		like($err, qr/client programs of PostgreSQL 16 or later.*PGSHIFT_PG_BIN/s,
+			"$what: the hint names the version needed and PGSHIFT_PG_BIN");
+		is(query_value($source, 'newer', $state), $src_before,
+			"$what: the source is untouched (no slot, publication)");
+		is(query_value($target, 'newer', $state), $tgt_before,
+			"$what: the target is untouched (no table, origin)");
+	}
+	$_->teardown_node for ($source, $target);
+	return;
+}
+
+if (-x (($ENV{PGSHIFT_PG_ROOT} // '/opt/pgshift-pg') . '/16/bin/postgres'))
+{
+	subtest 'a 16 source with pg_dump 15 is refused before any change' => \&newer_source_refused;
+}
+else
+{
+	note('PostgreSQL 16 not installed (scripts/install-postgres.sh 16): the newer-source test is skipped');
+}
+
 done_testing();
