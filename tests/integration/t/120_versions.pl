@@ -62,7 +62,7 @@ sub start_versions
 {
 	my ($smaj, $tmaj, %opts) = @_;
 	my ($source, $target) = start_pair(
-		source_name    => "source$smaj",
+		source_name    => "source${smaj}_to$tmaj",
 		target_name    => "target${tmaj}_from$smaj",
 		source_install => pg_install($smaj),
 		target_install => pg_install($tmaj),
