@@ -208,24 +208,9 @@ block_write(StreamSpool *s, const char *msg, uint32_t len)
 }
 
 static bool
-read_exact(int fd, void *buf, size_t n)
+read_exact(FILE *f, void *buf, size_t n)
 {
-	char *p = buf;
-	while (n > 0)
-	{
-		ssize_t r = read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-		{
-			continue;
-		}
-		if (r <= 0)
-		{
-			return false;
-		}
-		p += r;
-		n -= (size_t) r;
-	}
-	return true;
+	return fread(buf, 1, n, f) == n;
 }
 
 /* Copies the spooled changes of xid, minus aborted subtransactions, into the journal. */
@@ -233,8 +218,8 @@ static bool
 spool_replay(StreamSpool *s, uint32_t xid, Lsn lsn, StreamEmitFn emit, void *arg)
 {
 	char *path = spool_path(s->dir, xid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	FILE *f = fopen(path, "rbe");
+	if (f == NULL)
 	{
 		/* a streamed transaction with no change we publish has no spool */
 		bool none = errno == ENOENT;
@@ -245,18 +230,19 @@ spool_replay(StreamSpool *s, uint32_t xid, Lsn lsn, StreamEmitFn emit, void *arg
 		free(path);
 		return none;
 	}
+	setvbuf(f, NULL, _IOFBF, 1 << 20);
 	bool ok = true;
 	size_t cap = 0;
 	char *buf = NULL;
 	uint32_t hdr[2];
-	while (ok && read_exact(fd, hdr, sizeof(hdr)))
+	while (ok && read_exact(f, hdr, sizeof(hdr)))
 	{
 		if (hdr[0] > cap)
 		{
 			cap = hdr[0];
 			buf = xrealloc(buf, cap);
 		}
-		if (!read_exact(fd, buf, hdr[0]))
+		if (!read_exact(f, buf, hdr[0]))
 		{
 			log_error("\"%s\" ends in the middle of a message", path);
 			ok = false;
@@ -268,7 +254,7 @@ spool_replay(StreamSpool *s, uint32_t xid, Lsn lsn, StreamEmitFn emit, void *arg
 		}
 	}
 	free(buf);
-	close(fd);
+	fclose(f);
 	unlink(path);
 	free(path);
 	return ok;

@@ -145,6 +145,7 @@ typedef struct Receiver
 	bool reached_end;
 	bool stream_ended; /* the source ended the COPY */
 	StreamSpool spool; /* pgoutput's streamed transactions (decode_stream.c) */
+	uint64_t emitted;  /* messages copied from spools */
 } Receiver;
 
 static bool
@@ -274,7 +275,11 @@ recv_rotate(Receiver *rv)
 	return true;
 }
 
-/* A message of a streamed transaction, into the journal at its Stream Commit. */
+/*
+ * A message of a streamed transaction, into the journal at its Stream Commit.
+ * Copying millions of them takes a while: the source still hears from us
+ * (status updates) so that wal_sender_timeout does not end the stream.
+ */
 static bool
 recv_emit(void *arg, const char *data, uint32_t len, Lsn lsn)
 {
@@ -282,6 +287,10 @@ recv_emit(void *arg, const char *data, uint32_t len, Lsn lsn)
 	if (!journal_write(&rv->jw, JF_DATA, lsn, data, len))
 	{
 		return journal_failed(rv);
+	}
+	if ((++rv->emitted & 4095) == 0 && !recv_report(rv))
+	{
+		return false;
 	}
 	if (data[0] == 'R')
 	{
