@@ -130,7 +130,10 @@ schema_check_source_dumpable(int source_version)
 	{
 		return false;
 	}
-	if (source_version / 10000 <= dump / 10000)
+	PgFeatures src, tool;
+	pg_features_of(source_version, &src);
+	pg_features_of(dump, &tool);
+	if (src.major <= tool.major)
 	{
 		log_debug("pg_dump %d.%d can dump the source (server %d)", dump / 10000, dump % 10000,
 				  source_version);
@@ -139,12 +142,12 @@ schema_check_source_dumpable(int source_version)
 	const char *bin = schema_pg_bin();
 	log_error("the source runs PostgreSQL %d, newer than the pg_dump pgshift would run (%d.%d, "
 			  "in %s)",
-			  source_version / 10000, dump / 10000, dump % 10000, bin[0] ? bin : "the PATH");
+			  src.major, tool.major, dump % 10000, bin[0] ? bin : "the PATH");
 	log_detail(LOG_LEVEL_ERROR, "pg_dump refuses to dump a server of a newer major version; "
 								"nothing was changed on either server.");
 	log_hint(LOG_LEVEL_ERROR,
 			 "Install the client programs of PostgreSQL %d or later and set PGSHIFT_PG_BIN to "
 			 "the directory holding their pg_dump, pg_restore and psql.",
-			 source_version / 10000);
+			 src.major);
 	return false;
 }
