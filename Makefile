@@ -4,6 +4,9 @@
 #   make check            unit tests + integration tests (real clusters)
 #   make check-unit       unit tests only (cmocka, TAP output)
 #   make installcheck     integration tests only
+#   make check-versions   the major-version matrix (docs/versions.md): every pair
+#                         of VERSION_PAIRS through t/120_versions.pl, and
+#                         t/121_versions_streaming.pl with STREAM_ROWS rows
 #   make SANITIZE=1 ...   AddressSanitizer + UBSan build (use BUILD=build-asan to keep both)
 #   make lint             clang-format --dry-run + cppcheck + banned-function grep
 #                         + check-layers + check-size (LAYERS_WARN_ONLY=1 /
@@ -59,7 +62,11 @@ SQLS     := $(sort $(wildcard sql/*.sql))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all check check-unit installcheck lint check-layers check-size coverage format install clean
+# the whole matrix (CI runs the default of t/120_versions.pl: 12:18 14:17)
+VERSION_PAIRS ?= 12:15 13:15 14:15 15:16 15:17 15:18 12:18 14:17
+STREAM_ROWS   ?= 2000000
+
+.PHONY: all check check-unit installcheck check-versions lint check-layers check-size coverage format install clean
 all: $(BUILD)/pgshift
 
 $(BUILD)/gen/sql.inc: $(SQLS) tools/sql2c.awk
@@ -87,6 +94,12 @@ installcheck: $(BUILD)/pgshift
 	PGSHIFT_BIN=$(abspath $(BUILD)/pgshift) tests/run-integration.sh
 
 check: all check-unit installcheck
+
+check-versions: $(BUILD)/pgshift
+	bash scripts/install-postgres.sh 12 13 14 16 17 18 >/dev/null
+	PGSHIFT_BIN=$(abspath $(BUILD)/pgshift) PGSHIFT_VERSION_PAIRS="$(VERSION_PAIRS)" \
+		PGSHIFT_TEST_STREAM_ROWS=$(STREAM_ROWS) tests/run-integration.sh \
+		tests/integration/t/120_versions.pl tests/integration/t/121_versions_streaming.pl
 
 lint: check-layers check-size
 	clang-format --dry-run --Werror src/*/*.c src/*/*.h tests/unit/*.c

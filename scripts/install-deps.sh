@@ -7,6 +7,13 @@
 #
 #   scripts/install-deps.sh              what CI needs
 #   scripts/install-deps.sh --coverage   also gcovr, for `make coverage` (not in CI)
+#
+# Then the PostgreSQL servers of the other majors the version tests use
+# (tests/integration/t/120_*.pl), under /opt/pgshift-pg/N, through
+# scripts/install-postgres.sh (which needs npm and installs it with apt):
+# PGSHIFT_PG_MAJORS, default "12 13 14 16 17 18" (12 and 18, 14 and 17: the
+# CI pairs; 13: the pgoutput test without streaming; 16: a source newer than
+# pg_dump 15); empty to skip.
 set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
@@ -76,7 +83,16 @@ if ! is_installed "$contrib"; then
 	missing+=("$contrib")
 fi
 
+# The other majors (idempotent, quiet once installed).
+install_majors() {
+	local majors=${PGSHIFT_PG_MAJORS-12 13 14 16 17 18}
+	[[ -n $majors ]] || return 0
+	# shellcheck disable=SC2086
+	"${SUDO[@]}" bash "$(dirname "${BASH_SOURCE[0]}")/install-postgres.sh" $majors >/dev/null
+}
+
 if [[ ${#missing[@]} -eq 0 ]]; then
+	install_majors
 	exit 0
 fi
 
@@ -99,4 +115,5 @@ if [[ " ${missing[*]} " == *" postgresql-contrib "* ]]; then
 	fi
 fi
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+install_majors
 echo "install-deps: done"

@@ -21,6 +21,7 @@
  * rather than read wrongly.
  */
 #include "cdc/cdc.h"
+#include "cdc/decode_stream.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -674,5 +675,6 @@ journal_remove_all(const char *dir)
 		unlink(path);
 		free(path);
 	}
+	stream_spool_remove_all(dir); /* spools of streamed transactions (decode_stream.c) */
 	return true;
 }

@@ -143,7 +143,8 @@ cdc_plugin_frame_role(CdcPlugin p, const char *msg, uint32_t len, Lsn wal_start,
 
 /* The options of START_REPLICATION, in parentheses. */
 static void
-start_options(StrBuf *sql, CdcPlugin p, const char *publication, bool numeric_as_string)
+start_options(StrBuf *sql, CdcPlugin p, const PgFeatures *f, const char *publication,
+			  bool numeric_as_string)
 {
 	switch (p)
 	{
@@ -151,7 +152,9 @@ start_options(StrBuf *sql, CdcPlugin p, const char *publication, bool numeric_as
 		{
 			char *qpub = pg_quote_ident(publication);
 			char *lit = pg_quote_literal(qpub);
-			sb_printf(sql, "(proto_version '1', publication_names %s)", lit);
+			/* 14+: large transactions streamed while open (decode_stream.c) */
+			sb_printf(sql, "(proto_version '%d', %spublication_names %s)", f->pgoutput_proto,
+					  f->pgoutput_streaming ? "streaming 'on', " : "", lit);
 			free(qpub);
 			free(lit);
 			break;
@@ -194,7 +197,9 @@ start_once(PgConn *c, CdcPlugin p, const char *slot, Lsn start, const char *publ
 	sb_append(&sql, "START_REPLICATION SLOT ");
 	sb_append_ident(&sql, slot);
 	sb_printf(&sql, " LOGICAL %s ", startbuf);
-	start_options(&sql, p, publication, numeric_as_string);
+	PgFeatures f;
+	pg_features(c, &f);
+	start_options(&sql, p, &f, publication, numeric_as_string);
 	PGresult *res = PQexec(c->conn, sql.data);
 	bool ok = PQresultStatus(res) == PGRES_COPY_BOTH;
 	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);

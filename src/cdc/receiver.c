@@ -21,6 +21,7 @@
  */
 #include "cdc/cdc.h"
 #include "cdc/cdc_int.h"
+#include "cdc/decode_stream.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -147,8 +148,10 @@ typedef struct Receiver
 	CdcRetry retry;
 	char sqlstate[6]; /* the last session's error, for the retry decision */
 	char *errmsg;
-	char *timeline; /* the source's timeline (IDENTIFY_SYSTEM) at the first session */
-	CdcSpace space; /* back-pressure: paused while the journal's disk is low */
+	char *timeline;    /* the source's timeline (IDENTIFY_SYSTEM) at the first session */
+	CdcSpace space;    /* back-pressure: paused while the journal's disk is low */
+	StreamSpool spool; /* pgoutput's streamed transactions (decode_stream.c) */
+	uint64_t emitted;  /* messages copied from spools */
 } Receiver;
 
 static bool
@@ -278,6 +281,31 @@ recv_rotate(Receiver *rv)
 	return true;
 }
 
+/*
+ * A message of a streamed transaction, into the journal at its Stream Commit.
+ * Copying millions of them takes a while: the source still hears from us
+ * (status updates) so that wal_sender_timeout does not end the stream.
+ */
+static bool
+recv_emit(void *arg, const char *data, uint32_t len, Lsn lsn)
+{
+	Receiver *rv = arg;
+	if (!journal_write(&rv->jw, JF_DATA, lsn, data, len))
+	{
+		return journal_failed(rv);
+	}
+	if ((++rv->emitted & 4095) == 0 && !recv_report(rv))
+	{
+		return false;
+	}
+	if (data[0] == 'R')
+	{
+		relmsgs_keep(&rv->relmsgs, data, len);
+	}
+	rv->in_txn = rv->in_txn || data[0] == 'B';
+	return true;
+}
+
 /* XLogData: one plugin message into the journal, its commit marked. */
 static bool
 recv_data(Receiver *rv, const char *buf, int n)
@@ -285,6 +313,19 @@ recv_data(Receiver *rv, const char *buf, int n)
 	Lsn wal_start = cdc_get_be64(buf + 1);
 	const char *payload = buf + 25;
 	uint32_t plen = (uint32_t) (n - 25);
+	/* streamed transactions: spooled, then written whole at their commit */
+	char commit_msg[STREAM_COMMIT_MSG_LEN];
+	StreamResult sr =
+		stream_spool_take(&rv->spool, payload, plen, wal_start, recv_emit, rv, commit_msg);
+	if (sr == STREAM_FAILED || sr == STREAM_CONSUMED)
+	{
+		return sr == STREAM_CONSUMED && rv->journal_ok;
+	}
+	if (sr == STREAM_COMMIT)
+	{
+		payload = commit_msg;
+		plen = sizeof(commit_msg);
+	}
 	Lsn end_lsn = LSN_INVALID, commit_lsn = LSN_INVALID;
 	CdcFrameRole role =
 		cdc_plugin_frame_role(rv->co->plugin, payload, plen, wal_start, &commit_lsn, &end_lsn);
@@ -469,6 +510,11 @@ recv_session(Receiver *rv, Lsn start)
 		log_info("receiving changes from slot \"%s\" (%s) from %s into \"%s\"", co->slot,
 				 cdc_plugin_name(co->plugin), startbuf, co->journal_dir);
 		cdc_retry_ok(&rv->retry);
+		if (co->plugin == CDC_PLUGIN_PGOUTPUT)
+		{
+			/* per session: the source streams an open transaction again from its start */
+			stream_spool_init(&rv->spool, co->journal_dir);
+		}
 	}
 	else if (strcmp(rv->c.sqlstate, "42704") == 0 && rv->c.errmsg != NULL &&
 			 strstr(rv->c.errmsg, "replication slot") != NULL)
@@ -511,6 +557,7 @@ recv_session(Receiver *rv, Lsn start)
 		rv->c.quiet_errors = !ok;
 		recv_finish(rv);
 	}
+	stream_spool_close(&rv->spool);
 	pg_disconnect(&rv->c);
 	return ok;
 }

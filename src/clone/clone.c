@@ -344,7 +344,9 @@ clone_precheck(const CloneSpec *spec)
 		pg_disconnect(&run.snap_conn);
 		return EXIT_TARGET;
 	}
-	ExitCode rc = clone_check_servers(&run, &target, STEP_ALL, spec->resume);
+	ExitCode rc = schema_check_source_dumpable(pg_server_version(&run.snap_conn))
+					  ? clone_check_servers(&run, &target, STEP_ALL, spec->resume)
+					  : EXIT_PRECONDITION;
 	pg_disconnect(&target);
 	pg_disconnect(&run.snap_conn);
 	return rc;
@@ -390,7 +392,7 @@ clone_open(CloneRun *run, WorkDir *wd, StateDb *state)
 
 /* Both servers connected, the snapshot set, the filters read. */
 static ExitCode
-clone_connect(CloneRun *run, PgConn *target, bool resuming)
+clone_connect(CloneRun *run, PgConn *target, int steps, bool resuming)
 {
 	const CloneSpec *spec = run->spec;
 	if (!pg_connect(&run->snap_conn, spec->source, "source", "snapshot", 0))
@@ -402,6 +404,13 @@ clone_connect(CloneRun *run, PgConn *target, bool resuming)
 		return EXIT_TARGET;
 	}
 	run->source_version = pg_server_version(&run->snap_conn);
+	pg_features_of(run->source_version, &run->source);
+	/* issue 17: a source pg_dump cannot dump is refused before the slot, the snapshot */
+	if ((steps & (STEP_SCHEMA_PRE | STEP_SCHEMA_POST | STEP_ROLES)) &&
+		!schema_check_source_dumpable(run->source_version))
+	{
+		return EXIT_PRECONDITION;
+	}
 	if (!pg_query_value(target, "SELECT current_database()", 0, NULL, &run->target_db))
 	{
 		return EXIT_TARGET;
@@ -464,8 +473,9 @@ clone_copy_format(CloneRun *run, PgConn *target)
 	run->frozen_ok = true;
 	int tv = pg_server_version(target);
 	run->target_version = tv;
+	pg_features_of(tv, &run->target);
 	run->binary_ok = !spec->no_copy_binary &&
-					 (spec->use_copy_binary || run->source_version / 10000 == tv / 10000);
+					 (spec->use_copy_binary || pg_copy_binary_compatible(run->source_version, tv));
 	log_info("COPY format: %s", run->binary_ok ? "binary (tables of built-in types), text "
 												 "otherwise"
 											   : "text");
@@ -601,7 +611,7 @@ static ExitCode
 clone_steps(CloneRun *run, PgConn *target, int steps, bool resuming)
 {
 	const CloneSpec *spec = run->spec;
-	ExitCode rc = clone_connect(run, target, resuming);
+	ExitCode rc = clone_connect(run, target, steps, resuming);
 	if (rc == EXIT_OK)
 	{
 		rc = clone_catalog(run, resuming);

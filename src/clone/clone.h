@@ -192,6 +192,8 @@ struct CloneRun
 	char *target_db;
 	int source_version;
 	int target_version;
+	PgFeatures source; /* what each server offers (pg/version.c) */
+	PgFeatures target;
 	bool frozen_ok; /* COPY FREEZE allowed */
 	bool binary_ok; /* binary COPY for tables of built-in types */
 	Graph graph;

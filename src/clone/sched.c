@@ -385,7 +385,7 @@ sched_run_copy(Worker *w, Task *t)
 		copy_ask_finishing(w, t, &fin);
 		/* (the flush that makes ANALYZE see the COMMIT's counts: 15+) */
 		graph_claim_finishing(
-			run, t, fin.analyze && !run->spec->skip_analyze && run->target_version >= 150000,
+			run, t, fin.analyze && !run->spec->skip_analyze && run->target.stat_force_next_flush,
 			fin.fkeys, fin.nfkeys);
 		free(fin.fkeys);
 		bool gave_back = false;

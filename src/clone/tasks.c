@@ -218,7 +218,9 @@ incompressible_columns(Worker *w, const CatTable *tb, StrList *out)
 {
 	const CloneSpec *o = w->run->spec;
 	int64_t toast = tb->bytes - tb->relpages * 8192;
-	if (o->recompress_toast || toast < TOAST_SAMPLE_MIN || pg_server_version(&w->src) < 140000)
+	PgFeatures f;
+	pg_features(&w->src, &f);
+	if (o->recompress_toast || toast < TOAST_SAMPLE_MIN || !f.column_compression)
 	{
 		return;
 	}
@@ -362,7 +364,7 @@ copy_ask_finishing(Worker *w, const Task *t, CopyFinishing *out)
 		"AND am.amname = 'btree' AND %s >= pg_catalog.array_length(c.conkey, 1) "
 		"AND NOT EXISTS (SELECT 1 FROM pg_catalog.generate_subscripts(c.conkey, 1) s "
 		"WHERE c.conkey[s] <> i.indkey[s - 1]))",
-		w->run->source_version >= 110000 ? "i.indnkeyatts" : "i.indnatts");
+		w->run->source.indnkeyatts ? "i.indnkeyatts" : "i.indnatts");
 	res = pg_query(&w->src, sql, 1, p);
 	free(sql);
 	if (res != NULL && PQntuples(res) > 0)
@@ -466,7 +468,7 @@ Task *
 copy_analyze(Worker *w, Task *t)
 {
 	CloneRun *run = w->run;
-	if (run->target_version < 150000)
+	if (!run->target.stat_force_next_flush)
 	{
 		return NULL;
 	}

@@ -76,6 +76,24 @@ int pg_server_version(const PgConn *c);
 /* "PostgreSQL 15.18 (Debian ...)" — SELECT version(). */
 char *pg_server_version_string(PgConn *c);
 
+/* ---- what each major offers (version.c: the one place comparing versions) ---- */
+typedef struct PgFeatures
+{
+	int version;                /* server_version_num */
+	int major;                  /* 12 .. 18 */
+	bool indnkeyatts;           /* 11: pg_index.indnkeyatts (INCLUDE columns) */
+	bool column_compression;    /* 14: pg_column_compression() */
+	bool progress_copy;         /* 14: pg_stat_progress_copy */
+	bool stat_force_next_flush; /* 15: pg_stat_force_next_flush() */
+	bool pgoutput_streaming;    /* 14: pgoutput streaming of in-progress transactions */
+	int pgoutput_proto;         /* proto_version to ask: 1, 2 from 14 (streaming) */
+	bool tgparentid;            /* 13: pg_trigger.tgparentid */
+} PgFeatures;
+void pg_features_of(int server_version_num, PgFeatures *out);
+void pg_features(const PgConn *c, PgFeatures *out);
+/* Binary COPY from a server of source_version into one of target_version. */
+bool pg_copy_binary_compatible(int source_version, int target_version);
+
 /* ---- cancel: every connected PgConn is registered; SIGINT cancels all ---- */
 void pg_cancel_all(void *unused);
 

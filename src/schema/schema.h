@@ -48,6 +48,15 @@ const char *schema_pg_bin(void);
  * warning). The one place that answers "which pg_dump" (src/schema/tool_version.c).
  */
 bool schema_tool_version(const char *program, int *version, char **path);
+/*
+ * The version (server_version_num style, 150015) of the pg_dump that
+ * spawn_run starts, read once through schema_tool_version; 0 when it cannot be
+ * run or read (logged). schema_check_source_dumpable: false (logged with a
+ * hint naming the version needed and PGSHIFT_PG_BIN) when that pg_dump is of
+ * an older major than the source.
+ */
+int schema_pg_dump_version(void);
+bool schema_check_source_dumpable(int source_version);
 
 /* ---- archive table of contents ---- */
 typedef struct TocEntry

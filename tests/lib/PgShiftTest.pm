@@ -37,6 +37,12 @@ our @EXPORT = qw(
 our $TEST_USER     = 'alice';
 our $TEST_PASSWORD = 's3cr3t-Pa55';
 
+# Cross-version comparisons: when set, a sub ($what, $row_string, $node, $db)
+# returning the row as compared, or undef to leave it out
+# (PgShiftVersions.pm removes the legitimate differences between majors with
+# it); the rows of both sides go through it.
+our $NORMALIZE;
+
 # Schemas never compared (besides pg_catalog, information_schema, pg_toast*,
 # pg_temp*).  Tests may push to this, e.g. for a schema pgshift itself keeps
 # on the target.
@@ -69,7 +75,10 @@ wal_level = logical) and "target".  Both use UTF8 / C.UTF-8, listen on
 on trust.  TCP connections use scram-sha-256, unless tcp_auth => 'trust'.
 
 Options: tcp_auth => 'scram-sha-256' | 'trust'; source_conf / target_conf /
-conf => extra postgresql.conf lines.
+conf => extra postgresql.conf lines; source_install / target_install => the
+install directory of another major (e.g. /opt/pgshift-pg/12, see
+PgShiftVersions.pm), default the system's 15; source_name / target_name =>
+the node names (default source, target), for more than one pair per file.
 
 =cut
 
@@ -78,8 +87,10 @@ sub start_pair
 	my (%opts) = @_;
 	my $tcp_auth = $opts{tcp_auth} // 'scram-sha-256';
 
-	my $source = PostgreSQL::Test::Cluster->new('source');
-	my $target = PostgreSQL::Test::Cluster->new('target');
+	my $source = PostgreSQL::Test::Cluster->new($opts{source_name} // 'source',
+		$opts{source_install} ? (install_path => $opts{source_install}) : ());
+	my $target = PostgreSQL::Test::Cluster->new($opts{target_name} // 'target',
+		$opts{target_install} ? (install_path => $opts{target_install}) : ());
 
 	$source->init(
 		allows_streaming => 'logical',
@@ -568,7 +579,10 @@ sub check_no_secrets
 sub _psql_cmd
 {
 	my ($node, $db, @extra) = @_;
-	return ($node->installed_command('psql'),
+	# installs of other majors have no client programs: the system's psql
+	my $psql = $node->installed_command('psql');
+	$psql = 'psql' if $psql =~ m{/} && !-x $psql;
+	return ($psql,
 		'-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr($db),
 		@extra);
 }
@@ -854,10 +868,14 @@ sub _compare_query
 				die "query on " . $node->name . "/$db failed ($r->[0]): $r->[2]\nSQL: $sql"
 				  if $r->[0];
 			}
-			_compare_lists(
-				"$name ($db)",
-				_row_strings(_parse_csv($rs->[1])),
+			my ($ls, $lt) = (_row_strings(_parse_csv($rs->[1])),
 				_row_strings(_parse_csv($rt->[1])));
+			if ($NORMALIZE)
+			{
+				$ls = [ grep { defined } map { $NORMALIZE->($name, $_, $src, $db) } @$ls ];
+				$lt = [ grep { defined } map { $NORMALIZE->($name, $_, $tgt, $db) } @$lt ];
+			}
+			_compare_lists("$name ($db)", $ls, $lt);
 		});
 }
 
