@@ -127,13 +127,10 @@ cutover_event(Cutover *c, const char *name, const char *fmt, ...)
 	e->detail = NULL;
 	if (fmt != NULL)
 	{
-		StrBuf sb;
-		sb_init(&sb);
 		va_list ap;
 		va_start(ap, fmt);
-		sb_vprintf(&sb, fmt, ap);
+		e->detail = xvasprintf(fmt, ap);
 		va_end(ap);
-		e->detail = sb_steal(&sb);
 	}
 	log_info("cutover: %s%s%s", name, e->detail ? ": " : "", e->detail ? e->detail : "");
 }

@@ -20,6 +20,7 @@
  * is the report's).
  */
 #include "cdc/cutover_int.h"
+#include "schema/schema.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,50 +47,13 @@ static int
 shell_run(const char *what, const char *cmd, const char *const *extra, double timeout,
 		  bool killable)
 {
-	int n = 0, nextra = 0;
-	while (environ[n] != NULL)
-	{
-		n++;
-	}
-	while (extra[nextra] != NULL)
-	{
-		nextra++;
-	}
-	char **envp = xcalloc((size_t) (n + nextra + 1), sizeof(char *));
-	int k = 0;
-	for (int i = 0; i < n; i++)
-	{
-		bool overridden = false;
-		for (int j = 0; j < nextra; j++)
-		{
-			size_t len = strcspn(extra[j], "=");
-			overridden = overridden || strncmp(environ[i], extra[j], len + 1) == 0;
-		}
-		if (!overridden)
-		{
-			envp[k++] = environ[i];
-		}
-	}
-	for (int j = 0; j < nextra; j++)
-	{
-		envp[k++] = (char *) (uintptr_t) extra[j];
-	}
+	char **envp = spawn_env(extra);
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
 	posix_spawnattr_t attr;
-	posix_spawnattr_init(&attr);
-	sigset_t empty, def;
-	sigemptyset(&empty);
-	sigemptyset(&def);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	sigaddset(&def, SIGHUP);
-	sigaddset(&def, SIGPIPE);
-	posix_spawnattr_setsigmask(&attr, &empty);
-	posix_spawnattr_setsigdefault(&attr, &def);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	spawn_attr_init(&attr);
 	const char *argv[] = { "sh", "-c", cmd, NULL };
 	pid_t pid;
 	int rc = posix_spawn(&pid, "/bin/sh", &fa, &attr, (char *const *) (uintptr_t) argv, envp);

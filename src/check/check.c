@@ -43,15 +43,12 @@ check_add(CheckCtx *x, const char *id, CheckLevel level, const char *fix, const 
 		r->items = xrealloc(r->items, sizeof(CheckItem) * (size_t) r->cap);
 	}
 	CheckItem *it = &r->items[r->n++];
-	StrBuf sb;
-	sb_init(&sb);
 	va_list ap;
 	va_start(ap, fmt);
-	sb_vprintf(&sb, fmt, ap);
+	it->found = xvasprintf(fmt, ap);
 	va_end(ap);
 	it->id = xstrdup(id);
 	it->level = level;
-	it->found = sb_steal(&sb);
 	it->fix = fix != NULL ? xstrdup(fix) : NULL;
 	if (level == CHECK_BLOCKING)
 	{

@@ -89,6 +89,15 @@ xasprintf(const char *fmt, ...)
 	return sb_steal(&sb);
 }
 
+char *
+xvasprintf(const char *fmt, va_list ap)
+{
+	StrBuf sb;
+	sb_init(&sb);
+	sb_vprintf(&sb, fmt, ap);
+	return sb_steal(&sb);
+}
+
 void
 sb_init(StrBuf *sb)
 {

@@ -47,14 +47,12 @@ grid_add(Grid *g, const char *s)
 void
 grid_addf(Grid *g, const char *fmt, ...)
 {
-	StrBuf sb;
-	sb_init(&sb);
 	va_list ap;
 	va_start(ap, fmt);
-	sb_vprintf(&sb, fmt, ap);
+	char *cell = xvasprintf(fmt, ap);
 	va_end(ap);
-	grid_add(g, sb.data);
-	sb_free(&sb);
+	grid_add(g, cell);
+	free(cell);
 }
 
 int

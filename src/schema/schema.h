@@ -9,6 +9,7 @@
 #ifndef PGSHIFT_SCHEMA_H
 #define PGSHIFT_SCHEMA_H
 
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +26,14 @@ typedef uint32_t SchemaOid;
  * could not be started. SIGINT/SIGTERM to pgshift terminate the child.
  */
 int spawn_run(const char *const *argv, const char *const *extra_env, const char *out_path);
+/*
+ * A child's spawn attributes: no signal blocked, SIGINT/SIGTERM/SIGHUP/SIGPIPE
+ * at their default action (pgshift's own handlers and mask are not inherited).
+ */
+void spawn_attr_init(posix_spawnattr_t *attr);
+/* environ minus the names extra_env ("NAME=value", NULL-terminated; may be NULL) sets, plus
+ * extra_env: for a child's environment only (free the array, not its strings). */
+char **spawn_env(const char *const *extra_env);
 /*
  * A connection string for a child process: --dbname without the password,
  * which goes in the child's environment only (PGPASSWORD), never in its

@@ -62,13 +62,9 @@ schema_pg_bin(void)
 	return bin;
 }
 
-int
-spawn_run(const char *const *argv, const char *const *extra_env, const char *out_path)
+char **
+spawn_env(const char *const *extra_env)
 {
-	const char *bin = schema_pg_bin();
-	char *prog = bin[0] ? xasprintf("%s/%s", bin, argv[0]) : xstrdup(argv[0]);
-
-	/* environment: ours, minus what extra_env overrides, plus extra_env */
 	int n = 0, nextra = 0;
 	while (environ[n] != NULL)
 	{
@@ -83,13 +79,10 @@ spawn_run(const char *const *argv, const char *const *extra_env, const char *out
 	for (int i = 0; i < n; i++)
 	{
 		bool overridden = false;
-		for (int j = 0; j < nextra; j++)
+		for (int j = 0; j < nextra && !overridden; j++)
 		{
 			size_t len = strcspn(extra_env[j], "=");
-			if (strncmp(environ[i], extra_env[j], len + 1) == 0)
-			{
-				overridden = true;
-			}
+			overridden = strncmp(environ[i], extra_env[j], len + 1) == 0;
 		}
 		if (!overridden)
 		{
@@ -101,6 +94,32 @@ spawn_run(const char *const *argv, const char *const *extra_env, const char *out
 		envp[k++] = (char *) (uintptr_t) extra_env[j];
 	}
 	envp[k] = NULL;
+	return envp;
+}
+
+void
+spawn_attr_init(posix_spawnattr_t *attr)
+{
+	posix_spawnattr_init(attr);
+	sigset_t empty, def;
+	sigemptyset(&empty);
+	sigemptyset(&def);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGTERM);
+	sigaddset(&def, SIGHUP);
+	sigaddset(&def, SIGPIPE);
+	posix_spawnattr_setsigmask(attr, &empty);
+	posix_spawnattr_setsigdefault(attr, &def);
+	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+}
+
+int
+spawn_run(const char *const *argv, const char *const *extra_env, const char *out_path)
+{
+	const char *bin = schema_pg_bin();
+	char *prog = bin[0] ? xasprintf("%s/%s", bin, argv[0]) : xstrdup(argv[0]);
+
+	char **envp = spawn_env(extra_env);
 
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
@@ -112,17 +131,7 @@ spawn_run(const char *const *argv, const char *const *extra_env, const char *out
 		posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
 	}
 	posix_spawnattr_t attr;
-	posix_spawnattr_init(&attr);
-	sigset_t empty, def;
-	sigemptyset(&empty);
-	sigemptyset(&def);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	sigaddset(&def, SIGHUP);
-	sigaddset(&def, SIGPIPE);
-	posix_spawnattr_setsigmask(&attr, &empty);
-	posix_spawnattr_setsigdefault(&attr, &def);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	spawn_attr_init(&attr);
 
 	/* argv[0] = the full path: pg_dumpall finds pg_dump next to its own argv[0] */
 	int nargs = 0;

@@ -29,7 +29,7 @@ our @EXPORT = qw(
   table_list compare_tables compare_table_data compare_indexes
   compare_constraints compare_sequences compare_large_objects
   compare_objects compare_all gate_close gate_open
-  test_plugins
+  test_plugins wait_until wait_exit bg bg_finish
   $TEST_USER $TEST_PASSWORD
 );
 
@@ -81,6 +81,54 @@ PgShiftVersions.pm), default the system's 15; source_name / target_name =>
 the node names (default source, target), for more than one pair per file.
 
 =cut
+
+# ---- waiting and background commands ----
+
+# Polls $cond->() every 50 ms for up to $timeout seconds: 1 once it is true.
+sub wait_until
+{
+	my ($timeout, $cond) = @_;
+	my $deadline = Time::HiRes::time() + $timeout;
+	while (Time::HiRes::time() < $deadline)
+	{
+		return 1 if $cond->();
+		Time::HiRes::sleep(0.05);
+	}
+	return $cond->() ? 1 : 0;
+}
+
+# 1 once the pgshift started with start_pgshift has exited (within $timeout s).
+sub wait_exit
+{
+	my ($h, $timeout) = @_;
+	my $deadline = Time::HiRes::time() + $timeout;
+	while (Time::HiRes::time() < $deadline)
+	{
+		return 1 unless pgshift_running($h);
+		Time::HiRes::sleep(0.1);
+	}
+	return 0;
+}
+
+# Any command in the background (pgbench, psql), without libpq's environment;
+# bg_finish waits for it and returns its exit code (-1 when it timed out).
+sub bg
+{
+	my (@cmd) = @_;
+	my %j = (out => '', err => '', cmd => "@cmd");
+	local %ENV = %ENV;
+	delete @ENV{qw(PGPASSWORD PGUSER PGSERVICE PGOPTIONS PGDATABASE)};
+	$j{h} = IPC::Run::start(\@cmd, '<', \undef, '>', \$j{out}, '2>', \$j{err},
+		IPC::Run::timeout(600));
+	return \%j;
+}
+
+sub bg_finish
+{
+	my ($j) = @_;
+	eval { $j->{h}->finish; 1 } or do { Test::More::diag("$j->{cmd}: $@"); return -1 };
+	return $j->{h}->result(0);
+}
 
 sub start_pair
 {

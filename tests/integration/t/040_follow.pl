@@ -62,18 +62,6 @@ for my $node ($source, $target)
 	create_role($node, $TEST_USER, superuser => 1, replication => 1);
 }
 
-# Waits until the background pgshift exits; 0 on timeout.
-sub wait_exit
-{
-	my ($h, $timeout) = @_;
-	my $deadline = time + $timeout;
-	while (time < $deadline)
-	{
-		return 1 unless pgshift_running($h);
-		sleep 0.2;
-	}
-	return 0;
-}
 
 sub stop_hard
 {
@@ -84,24 +72,7 @@ sub stop_hard
 	return;
 }
 
-# Starts a command in the background, output into scalars.
-sub bg
-{
-	my (@cmd) = @_;
-	my %j = (out => '', err => '', cmd => "@cmd");
-	local %ENV = %ENV;
-	delete @ENV{qw(PGPASSWORD PGUSER PGSERVICE PGOPTIONS PGDATABASE)};
-	$j{h} = IPC::Run::start(\@cmd, '<', \undef, '>', \$j{out}, '2>', \$j{err},
-		IPC::Run::timeout(600));
-	return \%j;
-}
 
-sub bg_finish
-{
-	my ($j) = @_;
-	eval { $j->{h}->finish; 1 } or do { diag("$j->{cmd}: $@"); return -1 };
-	return $j->{h}->result(0);
-}
 
 sub log_text
 {

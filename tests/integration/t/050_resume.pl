@@ -171,7 +171,7 @@ sub fresh_target
 
 # Poll $cond every 20 ms while the background pgshift runs.  True when the
 # condition held while it was still running.
-sub wait_until
+sub wait_while_running
 {
 	my ($h, $timeout, $cond, @args) = @_;
 	my $deadline = time + $timeout;
@@ -269,7 +269,7 @@ sub clone_and_kill
 	fresh_target();
 	my $dir = work_dir($name =~ s/\W+/_/gr);
 	my $h = start_pgshift({ timeout => 300 }, @CLONE, '--dir', $dir, @extra);
-	my $reached = wait_until($h, 240, $cond, $dir);
+	my $reached = wait_while_running($h, 240, $cond, $dir);
 	if (!$reached)
 	{
 		my ($rc, $out, $err) = finish_pgshift($h);
@@ -582,7 +582,7 @@ SELECT lo_unlink(min(oid)) FROM pg_largeobject_metadata;
 	fresh_target();
 	my $dir = work_dir('target_crash');
 	my $h = start_pgshift({ timeout => 300 }, @CLONE, '--dir', $dir);
-	my $reached = wait_until(
+	my $reached = wait_while_running(
 		$h, 240,
 		sub {
 			my ($d, $r) = task_counts($dir, $BIG_PARTS);

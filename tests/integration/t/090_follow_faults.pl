@@ -44,17 +44,6 @@ for my $node ($source, $target)
 	create_role($node, $TEST_USER, superuser => 1, replication => 1);
 }
 
-sub wait_until
-{
-	my ($timeout, $cond) = @_;
-	my $deadline = time + $timeout;
-	while (time < $deadline)
-	{
-		return 1 if $cond->();
-		sleep 0.05;
-	}
-	return $cond->() ? 1 : 0;
-}
 
 # A query that may fail (the server is down): its value, or undef.
 sub try_value

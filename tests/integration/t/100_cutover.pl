@@ -46,28 +46,7 @@ for my $node ($source, $target)
 	create_role($node, $TEST_USER, superuser => 1, replication => 1);
 }
 
-sub bg
-{
-	my (@cmd) = @_;
-	my %j = (out => '', err => '', cmd => "@cmd");
-	local %ENV = %ENV;
-	delete @ENV{qw(PGPASSWORD PGUSER PGSERVICE PGOPTIONS PGDATABASE)};
-	$j{h} = IPC::Run::start(\@cmd, '<', \undef, '>', \$j{out}, '2>', \$j{err},
-		IPC::Run::timeout(300));
-	return \%j;
-}
 
-sub wait_exit
-{
-	my ($h, $timeout) = @_;
-	my $deadline = time + $timeout;
-	while (time < $deadline)
-	{
-		return 1 unless pgshift_running($h);
-		sleep 0.1;
-	}
-	return 0;
-}
 
 # A database with pgbench's tables and one filled through a sequence.
 sub make_db

@@ -80,17 +80,6 @@ my @conn = ('--source', uri($source, 'app', user => 'migrator'),
 my @cdc = ('--publication', 'mig', '--slot-name', 'lp_slot', '--origin', 'lp_origin');
 my @restore = ('--no-owner', '--no-acl');
 
-sub wait_until
-{
-	my ($timeout, $cond) = @_;
-	my $deadline = time + $timeout;
-	while (time < $deadline)
-	{
-		return 1 if $cond->();
-		sleep 0.1;
-	}
-	return $cond->() ? 1 : 0;
-}
 
 my $trigger_sql = q{SELECT coalesce((SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'child_audit'), 'none')};
 

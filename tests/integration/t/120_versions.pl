@@ -37,17 +37,6 @@ my $BIG_ROWS    = $ENV{PGSHIFT_TEST_BIG_ROWS} // 20_000;
 my @PAIRS       = version_pairs('12:18 14:17');
 my $SKIP_FOLLOW = $ENV{PGSHIFT_VERSIONS_NO_FOLLOW};
 
-sub wait_exit
-{
-	my ($h, $timeout) = @_;
-	my $deadline = time + $timeout;
-	while (time < $deadline)
-	{
-		return 1 unless pgshift_running($h);
-		sleep 0.1;
-	}
-	return 0;
-}
 
 sub stop_hard
 {

@@ -33,35 +33,8 @@ for my $node ($source, $target)
 # skipped: [exclude-schema]; keepdef.t: [exclude-table-data] (checked apart)
 push @PgShiftTest::EXCLUDE_SCHEMAS, 'skipped', 'keepdef';
 
-sub wait_exit
-{
-	my ($h, $timeout) = @_;
-	my $deadline = time + $timeout;
-	while (time < $deadline)
-	{
-		return 1 unless pgshift_running($h);
-		sleep 0.1;
-	}
-	return 0;
-}
 
-sub bg
-{
-	my (@cmd) = @_;
-	my %j = (out => '', err => '', cmd => "@cmd");
-	local %ENV = %ENV;
-	delete @ENV{qw(PGPASSWORD PGUSER PGSERVICE PGOPTIONS PGDATABASE)};
-	$j{h} = IPC::Run::start(\@cmd, '<', \undef, '>', \$j{out}, '2>', \$j{err},
-		IPC::Run::timeout(300));
-	return \%j;
-}
 
-sub bg_finish
-{
-	my ($j) = @_;
-	eval { $j->{h}->finish; 1 } or do { diag("$j->{cmd}: $@"); return -1 };
-	return $j->{h}->result(0);
-}
 
 sub set_endpos
 {
