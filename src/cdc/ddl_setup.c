@@ -164,5 +164,7 @@ cdc_ddl_remove(const CdcOptions *co)
 bool
 cdc_ddl_private_table(const char *qname)
 {
-	return strcmp(qname, "pgshift.ddl_settings") == 0;
+	/* format('%I.%I') leaves plain names bare; pg_qualname() always quotes */
+	return strcmp(qname, "pgshift.ddl_settings") == 0 ||
+		   strcmp(qname, "\"pgshift\".\"ddl_settings\"") == 0;
 }
