@@ -912,3 +912,36 @@ catalog_free(Catalog *cat)
 	strlist_free(&cat->db_settings);
 	memset(cat, 0, sizeof(*cat));
 }
+
+bool
+catalog_relation_name_arrays(PgConn *src, const Filters *f, StrBuf *nsps, StrBuf *rels)
+{
+	PGresult *res = pg_query(src, SQL_SOURCE_RELATION_NAMES, 0, NULL);
+	if (res == NULL)
+	{
+		return false;
+	}
+	sb_init(nsps);
+	sb_init(rels);
+	sb_append_char(nsps, '{');
+	sb_append_char(rels, '{');
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		const char *nsp = PQgetvalue(res, i, 0), *rel = PQgetvalue(res, i, 1);
+		if (f != NULL && filters_table_excluded(f, nsp, rel))
+		{
+			continue;
+		}
+		if (nsps->len > 1)
+		{
+			sb_append_char(nsps, ',');
+			sb_append_char(rels, ',');
+		}
+		sb_append_array_elem(nsps, nsp);
+		sb_append_array_elem(rels, rel);
+	}
+	sb_append_char(nsps, '}');
+	sb_append_char(rels, '}');
+	PQclear(res);
+	return true;
+}

@@ -194,6 +194,12 @@ typedef struct Filters
  * Contradictory sections are rejected with the line number.
  */
 bool filters_load(const char *path, Filters *f);
+/*
+ * The source's relations (SQL_SOURCE_RELATION_NAMES) as two parallel text[]
+ * literals, schema names and relation names, for a query on the target; those
+ * outside the filters left out when f is given. false: the query failed (logged).
+ */
+bool catalog_relation_name_arrays(PgConn *src, const Filters *f, StrBuf *nsps, StrBuf *rels);
 void filters_free(Filters *f);
 /* Marks excluded tables, indexes, foreign keys and sequences in the catalog. */
 void filters_apply(const Filters *f, Catalog *cat);

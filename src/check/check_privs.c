@@ -259,35 +259,13 @@ check_target_existing(CheckCtx *x)
 	{
 		return;
 	}
-	PGresult *res = pg_query(&x->src, SQL_SOURCE_RELATION_NAMES, 0, NULL);
-	if (res == NULL)
+	StrBuf nsps, rels;
+	if (!catalog_relation_name_arrays(&x->src, &x->filters, &nsps, &rels))
 	{
 		return;
 	}
-	StrBuf nsps, rels;
-	sb_init(&nsps);
-	sb_init(&rels);
-	sb_append_char(&nsps, '{');
-	sb_append_char(&rels, '{');
-	for (int i = 0; i < PQntuples(res); i++)
-	{
-		if (filters_table_excluded(&x->filters, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)))
-		{
-			continue;
-		}
-		if (nsps.len > 1)
-		{
-			sb_append_char(&nsps, ',');
-			sb_append_char(&rels, ',');
-		}
-		sb_append_array_elem(&nsps, PQgetvalue(res, i, 0));
-		sb_append_array_elem(&rels, PQgetvalue(res, i, 1));
-	}
-	sb_append_char(&nsps, '}');
-	sb_append_char(&rels, '}');
-	PQclear(res);
 	const char *p[] = { nsps.data, rels.data };
-	res = pg_query(&x->tgt, SQL_CHECK_TARGET_EXISTING, 2, p);
+	PGresult *res = pg_query(&x->tgt, SQL_CHECK_TARGET_EXISTING, 2, p);
 	sb_free(&nsps);
 	sb_free(&rels);
 	if (res == NULL)

@@ -248,31 +248,11 @@ clone_check_servers(CloneRun *run, PgConn *target, int steps, bool resuming)
 	{
 		return EXIT_OK;
 	}
-	res = pg_query(&run->snap_conn, SQL_SOURCE_RELATION_NAMES, 0, NULL);
-	if (res == NULL)
+	StrBuf nsps, rels;
+	if (!catalog_relation_name_arrays(&run->snap_conn, NULL, &nsps, &rels))
 	{
 		return EXIT_SOURCE;
 	}
-	StrBuf nsps, rels;
-	sb_init(&nsps);
-	sb_init(&rels);
-	sb_append_char(&nsps, '{');
-	sb_append_char(&rels, '{');
-	for (int i = 0; i < PQntuples(res); i++)
-	{
-		for (int k = 0; k < 2; k++)
-		{
-			StrBuf *sb = k == 0 ? &nsps : &rels;
-			if (i > 0)
-			{
-				sb_append_char(sb, ',');
-			}
-			sb_append_array_elem(sb, PQgetvalue(res, i, k));
-		}
-	}
-	sb_append_char(&nsps, '}');
-	sb_append_char(&rels, '}');
-	PQclear(res);
 	const char *p[] = { nsps.data, rels.data };
 	res = pg_query(target, SQL_TARGET_EXISTING_RELATIONS, 2, p);
 	sb_free(&nsps);
