@@ -13,6 +13,8 @@ SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS qname,
    AND NOT c.relispartition
    AND n.nspname NOT IN ('pg_catalog', 'information_schema')
    AND n.nspname !~ '^pg_toast'
+   -- --ddl's own settings (its log is published, not they)
+   AND NOT (n.nspname = 'pgshift' AND c.relname = 'ddl_settings')
    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                     WHERE d.classid = 'pg_catalog.pg_class'::regclass
                       AND d.objid = c.oid AND d.deptype = 'e')

@@ -34,7 +34,7 @@
 #define PG_EPOCH_OFFSET_US 946684800000000LL
 #define MAX_IN_FLIGHT      20000
 
-static void
+static Pending *
 q_push(Applier *a, char what, Lsn lsn, Lsn commit_end, uint32_t segno, char *desc,
 	   const char *cdesc, const Stmt *stmt)
 {
@@ -61,6 +61,7 @@ q_push(Applier *a, char what, Lsn lsn, Lsn commit_end, uint32_t segno, char *des
 	p->stmt = stmt;
 	p->out = NULL;
 	a->qlen++;
+	return p;
 }
 
 static void
@@ -154,7 +155,7 @@ pump(Applier *a, bool block)
 					pg_set_error(&a->c, res, ctx);
 					free(ctx);
 					if (!cdc_retry_retryable(a->c.sqlstate) &&
-						!apply_ddl_explain_error(a, a->c.sqlstate, what))
+						!apply_ddl_explain_error(a, a->c.sqlstate))
 					{
 						log_hint(LOG_LEVEL_ERROR,
 								 "Fix the cause on the target and run the same command "
@@ -262,8 +263,7 @@ apply_catalog_query(Applier *a, const char *sql, int n, const char *const *p)
 		a->failed = true;
 		return NULL;
 	}
-	q_push(a, 'q', LSN_INVALID, LSN_INVALID, 0, NULL, "a catalog look-up", NULL);
-	a->q[(a->qhead + a->qlen - 1) % a->qcap].out = &res;
+	q_push(a, 'q', LSN_INVALID, LSN_INVALID, 0, NULL, "a catalog look-up", NULL)->out = &res;
 	/* the results of everything sent before, then this one's */
 	PQsendFlushRequest(a->c.conn);
 	if (!pump(a, true) || res == NULL)

@@ -393,7 +393,7 @@ apply_ddl_missing_table(Applier *a, const char *qname)
 }
 
 bool
-apply_ddl_explain_error(Applier *a, const char *sqlstate, const char *what)
+apply_ddl_explain_error(Applier *a, const char *sqlstate)
 {
 	/* 42703 undefined_column, 42P01 undefined_table */
 	if (strcmp(sqlstate, "42703") != 0 && strcmp(sqlstate, "42P01") != 0)
@@ -411,7 +411,6 @@ apply_ddl_explain_error(Applier *a, const char *sqlstate, const char *what)
 						: "Make the same schema change on the target, then run again with "
 						  "--resume (nothing is applied twice); follow with --ddl to replay "
 						  "schema changes.");
-	(void) what;
 	atomic_store(&a->sh->schema_changed, 1);
 	return true;
 }

@@ -117,7 +117,7 @@ bool apply_ddl_is_log(const CdcRelation *r);
  * missing, the source's schema changed: says so (table, change, what to do)
  * and returns true.
  */
-bool apply_ddl_explain_error(Applier *a, const char *sqlstate, const char *what);
+bool apply_ddl_explain_error(Applier *a, const char *sqlstate);
 /* The target lacks table qname that the stream changes: reported, a->failed set. */
 void apply_ddl_missing_table(Applier *a, const char *qname);
 void apply_ddl_free(Applier *a);

@@ -60,7 +60,7 @@ lines_join(const StrList *l)
 	{
 		sb_printf(&sb, "%s\n", l->items[i]);
 	}
-	return sb.data != NULL ? sb_steal(&sb) : xstrdup("");
+	return sb_steal(&sb);
 }
 
 /*
@@ -116,7 +116,9 @@ triggers_alter(PgConn *c, const StrList *l, const char *what, int *count)
 static bool
 triggers_enabled(PgConn *c, const CdcOptions *co, StrList *out)
 {
-	bool clones = pg_server_version(c) >= 130000;
+	PgFeatures f;
+	pg_features(c, &f);
+	bool clones = f.tgparentid;
 	StrBuf sql;
 	sb_init(&sql);
 	sb_printf(&sql,

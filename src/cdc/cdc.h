@@ -149,7 +149,7 @@ int journal_peek_commit(JournalReader *r, Lsn *commit_end);
 void journal_unread(JournalReader *r);
 /* Removes every segment numbered below before. */
 void journal_prune(const char *dir, uint32_t before);
-/* Adds the path of every segment numbered below before to out. */
+/* Adds the path of every segment on disk numbered below before to out (UINT32_MAX: all). */
 void journal_segments_below(const char *dir, uint32_t before, StrList *out);
 void journal_reader_close(JournalReader *r);
 /* Removes every segment in dir. */
@@ -322,9 +322,6 @@ bool cdc_cleanup(const CdcOptions *co);
  * triggers); false (logged, with what to do) otherwise.
  */
 bool cdc_ddl_check(PgConn *src, int *exit_code);
-/* qname ("schema.table", quoted as format('%I.%I')) is --ddl's own settings table: never published.
- */
-bool cdc_ddl_private_table(const char *qname);
 /*
  * Installs the capture on the source (schema pgshift: table ddl_log, the
  * event trigger function, the event triggers) and puts pgshift.ddl_log in

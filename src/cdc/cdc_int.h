@@ -14,6 +14,7 @@
 
 /* A big-endian 64-bit integer of the replication protocol (plugin.c). */
 uint64_t cdc_get_be64(const char *b);
+uint32_t cdc_get_be32(const char *b);
 
 /* ---- tuples (decoder.c) ---- */
 void tuple_reset(CdcTuple *t, int ncols);

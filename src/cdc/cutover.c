@@ -66,28 +66,11 @@ typedef struct FollowerView
 } FollowerView;
 
 /* Whether a process holds the lock on pid_file (flock, as state/workdir.c takes it). */
-static bool
-lock_held(const char *pid_file)
-{
-	int fd = open(pid_file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-	{
-		return false;
-	}
-	bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-	if (!held)
-	{
-		flock(fd, LOCK_UN);
-	}
-	close(fd);
-	return held;
-}
-
 static void
 follower_view(const CutoverSpec *s, FollowerView *v)
 {
 	memset(v, 0, sizeof(*v));
-	v->alive = lock_held(s->pid_file);
+	v->alive = workdir_lock_held(s->pid_file);
 	char *st = state_get_meta(s->state, "follow_status");
 	char lsn[32], mode = 0;
 	long pid;
@@ -631,7 +614,6 @@ cutover_steps(Cutover *c)
 	c->fence_start_us = time_wall_us();
 	double deadline = time_now() + s->timeout;
 	cutover_event(c, "fence started", "%s", fence_name(s->fence));
-	c->fenced = true;
 	if (!cutover_fence(c))
 	{
 		return cutover_abort(c, "the fence failed");

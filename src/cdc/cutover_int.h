@@ -2,8 +2,8 @@
  * src/cdc/cutover_int.h — what cutover.c (the steps) and cutover_fence.c
  * (the fence, the user's commands) share. Not included outside src/cdc/.
  *
- * Invariant: once `fenced` is set, every way out of cutover_run goes
- * through the unfence (cutover_unfence), whatever failed.
+ * Invariant: once the fence is attempted, every way out of cutover_run goes
+ * through cutover_abort, which undoes it (cutover_unfence), whatever failed.
  */
 #ifndef PGSHIFT_CDC_CUTOVER_INT_H
 #define PGSHIFT_CDC_CUTOVER_INT_H
@@ -25,7 +25,6 @@ typedef struct Cutover
 	const CutoverSpec *spec;
 	PgConn src;   /* our source session, opened before the fence: it may write */
 	char *dbname; /* the source database */
-	bool fenced;  /* the fence was attempted: undone on the way out unless completed */
 	bool endpos_set;
 	Lsn endpos;
 	int64_t fence_start_us; /* wall clock, 0 before the fence */

@@ -98,7 +98,8 @@ cdc_ddl_install(const CdcOptions *co, int *exit_code)
 		return false;
 	}
 	bool present = false;
-	bool ok = cdc_ddl_check(&src, exit_code) && schema_ours(&src, "source", &present);
+	/* (cdc_setup, the only caller, checked the role first) */
+	bool ok = schema_ours(&src, "source", &present);
 	if (ok && !(ok = pg_exec(&src, SQL_DDL_INSTALL)))
 	{
 		*exit_code = EXIT_SOURCE;
@@ -159,12 +160,4 @@ cdc_ddl_remove(const CdcOptions *co)
 {
 	bool ok = ddl_remove_from(co->source, "source");
 	return ddl_remove_from(co->target, "target") && ok;
-}
-
-bool
-cdc_ddl_private_table(const char *qname)
-{
-	/* format('%I.%I') leaves plain names bare; pg_qualname() always quotes */
-	return strcmp(qname, "pgshift.ddl_settings") == 0 ||
-		   strcmp(qname, "\"pgshift\".\"ddl_settings\"") == 0;
 }

@@ -40,13 +40,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static uint32_t
-be32(const char *b)
-{
-	const unsigned char *u = (const unsigned char *) b;
-	return (uint32_t) u[0] << 24 | (uint32_t) u[1] << 16 | (uint32_t) u[2] << 8 | u[3];
-}
-
 static char *
 spool_path(const char *dir, uint32_t xid)
 {
@@ -80,20 +73,24 @@ void
 stream_spool_init(StreamSpool *s, const char *dir)
 {
 	memset(s, 0, sizeof(*s));
-	s->fd = -1;
 	s->dir = xstrdup(dir);
 	stream_spool_remove_all(dir);
 }
 
-static void
+/* Ends the open block; false (logged) when its buffered writes could not be made. */
+static bool
 block_close(StreamSpool *s)
 {
-	if (s->fd >= 0)
+	bool ok = true;
+	if (s->f != NULL && fclose(s->f) != 0)
 	{
-		close(s->fd);
+		log_error("could not write the spool of streamed transaction %u: %s", s->xid,
+				  strerror(errno));
+		ok = false;
 	}
-	s->fd = -1;
+	s->f = NULL;
 	s->xid = 0;
+	return ok;
 }
 
 void
@@ -103,7 +100,7 @@ stream_spool_close(StreamSpool *s)
 	{
 		return;
 	}
-	block_close(s);
+	(void) block_close(s);
 	if (s->committed + s->aborts > 0)
 	{
 		log_info("streamed transactions: %lld committed, %lld aborted, %lld bytes spooled",
@@ -112,7 +109,6 @@ stream_spool_close(StreamSpool *s)
 	free(s->aborted);
 	free(s->dir);
 	memset(s, 0, sizeof(*s));
-	s->fd = -1;
 }
 
 /* Forgets the aborted subtransactions of xid. */
@@ -147,16 +143,20 @@ aborted(const StreamSpool *s, uint32_t xid, uint32_t subxid)
 static bool
 block_open(StreamSpool *s, uint32_t xid, bool first)
 {
-	block_close(s);
+	if (!block_close(s))
+	{
+		return false;
+	}
 	char *path = spool_path(s->dir, xid);
-	int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (first ? O_TRUNC : 0);
-	s->fd = open(path, flags, 0600);
-	if (s->fd < 0)
+	/* buffered: a block holds many changes, read back only at the commit */
+	s->f = fopen(path, first ? "wbe" : "abe");
+	if (s->f == NULL)
 	{
 		log_error("could not open \"%s\": %s", path, strerror(errno));
 		free(path);
 		return false;
 	}
+	setvbuf(s->f, NULL, _IOFBF, 1 << 20);
 	free(path);
 	if (first)
 	{
@@ -170,38 +170,19 @@ block_open(StreamSpool *s, uint32_t xid, bool first)
 static bool
 block_write(StreamSpool *s, const char *msg, uint32_t len)
 {
-	if (s->fd < 0 || len < 5)
+	if (s->f == NULL || len < 5)
 	{
 		log_error("malformed pgoutput stream: a '%c' message outside a stream block",
 				  len ? msg[0] : '?');
 		return false;
 	}
-	uint32_t hdr[2] = { len - 4, be32(msg + 1) };
-	struct iovec_like
+	uint32_t hdr[2] = { len - 4, cdc_get_be32(msg + 1) };
+	if (fwrite(hdr, sizeof(hdr), 1, s->f) != 1 || fwrite(msg, 1, 1, s->f) != 1 ||
+		fwrite(msg + 5, 1, len - 5, s->f) != len - 5)
 	{
-		const void *p;
-		size_t n;
-	} parts[3] = { { hdr, sizeof(hdr) }, { msg, 1 }, { msg + 5, len - 5 } };
-	for (int i = 0; i < 3; i++)
-	{
-		const char *p = parts[i].p;
-		size_t left = parts[i].n;
-		while (left > 0)
-		{
-			ssize_t w = write(s->fd, p, left);
-			if (w < 0 && errno == EINTR)
-			{
-				continue;
-			}
-			if (w <= 0)
-			{
-				log_error("could not write the spool of streamed transaction %u: %s", s->xid,
-						  strerror(errno));
-				return false;
-			}
-			p += w;
-			left -= (size_t) w;
-		}
+		log_error("could not write the spool of streamed transaction %u: %s", s->xid,
+				  strerror(errno));
+		return false;
 	}
 	s->spooled += (int64_t) len + 4;
 	return true;
@@ -266,14 +247,14 @@ stream_commit(StreamSpool *s, const char *msg, Lsn wal_start, StreamEmitFn emit,
 			  char commit_msg[STREAM_COMMIT_MSG_LEN])
 {
 	/* 'c', xid(4), flags(1), commit_lsn(8), end_lsn(8), timestamp(8) */
-	uint32_t xid = be32(msg + 1);
+	uint32_t xid = cdc_get_be32(msg + 1);
 	char begin[21];
 	begin[0] = 'B';
 	memcpy(begin + 1, msg + 6, 8);  /* final_lsn: the commit's LSN */
 	memcpy(begin + 9, msg + 22, 8); /* commit timestamp */
 	memcpy(begin + 17, msg + 1, 4); /* xid */
-	block_close(s);
-	if (!emit(arg, begin, sizeof(begin), wal_start) || !spool_replay(s, xid, wal_start, emit, arg))
+	if (!block_close(s) || !emit(arg, begin, sizeof(begin), wal_start) ||
+		!spool_replay(s, xid, wal_start, emit, arg))
 	{
 		return STREAM_FAILED;
 	}
@@ -288,7 +269,7 @@ stream_commit(StreamSpool *s, const char *msg, Lsn wal_start, StreamEmitFn emit,
 static StreamResult
 stream_abort(StreamSpool *s, const char *msg)
 {
-	uint32_t xid = be32(msg + 1), subxid = be32(msg + 5);
+	uint32_t xid = cdc_get_be32(msg + 1), subxid = cdc_get_be32(msg + 5);
 	if (xid != subxid)
 	{
 		if (s->naborted == s->capaborted)
@@ -301,7 +282,7 @@ stream_abort(StreamSpool *s, const char *msg)
 	}
 	if (s->xid == xid)
 	{
-		block_close(s);
+		(void) block_close(s);
 	}
 	char *path = spool_path(s->dir, xid);
 	unlink(path);
@@ -326,10 +307,10 @@ stream_spool_take(StreamSpool *s, const char *msg, uint32_t len, Lsn wal_start, 
 			{
 				break;
 			}
-			return block_open(s, be32(msg + 1), msg[5] == 1) ? STREAM_CONSUMED : STREAM_FAILED;
+			return block_open(s, cdc_get_be32(msg + 1), msg[5] == 1) ? STREAM_CONSUMED
+																	 : STREAM_FAILED;
 		case 'E':
-			block_close(s);
-			return STREAM_CONSUMED;
+			return block_close(s) ? STREAM_CONSUMED : STREAM_FAILED;
 		case 'A':
 			if (len < 9)
 			{

@@ -7,6 +7,8 @@
 
 #include "cdc/cdc.h"
 
+#include <stdio.h>
+
 /* Length of the Commit message stream_spool_take builds from a Stream Commit. */
 #define STREAM_COMMIT_MSG_LEN 26
 
@@ -23,7 +25,7 @@ typedef struct StreamSpool
 {
 	char *dir;            /* the journal directory, NULL: not in use */
 	uint32_t xid;         /* transaction of the open stream block, 0 outside one */
-	int fd;               /* its spool file, -1 outside a block */
+	FILE *f;              /* its spool file (buffered), NULL outside a block */
 	StreamAbort *aborted; /* subtransactions aborted inside streamed transactions */
 	int naborted;
 	int capaborted;

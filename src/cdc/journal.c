@@ -576,7 +576,7 @@ journal_segments_below(const char *dir, uint32_t before, StrList *out)
 {
 	uint32_t lo, hi;
 	segment_range(dir, &lo, &hi);
-	for (uint32_t s = lo; s != 0 && s < before; s++)
+	for (uint32_t s = lo; s != 0 && s <= hi && s < before; s++)
 	{
 		strlist_add_owned(out, segment_path(dir, s));
 	}

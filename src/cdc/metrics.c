@@ -48,29 +48,18 @@ cdc_metrics_note_error(const char *side, const char *sqlstate, const char *msg)
 static int64_t
 journal_bytes(const char *dir)
 {
-	DIR *d = opendir(dir);
-	if (d == NULL)
-	{
-		return 0;
-	}
+	StrList segs = { 0 };
+	journal_segments_below(dir, UINT32_MAX, &segs);
 	int64_t total = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
+	for (int i = 0; i < segs.n; i++)
 	{
-		size_t n = strlen(e->d_name);
-		if (n < 8 || strcmp(e->d_name + n - 8, ".journal") != 0)
-		{
-			continue;
-		}
-		char *path = xasprintf("%s/%s", dir, e->d_name);
 		struct stat st;
-		if (stat(path, &st) == 0)
+		if (stat(segs.items[i], &st) == 0)
 		{
 			total += (int64_t) st.st_size;
 		}
-		free(path);
 	}
-	closedir(d);
+	strlist_free(&segs);
 	return total;
 }
 

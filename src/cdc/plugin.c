@@ -72,6 +72,13 @@ cdc_plugin_commit_lsn_is_end(CdcPlugin p)
 	return p == CDC_PLUGIN_TEST_DECODING;
 }
 
+uint32_t
+cdc_get_be32(const char *b)
+{
+	const unsigned char *u = (const unsigned char *) b;
+	return (uint32_t) u[0] << 24 | (uint32_t) u[1] << 16 | (uint32_t) u[2] << 8 | u[3];
+}
+
 uint64_t
 cdc_get_be64(const char *b)
 {

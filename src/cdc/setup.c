@@ -286,21 +286,15 @@ setup_publication(const CdcOptions *co, bool *made_publication, int *exit_code)
 	char *super = query1(
 		&src, "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user", 0, NULL);
 	/* the tables the publication must hold: the filters', else every publishable one */
-	/* (--ddl's own settings table is never published: only its log is) */
 	StrList all = { 0 };
-	PGresult *res =
-		co->tables == NULL ? pg_query(&src, SQL_CHECK_PUBLISHABLE_TABLES, 0, NULL) : NULL;
-	int nwant = co->tables != NULL ? co->tables->n : res != NULL ? PQntuples(res) : 0;
-	for (int i = 0; i < nwant; i++)
+	const StrList *want = co->tables;
+	PGresult *res = want == NULL ? pg_query(&src, SQL_CHECK_PUBLISHABLE_TABLES, 0, NULL) : NULL;
+	for (int i = 0; res != NULL && i < PQntuples(res); i++)
 	{
-		const char *t = co->tables != NULL ? co->tables->items[i] : PQgetvalue(res, i, 0);
-		if (!cdc_ddl_private_table(t))
-		{
-			strlist_add(&all, t);
-		}
+		strlist_add(&all, PQgetvalue(res, i, 0));
 	}
 	PQclear(res);
-	const StrList *want = &all;
+	want = want != NULL ? want : &all;
 	bool ok = has != NULL && super != NULL;
 	if (ok && strcmp(has, "0") != 0)
 	{
@@ -670,7 +664,10 @@ cdc_filtered_tables(const char *source, const Filters *f, StrList *out, StrList 
 			/* partitions are published through their partitioned parent */
 			CatTable *parent = t->parent_oid ? catalog_table(&cat, t->parent_oid) : NULL;
 			bool via_parent = parent != NULL && parent->relkind == 'p';
-			if (!t->excluded && !t->exclude_data && !via_parent)
+			/* --ddl's own settings are never published (its log is) */
+			bool ddl_settings =
+				strcmp(t->nspname, "pgshift") == 0 && strcmp(t->relname, "ddl_settings") == 0;
+			if (!t->excluded && !t->exclude_data && !via_parent && !ddl_settings)
 			{
 				strlist_add(out, t->qname);
 			}

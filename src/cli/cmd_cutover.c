@@ -13,33 +13,6 @@
 #include "cdc/cdc.h"
 #include "cli/cli.h"
 
-/* "10s", "5min", "500ms", "2h", "30" (seconds); false on anything else. */
-static bool
-duration_parse(const char *s, double *out)
-{
-	char *end = NULL;
-	double v = strtod(s, &end);
-	if (end == s || v < 0)
-	{
-		return false;
-	}
-	static const struct
-	{
-		const char *unit;
-		double mult;
-	} units[] = { { "", 1 },     { "s", 1 },  { "sec", 1 }, { "ms", 0.001 },
-				  { "min", 60 }, { "m", 60 }, { "h", 3600 } };
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-	{
-		if (strcmp(end, units[i].unit) == 0)
-		{
-			*out = v * units[i].mult;
-			return true;
-		}
-	}
-	return false;
-}
-
 static bool
 duration_option(const char *name, const char *given, const char *def, double *out)
 {

@@ -627,14 +627,8 @@ cli_use_held_snapshot(Options *opts)
 		return;
 	}
 	char *path = xasprintf("%s/snapshot.pid", opts->dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool held = workdir_lock_held(path);
 	free(path);
-	if (fd < 0)
-	{
-		return;
-	}
-	bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-	close(fd);
 	char *file = xasprintf("%s/snapshot", opts->dir);
 	size_t len = 0;
 	char *snap = held ? file_read_all(file, &len) : NULL;

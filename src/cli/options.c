@@ -384,15 +384,15 @@ options_parse_bool(const char *s, bool *out)
 }
 
 /* "90", "90s", "1.5min", "1h", "2d", "500ms" -> seconds; false when malformed or negative. */
-static bool
+bool
 duration_parse(const char *s, double *out)
 {
 	static const struct
 	{
 		const char *unit;
 		double seconds;
-	} units[] = { { "", 1 },     { "ms", 0.001 }, { "s", 1 },
-				  { "min", 60 }, { "h", 3600 },   { "d", 86400 } };
+	} units[] = { { "", 1 },   { "ms", 0.001 }, { "s", 1 },    { "sec", 1 },
+				  { "m", 60 }, { "min", 60 },   { "h", 3600 }, { "d", 86400 } };
 	char *end;
 	double v = strtod(s, &end);
 	if (end == s || v < 0)

@@ -179,4 +179,7 @@ void options_report_noops(const Options *o);
 /* Parses "true/false/on/off/yes/no/1/0". */
 bool options_parse_bool(const char *s, bool *out);
 
+/* A duration ("90", "500ms", "10s", "5min", "1h", "2d") in seconds; false when malformed. */
+bool duration_parse(const char *s, double *out);
+
 #endif /* PGSHIFT_CLI_OPTIONS_H */

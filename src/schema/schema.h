@@ -50,6 +50,8 @@ void schema_child_conn_free(ChildConn *c);
 /* Directory holding pg_dump/pg_restore: $PGSHIFT_PG_BIN, the newest
  * /usr/lib/postgresql/N/bin, or "" (PATH). */
 const char *schema_pg_bin(void);
+/* The path spawn_run runs for the program name (pg_dump, ...): in schema_pg_bin(), else bare. */
+char *schema_pg_program(const char *name);
 /*
  * The version of the program (pg_dump, pg_restore, pg_dumpall) pgshift will
  * run, from schema_pg_bin(): *version as server_version_num (150008), *path

@@ -113,11 +113,17 @@ spawn_attr_init(posix_spawnattr_t *attr)
 	posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 }
 
+char *
+schema_pg_program(const char *name)
+{
+	const char *bin = schema_pg_bin();
+	return bin[0] ? xasprintf("%s/%s", bin, name) : xstrdup(name);
+}
+
 int
 spawn_run(const char *const *argv, const char *const *extra_env, const char *out_path)
 {
-	const char *bin = schema_pg_bin();
-	char *prog = bin[0] ? xasprintf("%s/%s", bin, argv[0]) : xstrdup(argv[0]);
+	char *prog = schema_pg_program(argv[0]);
 
 	char **envp = spawn_env(extra_env);
 

@@ -51,8 +51,7 @@ bool
 schema_tool_version(const char *program, int *version, char **path)
 {
 	*version = 0;
-	const char *bin = schema_pg_bin();
-	*path = bin[0] ? xasprintf("%s/%s", bin, program) : xstrdup(program);
+	*path = schema_pg_program(program);
 	const char *tmpdir = getenv("TMPDIR");
 	char *out = xasprintf("%s/pgshift-version-XXXXXX", tmpdir && tmpdir[0] ? tmpdir : "/tmp");
 	int fd = mkstemp(out);

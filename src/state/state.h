@@ -47,6 +47,8 @@ bool workdir_open(WorkDir *w, const char *path);
 /* Like workdir_open but without taking the lock (list progress, readers). */
 bool workdir_open_readonly(WorkDir *w, const char *path);
 void workdir_close(WorkDir *w);
+/* Whether another process holds the lock of pid_file (a work directory's or snapshot.pid). */
+bool workdir_lock_held(const char *pid_file);
 
 typedef struct StateDb StateDb;
 

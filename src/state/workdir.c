@@ -104,3 +104,20 @@ workdir_close(WorkDir *w)
 	memset(w, 0, sizeof(*w));
 	w->pid_fd = -1;
 }
+
+bool
+workdir_lock_held(const char *pid_file)
+{
+	int fd = open(pid_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+	{
+		return false;
+	}
+	bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	if (!held)
+	{
+		flock(fd, LOCK_UN);
+	}
+	close(fd);
+	return held;
+}
